@@ -1,0 +1,24 @@
+"""The ``depthfx`` command line: thin commands over the library."""
+
+from __future__ import annotations
+
+# Each module registers its commands on the shared app when imported.
+from . import (  # noqa: F401
+    apply_cmd,
+    batch_cmd,
+    bokeh_cmd,
+    depth_cmd,
+    fog_cmd,
+    layers_cmd,
+    miniature_cmd,
+    models_cmd,
+)
+from ._app import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

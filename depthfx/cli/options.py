@@ -1,0 +1,181 @@
+"""Options shared by several commands, declared once, and the depth-source wiring.
+
+Every effect command takes the same depth options (``--right``, ``--depth``, ``--mono`` …);
+they are declared here as ``Annotated`` aliases and resolved by :func:`resolve_depth`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..depthmap import DepthMap
+from ..errors import InputError, ParameterError
+from ..image import Photo
+
+_DEPTH = "Depth source"
+
+RightOption = Annotated[
+    Path | None,
+    typer.Option("--right", "-r", help="Right photo of a stereo pair (IMAGE is the left).", rich_help_panel=_DEPTH),
+]
+DepthFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--depth",
+        "-d",
+        help="Depth/disparity file: .npy, .pfm, float .tiff, or an 8/16-bit grey picture.",
+        rich_help_panel=_DEPTH,
+    ),
+]
+DepthNearOption = Annotated[
+    str,
+    typer.Option("--depth-near", help="Which end of --depth is near: white or black.", rich_help_panel=_DEPTH),
+]
+SbsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sbs",
+        help="IMAGE is a side-by-side stereo picture: 'parallel' (left view on the left) or 'cross'.",
+        rich_help_panel=_DEPTH,
+    ),
+]
+MonoOption = Annotated[
+    bool,
+    typer.Option("--mono", help="Estimate depth from the single photo with a depth model.", rich_help_panel=_DEPTH),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="Depth model for --mono: a known name, an .onnx file or a .toml record.", rich_help_panel=_DEPTH),
+]
+DownloadOption = Annotated[
+    bool,
+    typer.Option("--download", help="Allow downloading the --mono model if it is not cached.", rich_help_panel=_DEPTH),
+]
+CalibrationOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--calib",
+        help="Stereo calibration (OpenCV YAML/XML or .npz with K1 D1 K2 D2 R T): rectify and give metric depth.",
+        rich_help_panel=_DEPTH,
+    ),
+]
+BaselineOption = Annotated[
+    float | None,
+    typer.Option("--baseline", help="Stereo baseline in metres (with --focal: metric depth).", rich_help_panel=_DEPTH),
+]
+FocalOption = Annotated[
+    float | None,
+    typer.Option("--focal", help="Focal length in pixels of the left photo (with --baseline).", rich_help_panel=_DEPTH),
+]
+OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Output file.")]
+
+
+@dataclass(frozen=True)
+class DepthRequest:
+    """What the user asked for on the command line, to turn into a DepthMap."""
+
+    right: Path | None = None
+    depth_file: Path | None = None
+    depth_near: str = "white"
+    sbs: str | None = None
+    mono: bool = False
+    model: str | None = None
+    download: bool = False
+    calibration: Path | None = None
+    baseline: float | None = None
+    focal: float | None = None
+
+    def inputs(self) -> tuple[Path, ...]:
+        """Files that outputs must never overwrite."""
+        return tuple(p for p in (self.right, self.depth_file, self.calibration) if p is not None)
+
+
+ProgressCallback = Callable[[str, float], None]
+
+
+@contextlib.contextmanager
+def progress_reporter(description: str) -> Iterator[ProgressCallback]:
+    """A rich progress bar on stderr, driven by the library's ``progress(stage, fraction)``."""
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(description, total=1.0)
+
+        def report(stage: str, fraction: float) -> None:
+            progress.update(task, description=f"{description}: {stage}", completed=fraction)
+
+        yield report
+
+
+def load_photo_and_depth(
+    image: Path, request: DepthRequest, *, progress: ProgressCallback | None = None
+) -> tuple[Photo, DepthMap]:
+    """Read IMAGE and compute or load its depth as ``request`` says.
+
+    A stereo source (right photo, side-by-side picture, MPO file) gives the left view as the
+    photo. Raises :class:`InputError` naming the ways to get depth when none is given.
+    """
+    from ..image import read_image
+
+    if request.depth_near not in ("white", "black"):
+        raise ParameterError(f"--depth-near must be white or black, got {request.depth_near!r}")
+    chosen = [
+        name
+        for name, given in (
+            ("--right", request.right is not None),
+            ("--depth", request.depth_file is not None),
+            ("--mono", request.mono),
+            ("--sbs", request.sbs is not None),
+        )
+        if given
+    ]
+    if len(chosen) > 1 and set(chosen) != {"--sbs"}:
+        raise ParameterError(f"give one depth source, not {' and '.join(chosen)}")
+
+    if request.depth_file is not None:
+        photo = read_image(image)
+        depth = DepthMap.load(request.depth_file, near=request.depth_near)  # type: ignore[arg-type]
+        return photo, depth.fit_to(photo.shape, guide=photo.pixels)
+
+    if request.mono:
+        from ..depth.mono import estimate_depth
+
+        photo = read_image(image)
+        model = request.model or "midas_small"
+        return photo, estimate_depth(photo.pixels, model=model, download=request.download)
+
+    from ..depth.stereo_input import is_stereo_file, read_stereo_pair
+
+    if request.right is not None or request.sbs is not None or is_stereo_file(image):
+        from ..depth.stereo import stereo_depth
+
+        left, right = read_stereo_pair(image, request.right, sbs=request.sbs)
+        depth = stereo_depth(
+            left.pixels,
+            right.pixels,
+            calibration=request.calibration,
+            baseline_m=request.baseline,
+            focal_px=request.focal,
+            progress=progress,
+        )
+        return left, depth
+
+    raise InputError(
+        f"{image}: no depth given; pass --right RIGHT (a stereo pair), --depth FILE "
+        "(a depth map you have), or --mono (estimate it from this photo)"
+    )

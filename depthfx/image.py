@@ -1,0 +1,524 @@
+"""Reading and writing photos, colour transfer, bit depth, EXIF/ICC and atomic writes.
+
+Everything inside depthfx works on float32 arrays in **linear light**. The conversion from
+and to the file's encoding (sRGB transfer curve, 8 or 16 bits) happens here, once, at the
+edges. ``read_image`` returns a :class:`Photo` that remembers what ``write_image`` needs to
+write a result the way the source was stored (bit depth, grey or colour, ICC profile, EXIF).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .errors import InputError, ParameterError
+
+READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".mpo")
+WRITE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    """A decoded photo and what is needed to write results like it.
+
+    Attributes
+    ----------
+    pixels : ndarray, float32, (H, W, 3)
+        Colour in linear light, nominally in [0, 1]. Grey sources are stored as three equal
+        channels (see ``is_gray``).
+    alpha : ndarray, float32, (H, W) or None
+        Straight (not premultiplied) alpha in [0, 1], if the source had one.
+    bit_depth : int
+        8 or 16 for integer sources, 32 for floating-point TIFF.
+    is_gray : bool
+        The source had a single colour channel; it is written back as grey.
+    icc_profile, exif : bytes or None
+        Metadata carried to outputs. EXIF orientation is reset to 1 because ``pixels`` are
+        already upright.
+    path : Path or None
+        Where the photo was read from.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None = None
+    bit_depth: int = 8
+    is_gray: bool = False
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    path: Path | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) in pixels."""
+        return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
+
+    def rgba(self) -> np.ndarray:
+        """Linear colour with alpha appended when the photo has one: (H, W, 3) or (H, W, 4)."""
+        return join_alpha(self.pixels, self.alpha)
+
+    def with_pixels(self, image: np.ndarray) -> Photo:
+        """A copy carrying the same metadata with new linear pixels (3 or 4 channels)."""
+        rgb, alpha = split_alpha(as_float_image(image))
+        return replace(self, pixels=rgb, alpha=alpha if alpha is not None else self.alpha)
+
+
+# --------------------------------------------------------------------------- colour
+
+
+def srgb_to_linear(encoded: np.ndarray) -> np.ndarray:
+    """Undo the sRGB transfer curve (IEC 61966-2-1). Float in, float32 out.
+
+    Examples
+    --------
+    >>> float(srgb_to_linear(np.float32(0.5)))  # doctest: +ELLIPSIS
+    0.214...
+    """
+    encoded = np.asarray(encoded, dtype=np.float32)
+    low = encoded / np.float32(12.92)
+    high = np.power((np.maximum(encoded, 0.04045) + 0.055) / 1.055, 2.4, dtype=np.float32)
+    return np.where(encoded <= 0.04045, low, high).astype(np.float32, copy=False)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Apply the sRGB transfer curve. Values above 1 are kept (clip before quantizing)."""
+    linear = np.asarray(linear, dtype=np.float32)
+    low = linear * np.float32(12.92)
+    high = np.float32(1.055) * np.power(
+        np.maximum(linear, 0.0031308), 1.0 / 2.4, dtype=np.float32
+    ) - np.float32(0.055)
+    return np.where(linear <= 0.0031308, low, high).astype(np.float32, copy=False)
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """Rec. 709 relative luminance of linear RGB, (H, W) float32."""
+    rgb = np.asarray(image, dtype=np.float32)[..., :3]
+    weights = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    return np.asarray(rgb @ weights, dtype=np.float32)
+
+
+def as_float_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
+    """Check that ``image`` is a float (H, W, 3|4) or (H, W) array; return it as float32 3/4-ch.
+
+    Effects take linear-light floats. Integer arrays are refused rather than guessed at,
+    because their transfer curve is unknown.
+    """
+    array = np.asarray(image)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ParameterError(
+            f"{name}: expected a float array in linear light, got {array.dtype}; "
+            "use depthfx.read_image() or depthfx.srgb_to_linear(array / 255)"
+        )
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
+        raise ParameterError(f"{name}: expected shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    return array.astype(np.float32, copy=False)
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split (H, W, 4) into colour and alpha; (H, W, 3) gives alpha None."""
+    if image.ndim == 3 and image.shape[2] == 4:
+        return image[:, :, :3], image[:, :, 3]
+    return image, None
+
+
+def join_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Inverse of :func:`split_alpha`."""
+    if alpha is None:
+        return rgb
+    return np.concatenate([rgb, alpha[:, :, None].astype(rgb.dtype, copy=False)], axis=2)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_image(path: str | os.PathLike[str]) -> Photo:
+    """Read a photo into linear float32, upright, with its metadata.
+
+    Reads JPEG, PNG, TIFF, WebP, BMP and the first frame of MPO files; 8 and 16-bit; grey,
+    RGB and RGBA. EXIF orientation is applied.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not an image, or corrupt.
+
+    Examples
+    --------
+    >>> photo = read_image("examples/teddy_left.png")  # doctest: +SKIP
+    >>> photo.pixels.dtype, photo.bit_depth
+    (dtype('float32'), 8)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected an image file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    return decode_image(data, source=path)
+
+
+def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
+    """Decode image bytes (see :func:`read_image`)."""
+    label = str(source) if source is not None else "image data"
+    if not data:
+        raise InputError(f"{label}: file is empty")
+    try:
+        pil = Image.open(io.BytesIO(data))
+        pil.load()
+    except Exception as exc:  # Pillow raises many types for bad files
+        raise InputError(f"{label}: not a readable image ({_short(exc)})") from exc
+
+    icc = pil.info.get("icc_profile") or None
+    orientation = 1
+    exif_bytes: bytes | None = None
+    try:
+        exif = pil.getexif()
+        orientation = int(exif.get(_EXIF_ORIENTATION, 1) or 1)
+        if len(exif):
+            if _EXIF_ORIENTATION in exif:
+                exif[_EXIF_ORIENTATION] = 1
+            exif_bytes = exif.tobytes()
+    except Exception:  # broken EXIF must not stop a photo from loading
+        exif_bytes = None
+
+    if _is_high_bit_depth(data, pil):
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if array is None:
+            raise InputError(f"{label}: not a readable image (OpenCV could not decode it)")
+        if array.ndim == 3:
+            code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+            array = cv2.cvtColor(array, code)
+    else:
+        array = _pil_to_array(pil, label)
+
+    array = _apply_orientation(array, orientation)
+    return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _is_high_bit_depth(data: bytes, pil: Image.Image) -> bool:
+    # Pillow silently reduces 16-bit colour PNG/TIFF to 8 bits, so those go through OpenCV.
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 25:
+        return data[24] == 16
+    if pil.format == "TIFF":
+        bits = pil.tag_v2.get(258) if hasattr(pil, "tag_v2") else None
+        if isinstance(bits, tuple):
+            bits = bits[0]
+        return bits is not None and int(bits) > 8
+    return pil.mode in ("I;16", "I;16B", "I", "F")
+
+
+def _pil_to_array(pil: Image.Image, label: str) -> np.ndarray:
+    mode = pil.mode
+    if mode == "P":
+        pil = pil.convert("RGBA" if "transparency" in pil.info else "RGB")
+    elif mode == "1":
+        pil = pil.convert("L")
+    elif mode == "LA":
+        pil = pil.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        pil = pil.convert("RGB")
+    elif mode == "PA":
+        pil = pil.convert("RGBA")
+    if pil.mode not in ("L", "RGB", "RGBA"):
+        raise InputError(f"{label}: unsupported pixel format {mode}")
+    return np.asarray(pil)
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    if orientation == 2:
+        array = array[:, ::-1]
+    elif orientation == 3:
+        array = array[::-1, ::-1]
+    elif orientation == 4:
+        array = array[::-1]
+    elif orientation == 5:
+        array = array.swapaxes(0, 1)
+    elif orientation == 6:
+        array = np.rot90(array, k=-1)
+    elif orientation == 7:
+        array = array[::-1, ::-1].swapaxes(0, 1)
+    elif orientation == 8:
+        array = np.rot90(array, k=1)
+    return np.ascontiguousarray(array)
+
+
+def _array_to_photo(
+    array: np.ndarray, *, icc: bytes | None, exif: bytes | None, source: Path | None, label: str
+) -> Photo:
+    if array.dtype == np.uint8:
+        bit_depth, encoded = 8, array.astype(np.float32) / np.float32(255)
+    elif array.dtype == np.uint16:
+        bit_depth, encoded = 16, array.astype(np.float32) / np.float32(65535)
+    elif np.issubdtype(array.dtype, np.floating):
+        bit_depth, encoded = 32, np.clip(array.astype(np.float32), 0.0, None)
+    else:
+        raise InputError(f"{label}: unsupported sample type {array.dtype}")
+    is_gray = encoded.ndim == 2 or encoded.shape[2] == 1
+    if encoded.ndim == 2:
+        encoded = encoded[:, :, None]
+    alpha = None
+    if encoded.shape[2] in (2, 4):
+        alpha = np.ascontiguousarray(encoded[:, :, -1])
+        encoded = encoded[:, :, :-1]
+    if encoded.shape[2] == 1:
+        encoded = np.repeat(encoded, 3, axis=2)
+    linear = encoded if bit_depth == 32 else srgb_to_linear(encoded)
+    return Photo(
+        pixels=np.ascontiguousarray(linear, dtype=np.float32),
+        alpha=alpha,
+        bit_depth=bit_depth,
+        is_gray=is_gray,
+        icc_profile=icc,
+        exif=exif,
+        path=source,
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    *,
+    allowed: Iterable[str] = WRITE_SUFFIXES,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> Path:
+    """Validate an output path before any work is done.
+
+    Raises :class:`InputError` for an unknown extension, a missing parent folder, or a path
+    that is one of ``inputs`` (inputs are never overwritten).
+    """
+    path = Path(path)
+    allowed = tuple(allowed)
+    if path.suffix.lower() not in allowed:
+        raise InputError(
+            f"{path}: unknown output extension {path.suffix or '(none)'!r}; "
+            f"use one of {', '.join(allowed)}"
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{path}: output folder {parent} does not exist")
+    for item in inputs:
+        if item is not None and _same_file(path, Path(item)):
+            raise InputError(f"{path}: output would overwrite the input file; choose another name")
+    return path
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        if first.exists() and second.exists():
+            return os.path.samefile(first, second)
+    except OSError:
+        pass
+    return first.resolve() == second.resolve()
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+
+    A crash or an exception leaves ``path`` untouched and removes the temporary file, so
+    readers never see a half-written output.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_output(path) as temp:
+        temp.write_bytes(data)
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    image: np.ndarray | Photo,
+    *,
+    like: Photo | None = None,
+    bit_depth: int | None = None,
+    quality: int = 95,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> Path:
+    """Encode linear float pixels and write them atomically.
+
+    Parameters
+    ----------
+    path : path
+        Output file; the extension picks the format (.jpg, .png, .tif, .webp).
+    image : ndarray (H, W, 3|4) float in linear light, or Photo
+        What to write. A fourth channel is straight alpha.
+    like : Photo, optional
+        Source photo whose bit depth, grey-ness, ICC profile and EXIF the output keeps.
+    bit_depth : {8, 16}, optional
+        Override the bit depth. JPEG and WebP are always 8-bit.
+    quality : int
+        JPEG/WebP quality, 1-100.
+    inputs : paths
+        Files that must not be overwritten (the command's inputs). ``like.path`` is always
+        protected.
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
+    if isinstance(image, Photo):
+        like = like or image
+        image = image.rgba()
+    protected = [*inputs, like.path if like is not None else None]
+    path = check_output_path(path, inputs=protected)
+    if not 1 <= quality <= 100:
+        raise ParameterError(f"quality must be in 1..100, got {quality}")
+    rgb, alpha = split_alpha(as_float_image(image))
+    suffix = path.suffix.lower()
+    depth = bit_depth or (like.bit_depth if like is not None else 8)
+    if depth not in (8, 16, 32):
+        raise ParameterError(f"bit_depth must be 8 or 16, got {depth}")
+    if suffix in (".jpg", ".jpeg", ".webp") or (depth == 32 and suffix != ".tif" and suffix != ".tiff"):
+        depth = 8 if suffix in (".jpg", ".jpeg", ".webp") else 16
+    gray = like.is_gray if like is not None else False
+    icc = like.icc_profile if like is not None else None
+    exif = like.exif if like is not None else None
+
+    encoded = np.clip(rgb, 0.0, None) if depth == 32 else np.clip(linear_to_srgb(rgb), 0.0, 1.0)
+    if gray:
+        encoded = encoded.mean(axis=2, keepdims=True)
+    if alpha is not None and suffix not in (".jpg", ".jpeg"):
+        encoded = np.concatenate([encoded, np.clip(alpha, 0, 1)[:, :, None]], axis=2)
+    samples = _quantize(encoded, depth)
+
+    with atomic_output(path) as temp:
+        if suffix == ".png":
+            temp.write_bytes(_encode_png(samples, icc=icc, exif=exif))
+        elif depth == 8:
+            _save_with_pillow(temp, samples, suffix=suffix, icc=icc, exif=exif, quality=quality)
+        else:  # 16-bit or float TIFF: Pillow cannot write multi-channel 16-bit
+            ok, buffer = cv2.imencode(".tiff", _to_cv_channel_order(samples))
+            if not ok:
+                raise InputError(f"{path}: OpenCV could not encode the image")
+            temp.write_bytes(buffer.tobytes())
+    return path
+
+
+def _quantize(encoded: np.ndarray, depth: int) -> np.ndarray:
+    if depth == 32:
+        return encoded.astype(np.float32)
+    scale = 255.0 if depth == 8 else 65535.0
+    dtype = np.uint8 if depth == 8 else np.uint16
+    return np.asarray(np.floor(encoded * np.float32(scale) + np.float32(0.5)), dtype=dtype)
+
+
+def _to_cv_channel_order(samples: np.ndarray) -> np.ndarray:
+    if samples.shape[2] == 1:
+        return samples[:, :, 0]
+    if samples.shape[2] == 2:  # grey + alpha: OpenCV has no such layout; widen to BGRA
+        grey = samples[:, :, 0]
+        return np.dstack([grey, grey, grey, samples[:, :, 1]])
+    code = cv2.COLOR_RGBA2BGRA if samples.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    return cv2.cvtColor(samples, code)
+
+
+def _save_with_pillow(
+    temp: Path, samples: np.ndarray, *, suffix: str, icc: bytes | None, exif: bytes | None, quality: int
+) -> None:
+    channels = samples.shape[2]
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    pil = Image.fromarray(samples[:, :, 0] if channels == 1 else samples, mode=mode)
+    options: dict[str, object] = {}
+    if icc:
+        options["icc_profile"] = icc
+    if exif:
+        options["exif"] = exif
+    if suffix in (".jpg", ".jpeg"):
+        if pil.mode == "LA":
+            pil = pil.convert("L")
+        fmt = "JPEG"
+        options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
+    elif suffix == ".webp":
+        fmt = "WEBP"
+        options.update(quality=quality)
+    else:
+        fmt = "TIFF"
+        options.update(compression="tiff_deflate")
+    pil.save(temp, format=fmt, **options)
+
+
+def _encode_png(samples: np.ndarray, *, icc: bytes | None, exif: bytes | None) -> bytes:
+    # OpenCV writes 8- and 16-bit PNGs of every channel layout; metadata chunks are added by
+    # hand because OpenCV cannot embed an ICC profile or EXIF.
+    ok, buffer = cv2.imencode(".png", _to_cv_channel_order(samples), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise InputError("OpenCV could not encode the PNG")
+    png = buffer.tobytes()
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    if not extra:
+        return png
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    return png[:ihdr_end] + extra + png[ihdr_end:]
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def to_display(image: np.ndarray) -> np.ndarray:
+    """Linear float (H, W, 3|4) to 8-bit sRGB, for previews and thumbnails."""
+    rgb, alpha = split_alpha(as_float_image(image))
+    encoded = np.clip(linear_to_srgb(rgb), 0.0, 1.0)
+    if alpha is not None:
+        encoded = np.concatenate([encoded, np.clip(alpha, 0, 1)[:, :, None]], axis=2)
+    return _quantize(encoded, 8)
+
+
+__all__ = [
+    "READ_SUFFIXES",
+    "WRITE_SUFFIXES",
+    "Photo",
+    "as_float_image",
+    "atomic_output",
+    "check_output_path",
+    "decode_image",
+    "join_alpha",
+    "linear_to_srgb",
+    "luminance",
+    "read_image",
+    "split_alpha",
+    "srgb_to_linear",
+    "to_display",
+    "write_bytes_atomic",
+    "write_image",
+]

@@ -83,12 +83,16 @@ class DepthMap:
     def depth_m(self) -> np.ndarray:
         """Distance in metres along the optical axis; ``inf`` where nearness <= 0."""
         if self.metric_scale is None:
-            raise ParameterError("depth is not metric: give a baseline and focal length, or a calibration")
+            raise ParameterError(
+                "depth is not metric: give a baseline and focal length, or a calibration"
+            )
         with np.errstate(divide="ignore"):
             depth = np.float32(self.metric_scale) / self.nearness
         return np.where(self.nearness > 0, depth, np.inf).astype(np.float32)
 
-    def normalized(self, *, low_percentile: float = 0.5, high_percentile: float = 99.5) -> np.ndarray:
+    def normalized(
+        self, *, low_percentile: float = 0.5, high_percentile: float = 99.5
+    ) -> np.ndarray:
         """Nearness mapped to [0, 1] (0 = farthest, 1 = nearest), robust to outliers."""
         values = self.nearness
         trusted = values[self.confidence > 0.5] if self.confidence is not None else values
@@ -123,7 +127,9 @@ class DepthMap:
             nearness = cv2.resize(self.nearness, (width, height), interpolation=interpolation)
         confidence = None
         if self.confidence is not None:
-            confidence = cv2.resize(self.confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+            confidence = cv2.resize(
+                self.confidence, (width, height), interpolation=cv2.INTER_LINEAR
+            )
         return DepthMap(
             nearness=nearness * np.float32(value_scale),
             confidence=confidence,
@@ -155,7 +161,9 @@ class DepthMap:
 
     # ------------------------------------------------------------------ files
 
-    def save(self, path: str | os.PathLike[str], *, inputs: tuple[os.PathLike[str] | str, ...] = ()) -> Path:
+    def save(
+        self, path: str | os.PathLike[str], *, inputs: tuple[os.PathLike[str] | str, ...] = ()
+    ) -> Path:
         """Write the map atomically.
 
         ``.npy``, ``.pfm`` and ``.tif``/``.tiff`` keep float32 nearness exactly (disparity in
@@ -227,7 +235,9 @@ class DepthMap:
         confidence = finite.astype(np.float32)
         if not finite.all():
             values = np.where(finite, values, np.nanmin(np.where(finite, values, np.nan)))
-        return cls(nearness=values.astype(np.float32), confidence=None if finite.all() else confidence)
+        return cls(
+            nearness=values.astype(np.float32), confidence=None if finite.all() else confidence
+        )
 
     # ------------------------------------------------------------------ pictures
 
@@ -242,7 +252,9 @@ class DepthMap:
     ) -> Path:
         """Write :meth:`preview` as a PNG/JPEG atomically."""
         path = check_output_path(path, allowed=(".png", ".jpg", ".jpeg"), inputs=inputs)
-        ok, buffer = cv2.imencode(path.suffix.lower(), cv2.cvtColor(self.preview(), cv2.COLOR_RGB2BGR))
+        ok, buffer = cv2.imencode(
+            path.suffix.lower(), cv2.cvtColor(self.preview(), cv2.COLOR_RGB2BGR)
+        )
         if not ok:
             raise InputError(f"{path}: could not encode preview")
         with atomic_output(path) as temp:
@@ -256,7 +268,9 @@ def as_depthmap(depth: DepthMap | np.ndarray, *, name: str = "depth") -> DepthMa
         return depth
     array = np.asarray(depth)
     if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
-        raise ParameterError(f"{name}: expected a DepthMap or an (H, W) array, got shape {array.shape}")
+        raise ParameterError(
+            f"{name}: expected a DepthMap or an (H, W) array, got shape {array.shape}"
+        )
     return DepthMap(nearness=array.astype(np.float32))
 
 

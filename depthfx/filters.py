@@ -52,7 +52,9 @@ def guided_filter(
     guide = np.asarray(guide, dtype=np.float32)
     source = np.asarray(source, dtype=np.float32)
     if guide.shape[:2] != source.shape[:2]:
-        raise ParameterError(f"guide {guide.shape[:2]} and source {source.shape[:2]} differ in size")
+        raise ParameterError(
+            f"guide {guide.shape[:2]} and source {source.shape[:2]} differ in size"
+        )
     if guide.ndim == 2:
         mean_i = _box(guide, radius)
         mean_p = _box(source, radius)
@@ -64,7 +66,9 @@ def guided_filter(
     return _guided_filter_color(guide[:, :, :3], source, radius, eps)
 
 
-def _guided_filter_color(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
+def _guided_filter_color(
+    guide: np.ndarray, source: np.ndarray, radius: int, eps: float
+) -> np.ndarray:
     mean_i = [_box(guide[:, :, c], radius) for c in range(3)]
     mean_p = _box(source, radius)
     cov_ip = [_box(guide[:, :, c] * source, radius) - mean_i[c] * mean_p for c in range(3)]

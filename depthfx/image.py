@@ -123,7 +123,9 @@ def as_float_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
-        raise ParameterError(f"{name}: expected shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+        raise ParameterError(
+            f"{name}: expected shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}"
+        )
     return array.astype(np.float32, copy=False)
 
 
@@ -342,7 +344,9 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent
+    )
     os.close(handle)
     temp = Path(temp_name)
     try:
@@ -403,7 +407,9 @@ def write_image(
     depth = bit_depth or (like.bit_depth if like is not None else 8)
     if depth not in (8, 16, 32):
         raise ParameterError(f"bit_depth must be 8 or 16, got {depth}")
-    if suffix in (".jpg", ".jpeg", ".webp") or (depth == 32 and suffix != ".tif" and suffix != ".tiff"):
+    if suffix in (".jpg", ".jpeg", ".webp") or (
+        depth == 32 and suffix != ".tif" and suffix != ".tiff"
+    ):
         depth = 8 if suffix in (".jpg", ".jpeg", ".webp") else 16
     gray = like.is_gray if like is not None else False
     icc = like.icc_profile if like is not None else None
@@ -448,7 +454,13 @@ def _to_cv_channel_order(samples: np.ndarray) -> np.ndarray:
 
 
 def _save_with_pillow(
-    temp: Path, samples: np.ndarray, *, suffix: str, icc: bytes | None, exif: bytes | None, quality: int
+    temp: Path,
+    samples: np.ndarray,
+    *,
+    suffix: str,
+    icc: bytes | None,
+    exif: bytes | None,
+    quality: int,
 ) -> None:
     channels = samples.shape[2]
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
@@ -475,7 +487,9 @@ def _save_with_pillow(
 def _encode_png(samples: np.ndarray, *, icc: bytes | None, exif: bytes | None) -> bytes:
     # OpenCV writes 8- and 16-bit PNGs of every channel layout; metadata chunks are added by
     # hand because OpenCV cannot embed an ICC profile or EXIF.
-    ok, buffer = cv2.imencode(".png", _to_cv_channel_order(samples), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    ok, buffer = cv2.imencode(
+        ".png", _to_cv_channel_order(samples), [cv2.IMWRITE_PNG_COMPRESSION, 3]
+    )
     if not ok:
         raise InputError("OpenCV could not encode the PNG")
     png = buffer.tobytes()

@@ -24,7 +24,12 @@ _DEPTH = "Depth source"
 
 RightOption = Annotated[
     Path | None,
-    typer.Option("--right", "-r", help="Right photo of a stereo pair (IMAGE is the left).", rich_help_panel=_DEPTH),
+    typer.Option(
+        "--right",
+        "-r",
+        help="Right photo of a stereo pair (IMAGE is the left).",
+        rich_help_panel=_DEPTH,
+    ),
 ]
 DepthFileOption = Annotated[
     Path | None,
@@ -37,7 +42,9 @@ DepthFileOption = Annotated[
 ]
 DepthNearOption = Annotated[
     str,
-    typer.Option("--depth-near", help="Which end of --depth is near: white or black.", rich_help_panel=_DEPTH),
+    typer.Option(
+        "--depth-near", help="Which end of --depth is near: white or black.", rich_help_panel=_DEPTH
+    ),
 ]
 SbsOption = Annotated[
     str | None,
@@ -49,15 +56,27 @@ SbsOption = Annotated[
 ]
 MonoOption = Annotated[
     bool,
-    typer.Option("--mono", help="Estimate depth from the single photo with a depth model.", rich_help_panel=_DEPTH),
+    typer.Option(
+        "--mono",
+        help="Estimate depth from the single photo with a depth model.",
+        rich_help_panel=_DEPTH,
+    ),
 ]
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="Depth model for --mono: a known name, an .onnx file or a .toml record.", rich_help_panel=_DEPTH),
+    typer.Option(
+        "--model",
+        help="Depth model for --mono: a known name, an .onnx file or a .toml record.",
+        rich_help_panel=_DEPTH,
+    ),
 ]
 DownloadOption = Annotated[
     bool,
-    typer.Option("--download", help="Allow downloading the --mono model if it is not cached.", rich_help_panel=_DEPTH),
+    typer.Option(
+        "--download",
+        help="Allow downloading the --mono model if it is not cached.",
+        rich_help_panel=_DEPTH,
+    ),
 ]
 CalibrationOption = Annotated[
     Path | None,
@@ -69,11 +88,19 @@ CalibrationOption = Annotated[
 ]
 BaselineOption = Annotated[
     float | None,
-    typer.Option("--baseline", help="Stereo baseline in metres (with --focal: metric depth).", rich_help_panel=_DEPTH),
+    typer.Option(
+        "--baseline",
+        help="Stereo baseline in metres (with --focal: metric depth).",
+        rich_help_panel=_DEPTH,
+    ),
 ]
 FocalOption = Annotated[
     float | None,
-    typer.Option("--focal", help="Focal length in pixels of the left photo (with --baseline).", rich_help_panel=_DEPTH),
+    typer.Option(
+        "--focal",
+        help="Focal length in pixels of the left photo (with --baseline).",
+        rich_help_panel=_DEPTH,
+    ),
 ]
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Output file.")]
 

@@ -1,0 +1,176 @@
+"""Image I/O: exact round trips, bit depth, EXIF orientation, ICC/EXIF carry-over, atomic writes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from depthfx.errors import InputError, ParameterError
+from depthfx.image import (
+    as_float_image,
+    linear_to_srgb,
+    read_image,
+    srgb_to_linear,
+    write_image,
+)
+
+
+def _gradient(height: int, width: int, dtype: type = np.uint8) -> np.ndarray:
+    top = 255 if dtype == np.uint8 else 65535
+    ramp = np.linspace(0, top, width * height * 3, dtype=np.float64).reshape(height, width, 3)
+    return np.round(ramp).astype(dtype)
+
+
+def test_srgb_curve_round_trips_every_8_and_16_bit_code() -> None:
+    for top in (255, 65535):
+        codes = np.arange(top + 1, dtype=np.float32) / np.float32(top)
+        back = np.floor(linear_to_srgb(srgb_to_linear(codes)) * top + 0.5)
+        assert np.array_equal(back, np.arange(top + 1))
+
+
+def test_srgb_curve_known_values() -> None:
+    assert float(srgb_to_linear(np.float32(1.0))) == pytest.approx(1.0, abs=1e-6)
+    assert float(srgb_to_linear(np.float32(0.5))) == pytest.approx(0.21404, abs=1e-4)
+    assert float(linear_to_srgb(np.float32(0.0031308))) == pytest.approx(0.04045, abs=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".webp"])
+def test_8bit_rgb_round_trip_is_exact(tmp_path: Path, suffix: str) -> None:
+    pixels = _gradient(20, 30)
+    source = tmp_path / f"in{suffix}"
+    Image.fromarray(pixels).save(source, **({"lossless": True} if suffix == ".webp" else {}))
+    photo = read_image(source)
+    assert photo.bit_depth == 8 and photo.pixels.dtype == np.float32
+    out = write_image(tmp_path / f"out{suffix}", photo.pixels, like=photo)
+    if suffix == ".webp":
+        return  # lossy by default on write
+    assert np.array_equal(np.asarray(Image.open(out)), pixels)
+
+
+def test_16bit_rgb_png_keeps_16_bits(tmp_path: Path) -> None:
+    import cv2
+
+    pixels = _gradient(16, 40, np.uint16)
+    source = tmp_path / "in16.png"
+    cv2.imwrite(str(source), pixels[:, :, ::-1])
+    photo = read_image(source)
+    assert photo.bit_depth == 16
+    out = write_image(tmp_path / "out16.png", photo.pixels, like=photo)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    assert back.dtype == np.uint16
+    assert np.array_equal(back, pixels)
+
+
+def test_16bit_tiff_round_trip(tmp_path: Path) -> None:
+    import cv2
+
+    pixels = _gradient(12, 10, np.uint16)
+    source = tmp_path / "in16.tif"
+    cv2.imwrite(str(source), pixels[:, :, ::-1])
+    photo = read_image(source)
+    assert photo.bit_depth == 16
+    out = write_image(tmp_path / "out16.tif", photo.pixels, like=photo)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    assert back.dtype == np.uint16 and np.array_equal(back, pixels)
+
+
+def test_grey_and_rgba_are_kept(tmp_path: Path) -> None:
+    grey = np.arange(0, 200, dtype=np.uint8).reshape(10, 20)
+    Image.fromarray(grey, mode="L").save(tmp_path / "g.png")
+    photo = read_image(tmp_path / "g.png")
+    assert photo.is_gray and photo.pixels.shape == (10, 20, 3)
+    out = write_image(tmp_path / "g_out.png", photo.pixels, like=photo)
+    assert Image.open(out).mode == "L"
+    assert np.array_equal(np.asarray(Image.open(out)), grey)
+
+    rgba = np.dstack([_gradient(8, 8), np.full((8, 8), 77, np.uint8)])
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png")
+    photo = read_image(tmp_path / "a.png")
+    assert photo.alpha is not None and photo.alpha[0, 0] == pytest.approx(77 / 255)
+    out = write_image(tmp_path / "a_out.png", photo.rgba(), like=photo)
+    assert np.array_equal(np.asarray(Image.open(out)), rgba)
+
+
+def test_exif_orientation_is_applied_and_reset(tmp_path: Path) -> None:
+    pixels = np.zeros((10, 20, 3), np.uint8)
+    pixels[:, :5] = 255  # bright left edge
+    image = Image.fromarray(pixels)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: viewer must rotate 90 degrees clockwise
+    exif[0x010F] = "TestCam"
+    source = tmp_path / "rot.jpg"
+    image.save(source, exif=exif.tobytes(), quality=100)
+    photo = read_image(source)
+    assert photo.shape == (20, 10)  # upright: rotated
+    assert photo.pixels[:5, :, 0].mean() > 0.9  # left edge became the top edge
+    out = write_image(tmp_path / "out.jpg", photo.pixels, like=photo)
+    written = Image.open(out).getexif()
+    assert written.get(0x0112) == 1 and written.get(0x010F) == "TestCam"
+
+
+def test_icc_profile_is_carried_to_png_and_jpeg(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(_gradient(8, 8)).save(tmp_path / "icc.jpg", icc_profile=icc)
+    photo = read_image(tmp_path / "icc.jpg")
+    assert photo.icc_profile == icc
+    for suffix in (".png", ".jpg", ".tif"):
+        out = write_image(tmp_path / f"o{suffix}", photo.pixels, like=photo)
+        assert Image.open(out).info.get("icc_profile") == icc
+
+
+def test_read_errors_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        read_image(tmp_path / "missing.png")
+    (tmp_path / "text.jpg").write_text("this is not a photo")
+    with pytest.raises(InputError, match="not a readable image"):
+        read_image(tmp_path / "text.jpg")
+    buffer = io.BytesIO()
+    Image.fromarray(_gradient(64, 64)).save(buffer, format="JPEG")
+    (tmp_path / "cut.jpg").write_bytes(buffer.getvalue()[:300])
+    with pytest.raises(InputError):
+        read_image(tmp_path / "cut.jpg")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        read_image(tmp_path / "empty.png")
+
+
+def test_write_refuses_input_unknown_suffix_and_missing_folder(tmp_path: Path) -> None:
+    Image.fromarray(_gradient(4, 4)).save(tmp_path / "in.png")
+    before = (tmp_path / "in.png").read_bytes()
+    photo = read_image(tmp_path / "in.png")
+    with pytest.raises(InputError, match="overwrite the input"):
+        write_image(tmp_path / "in.png", photo.pixels, like=photo)
+    with pytest.raises(InputError, match="unknown output extension"):
+        write_image(tmp_path / "out.gifx", photo.pixels)
+    with pytest.raises(InputError, match="does not exist"):
+        write_image(tmp_path / "nope" / "out.png", photo.pixels)
+    assert (tmp_path / "in.png").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]  # no temp files left
+
+
+def test_failed_write_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import depthfx.image as image_module
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(image_module, "_encode_png", broken)
+    with pytest.raises(RuntimeError):
+        write_image(tmp_path / "out.png", np.zeros((4, 4, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_as_float_image_validates() -> None:
+    with pytest.raises(ParameterError, match="float array"):
+        as_float_image(np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ParameterError, match="shape"):
+        as_float_image(np.zeros((4, 4, 2), np.float32))
+    assert as_float_image(np.zeros((4, 5), np.float64)).shape == (4, 5, 3)

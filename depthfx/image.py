@@ -9,6 +9,7 @@ write a result the way the source was stored (bit depth, grey or colour, ICC pro
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -99,6 +100,26 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
         np.maximum(linear, 0.0031308), 1.0 / 2.4, dtype=np.float32
     ) - np.float32(0.055)
     return np.where(linear <= 0.0031308, low, high).astype(np.float32, copy=False)
+
+
+@functools.cache
+def _decode_table(bits: int) -> np.ndarray:
+    top = (1 << bits) - 1
+    return srgb_to_linear(np.arange(top + 1, dtype=np.float32) / np.float32(top))
+
+
+@functools.cache
+def _encode_table_8bit() -> np.ndarray:
+    # Linear light quantized to 16 bits, then encoded to 8-bit sRGB codes. The 16-bit step is
+    # at most 0.03 of an 8-bit code, so every 8-bit code survives a decode/encode round trip.
+    levels = np.arange(65536, dtype=np.float32) / np.float32(65535)
+    return np.asarray(np.floor(linear_to_srgb(levels) * 255 + 0.5), dtype=np.uint8)
+
+
+def encode_srgb8(linear: np.ndarray) -> np.ndarray:
+    """Linear float to 8-bit sRGB codes, fast (a table lookup), clipping to [0, 1]."""
+    index = np.clip(linear, 0.0, 1.0) * np.float32(65535) + np.float32(0.5)
+    return _encode_table_8bit()[index.astype(np.uint16)]
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -267,24 +288,24 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 def _array_to_photo(
     array: np.ndarray, *, icc: bytes | None, exif: bytes | None, source: Path | None, label: str
 ) -> Photo:
-    if array.dtype == np.uint8:
-        bit_depth, encoded = 8, array.astype(np.float32) / np.float32(255)
-    elif array.dtype == np.uint16:
-        bit_depth, encoded = 16, array.astype(np.float32) / np.float32(65535)
-    elif np.issubdtype(array.dtype, np.floating):
-        bit_depth, encoded = 32, np.clip(array.astype(np.float32), 0.0, None)
-    else:
+    if array.dtype not in (np.uint8, np.uint16) and not np.issubdtype(array.dtype, np.floating):
         raise InputError(f"{label}: unsupported sample type {array.dtype}")
-    is_gray = encoded.ndim == 2 or encoded.shape[2] == 1
-    if encoded.ndim == 2:
-        encoded = encoded[:, :, None]
+    is_gray = array.ndim == 2 or array.shape[2] == 1
+    if array.ndim == 2:
+        array = array[:, :, None]
     alpha = None
-    if encoded.shape[2] in (2, 4):
-        alpha = np.ascontiguousarray(encoded[:, :, -1])
-        encoded = encoded[:, :, :-1]
-    if encoded.shape[2] == 1:
-        encoded = np.repeat(encoded, 3, axis=2)
-    linear = encoded if bit_depth == 32 else srgb_to_linear(encoded)
+    if array.shape[2] in (2, 4):
+        top = 1.0 if np.issubdtype(array.dtype, np.floating) else np.iinfo(array.dtype).max
+        alpha = np.ascontiguousarray(array[:, :, -1], dtype=np.float32) / np.float32(top)
+        array = array[:, :, :-1]
+    if array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    if array.dtype == np.uint8:
+        bit_depth, linear = 8, _decode_table(8)[array]
+    elif array.dtype == np.uint16:
+        bit_depth, linear = 16, _decode_table(16)[array]
+    else:  # floating-point TIFF: taken as linear light already
+        bit_depth, linear = 32, np.clip(array.astype(np.float32), 0.0, None)
     return Photo(
         pixels=np.ascontiguousarray(linear, dtype=np.float32),
         alpha=alpha,
@@ -415,12 +436,18 @@ def write_image(
     icc = like.icc_profile if like is not None else None
     exif = like.exif if like is not None else None
 
-    encoded = np.clip(rgb, 0.0, None) if depth == 32 else np.clip(linear_to_srgb(rgb), 0.0, 1.0)
     if gray:
-        encoded = encoded.mean(axis=2, keepdims=True)
+        rgb = rgb.mean(axis=2, keepdims=True)
+    if depth == 8:
+        samples = encode_srgb8(rgb)
+    elif depth == 16:
+        samples = _quantize(np.clip(linear_to_srgb(rgb), 0.0, 1.0), 16)
+    else:
+        samples = np.clip(rgb, 0.0, None).astype(np.float32)
     if alpha is not None and suffix not in (".jpg", ".jpeg"):
-        encoded = np.concatenate([encoded, np.clip(alpha, 0, 1)[:, :, None]], axis=2)
-    samples = _quantize(encoded, depth)
+        samples = np.concatenate(
+            [samples, _quantize(np.clip(alpha, 0, 1), depth)[:, :, None]], axis=2
+        )
 
     with atomic_output(path) as temp:
         if suffix == ".png":
@@ -437,7 +464,7 @@ def write_image(
 
 def _quantize(encoded: np.ndarray, depth: int) -> np.ndarray:
     if depth == 32:
-        return encoded.astype(np.float32)
+        return np.asarray(encoded, dtype=np.float32)
     scale = 255.0 if depth == 8 else 65535.0
     dtype = np.uint8 if depth == 8 else np.uint16
     return np.asarray(np.floor(encoded * np.float32(scale) + np.float32(0.5)), dtype=dtype)
@@ -512,10 +539,10 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 def to_display(image: np.ndarray) -> np.ndarray:
     """Linear float (H, W, 3|4) to 8-bit sRGB, for previews and thumbnails."""
     rgb, alpha = split_alpha(as_float_image(image))
-    encoded = np.clip(linear_to_srgb(rgb), 0.0, 1.0)
+    codes = encode_srgb8(rgb)
     if alpha is not None:
-        encoded = np.concatenate([encoded, np.clip(alpha, 0, 1)[:, :, None]], axis=2)
-    return _quantize(encoded, 8)
+        codes = np.concatenate([codes, _quantize(np.clip(alpha, 0, 1), 8)[:, :, None]], axis=2)
+    return codes
 
 
 __all__ = [
@@ -526,6 +553,7 @@ __all__ = [
     "atomic_output",
     "check_output_path",
     "decode_image",
+    "encode_srgb8",
     "join_alpha",
     "linear_to_srgb",
     "luminance",

@@ -1,0 +1,219 @@
+"""The stereo inputs people have: two files, one side-by-side picture, or an MPO file.
+
+* Two files: ``read_stereo_pair("left.jpg", "right.jpg")``.
+* Side-by-side: ``sbs="parallel"`` (left half = left view, for parallel viewing) or
+  ``sbs="cross"`` (left half = right view, for cross-eyed viewing). A file whose name says
+  ``left-right`` or ``right-left`` (the ``photo.left-right.jpg`` convention of stereo web
+  viewers) is recognised without the option.
+* MPO (3D cameras such as the Fujifilm W3 or Nintendo 3DS): both frames are read with
+  Pillow; frame 1 is the left eye.
+
+Every view is returned upright (EXIF orientation applied) as a :class:`~depthfx.image.Photo`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from PIL import Image
+
+from ..errors import InputError, ParameterError
+from ..image import Photo, _apply_orientation, _array_to_photo, _pil_to_array, _short, read_image
+
+SBS_LAYOUTS = ("parallel", "cross")
+_EXIF_ORIENTATION = 0x0112
+_NAME_LAYOUTS = (
+    (re.compile(r"(^|[._\-\s])left[._\-]?right([._\-\s]|$)", re.IGNORECASE), "parallel"),
+    (re.compile(r"(^|[._\-\s])right[._\-]?left([._\-\s]|$)", re.IGNORECASE), "cross"),
+)
+
+
+def sbs_layout_from_name(path: str | os.PathLike[str]) -> str | None:
+    """ "parallel" for ``*.left-right.*`` names, "cross" for ``*.right-left.*``, else None.
+
+    Examples
+    --------
+    >>> sbs_layout_from_name("GOPR0.left-right.jpg")
+    'parallel'
+    >>> sbs_layout_from_name("holiday.jpg") is None
+    True
+    """
+    stem = Path(path).stem
+    for pattern, layout in _NAME_LAYOUTS:
+        if pattern.search(stem):
+            return layout
+    return None
+
+
+def _mpo_frame_count(path: Path) -> int:
+    try:
+        with Image.open(path) as pil:
+            if pil.format != "MPO":
+                return 0
+            return int(getattr(pil, "n_frames", 1))
+    except Exception:  # not an image, unreadable: not a stereo file
+        return 0
+
+
+def is_stereo_file(path: str | os.PathLike[str]) -> bool:
+    """True when one file holds both views: an MPO with two or more frames, or a
+    side-by-side picture named ``*.left-right.*`` / ``*.right-left.*``.
+
+    Examples
+    --------
+    >>> is_stereo_file("fujifilm.mpo")  # doctest: +SKIP
+    True
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    return _mpo_frame_count(path) >= 2 or sbs_layout_from_name(path) is not None
+
+
+def read_stereo_pair(
+    left_path: str | os.PathLike[str],
+    right_path: str | os.PathLike[str] | None = None,
+    *,
+    sbs: str | None = None,
+) -> tuple[Photo, Photo]:
+    """Read the left and right views of a stereo pair.
+
+    Parameters
+    ----------
+    left_path : path
+        The left photo; or, without ``right_path``, a side-by-side picture or an MPO file.
+    right_path : path, optional
+        The right photo.
+    sbs : {"parallel", "cross"}, optional
+        ``left_path`` is a side-by-side picture: "parallel" means its left half is the left
+        view, "cross" (cross-eyed viewing) that its left half is the right view.
+
+    Returns
+    -------
+    (Photo, Photo)
+        Left and right views, upright, same size. Each ``Photo.path`` is the file read.
+
+    Raises
+    ------
+    ParameterError
+        ``sbs`` is not "parallel" or "cross", or is given together with ``right_path``.
+    InputError
+        A file is missing or not an image; the views differ in size; the file is not a
+        stereo file and no right view was given.
+
+    Examples
+    --------
+    >>> left, right = read_stereo_pair("fujifilm.mpo")  # doctest: +SKIP
+    >>> left.shape
+    (2736, 3648)
+    >>> left, right = read_stereo_pair("pair.jpg", sbs="cross")  # doctest: +SKIP
+    """
+    left_path = Path(left_path)
+    if sbs is not None and sbs not in SBS_LAYOUTS:
+        raise ParameterError(f"sbs must be 'parallel' or 'cross', got {sbs!r}")
+    if sbs is not None and right_path is not None:
+        raise ParameterError("give either a right view or a side-by-side layout (--sbs), not both")
+
+    if right_path is not None:
+        right_path = Path(right_path)
+        if _same_path(left_path, right_path):
+            raise InputError(f"{right_path}: the right view is the same file as the left view")
+        left, right = read_image(left_path), read_image(right_path)
+        if left.shape != right.shape:
+            raise InputError(
+                f"left view {left_path.name} is {left.shape[1]}x{left.shape[0]} but right view "
+                f"{right_path.name} is {right.shape[1]}x{right.shape[0]}; a stereo pair needs two "
+                "photos of the same size"
+            )
+        return left, right
+
+    layout = sbs
+    if layout is None:
+        frames = _mpo_frame_count(left_path) if left_path.is_file() else 0
+        if frames >= 2:
+            return _read_mpo(left_path)
+        layout = sbs_layout_from_name(left_path)
+        if layout is None:
+            read_image(left_path)  # a missing or broken file says so first
+            detail = "an MPO file with one frame" if frames == 1 else "one photo"
+            raise InputError(
+                f"{left_path}: is {detail}, not a stereo pair; give the right view with --right, "
+                "or --sbs parallel|cross for a side-by-side picture"
+            )
+    return _split_side_by_side(read_image(left_path), layout)
+
+
+def _same_path(first: Path, second: Path) -> bool:
+    try:
+        return first.exists() and second.exists() and os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _split_side_by_side(photo: Photo, layout: str) -> tuple[Photo, Photo]:
+    height, width = photo.shape
+    half = width // 2
+    if half < 8:
+        raise InputError(
+            f"{photo.path}: {width}x{height} is too narrow to hold two side-by-side views"
+        )
+    # An odd width leaves one middle column that belongs to neither view.
+    first = _crop(photo, 0, half)
+    second = _crop(photo, width - half, width)
+    return (first, second) if layout == "parallel" else (second, first)
+
+
+def _crop(photo: Photo, start: int, stop: int) -> Photo:
+    pixels = photo.pixels[:, start:stop].copy()
+    alpha = photo.alpha[:, start:stop].copy() if photo.alpha is not None else None
+    return Photo(
+        pixels=pixels, alpha=alpha, bit_depth=photo.bit_depth, is_gray=photo.is_gray,
+        icc_profile=photo.icc_profile, exif=photo.exif, path=photo.path,
+    )  # fmt: skip
+
+
+def _read_mpo(path: Path) -> tuple[Photo, Photo]:
+    views: list[Photo] = []
+    try:
+        with Image.open(path) as pil:
+            for index in range(2):
+                pil.seek(index)
+                frame = pil.copy()
+                frame.load()
+                views.append(_frame_to_photo(frame, path, index))
+    except InputError:
+        raise
+    except Exception as exc:  # Pillow raises many types for broken frames
+        raise InputError(
+            f"{path}: MPO frame {len(views) + 1} is not readable ({_short(exc)})"
+        ) from exc
+    left, right = views
+    if left.shape != right.shape:
+        raise InputError(
+            f"{path}: MPO frames differ in size ({left.shape[1]}x{left.shape[0]} and "
+            f"{right.shape[1]}x{right.shape[0]}); not a stereo MPO"
+        )
+    return left, right
+
+
+def _frame_to_photo(frame: Image.Image, path: Path, index: int) -> Photo:
+    label = f"{path} (frame {index + 1})"
+    orientation = 1
+    exif_bytes: bytes | None = None
+    try:
+        exif = frame.getexif()
+        orientation = int(exif.get(_EXIF_ORIENTATION, 1) or 1)
+        if len(exif):
+            if _EXIF_ORIENTATION in exif:
+                exif[_EXIF_ORIENTATION] = 1
+            exif_bytes = exif.tobytes()
+    except Exception:  # broken EXIF must not stop a photo from loading
+        exif_bytes = None
+    array = _apply_orientation(_pil_to_array(frame, label), orientation)
+    icc = frame.info.get("icc_profile") or None
+    return _array_to_photo(array, icc=icc, exif=exif_bytes, source=path, label=label)
+
+
+__all__ = ["SBS_LAYOUTS", "is_stereo_file", "read_stereo_pair", "sbs_layout_from_name"]

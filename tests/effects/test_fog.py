@@ -1,0 +1,256 @@
+"""Fog: exact Koschmieder answers first, then real scenes."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from depthfx.depthmap import DepthMap
+from depthfx.effects.fog import (
+    NAME,
+    Fog,
+    estimate_fog_color,
+    fog,
+    height_fog_optical_depth,
+    parse_fog_color,
+)
+from depthfx.effects.noise import fractal_noise
+from depthfx.errors import InputError, ParameterError
+from depthfx.image import read_image, srgb_to_linear
+
+FOCAL_BASELINE = 700.0 * 0.1  # metric_scale: depth_m = 70 / nearness
+
+
+def metric_plane(shape: tuple[int, int], distance_m: float) -> DepthMap:
+    nearness = np.full(shape, FOCAL_BASELINE / distance_m, np.float32)
+    return DepthMap(nearness, metric_scale=FOCAL_BASELINE, units="disparity_px")
+
+
+def random_image(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 1, (*shape, 3)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- exact answers
+
+
+def test_plane_gets_exactly_the_koschmieder_colour() -> None:
+    image = random_image((40, 60))
+    out = fog(image, metric_plane((40, 60), 10.0), visibility=25.0, color="#808080")
+    t = math.exp(-math.log(20) * 10.0 / 25.0)
+    airlight = srgb_to_linear(np.float32(128 / 255))
+    np.testing.assert_allclose(out, image * t + airlight * (1 - t), atol=1e-5)
+
+
+def test_relative_plane_sits_at_far_distance() -> None:
+    image = random_image((30, 30), seed=1)
+    out = fog(image, np.ones((30, 30), np.float32), density=0.1, far=5.0, color="white")
+    t = math.exp(-0.1 * 5.0)
+    np.testing.assert_allclose(out, image * t + (1 - t), atol=1e-5)
+
+
+def test_contrast_at_visibility_distance_is_five_percent() -> None:
+    image = np.zeros((64, 64, 3), np.float32)
+    image[:, ::2] = 0.8  # stripes of contrast 0.8
+    out = fog(image, metric_plane((64, 64), 300.0), visibility=300.0, color="silver", max_fog=1.0)
+    contrast = (out[:, 0::2].mean() - out[:, 1::2].mean()) / 0.8
+    assert abs(contrast - 0.05) <= 0.005
+
+
+def test_zero_density_returns_input_bit_exactly() -> None:
+    image = random_image((20, 24), seed=2)
+    depth = np.random.default_rng(3).uniform(1, 9, (20, 24)).astype(np.float32)
+    out = fog(image, depth, density=0.0, patchiness=0.5, height_falloff=2.0)
+    assert out.dtype == np.float32 and np.array_equal(out, image) and out is not image
+    assert np.array_equal(fog(image, metric_plane((20, 24), 5.0), visibility=math.inf), image)
+
+
+@pytest.mark.parametrize("distance", [0.5, 3.0, 40.0, math.inf])
+@pytest.mark.parametrize("sin_elevation", [-0.3, -0.01, 0.0, 1e-7, 0.05, 0.6])
+def test_height_fog_closed_form_matches_numerical_integration(
+    distance: float, sin_elevation: float
+) -> None:
+    beta, falloff = 0.2, 2.5
+    closed = float(
+        height_fog_optical_depth(beta, np.array([distance]), np.array([sin_elevation]), falloff)[0]
+    )
+    if math.isinf(distance) and sin_elevation <= 0:
+        assert closed == math.inf
+        return
+    end = distance if math.isfinite(distance) else 60 * falloff / sin_elevation
+    s = np.linspace(0.0, end, 200_001)
+    numeric = float(np.trapezoid(beta * np.exp(-s * sin_elevation / falloff), s))
+    assert abs(closed - numeric) <= 1e-3 * max(1.0, numeric)
+
+
+def test_height_fog_thins_above_the_horizon() -> None:
+    image = np.zeros((100, 80, 3), np.float32)
+    out = fog(image, metric_plane((100, 80), 50.0), visibility=40.0, color="white",
+              height_falloff=5.0, horizon=0.5, max_fog=1.0)  # fmt: skip
+    fog_by_row = out[:, :, 0].mean(axis=1)
+    assert np.all(np.diff(fog_by_row) >= -1e-6)  # more fog lower down
+    assert fog_by_row[5] < 0.9 * fog_by_row[50] < fog_by_row[95]
+
+
+def test_no_foreground_pixel_brighter_than_its_fog_blend_allows() -> None:
+    # Near disc (dark, 2 m) in front of a far bright wall (30 m): edge-aware refinement
+    # must not leak the wall's thick fog onto the disc's silhouette.
+    for size in ((200, 260), (1300, 1700)):  # full-size refinement and the upsampled path
+        height, width = size
+        yy, xx = np.mgrid[:height, :width]
+        disc = (yy - height / 2) ** 2 + (xx - width / 2) ** 2 < (height / 3) ** 2
+        image = np.where(disc[:, :, None], np.float32(0.05), np.float32(0.6)).astype(np.float32)
+        image = np.repeat(image, 3, axis=2)
+        nearness = np.where(disc, FOCAL_BASELINE / 2.0, FOCAL_BASELINE / 30.0).astype(np.float32)
+        depth = DepthMap(nearness, metric_scale=FOCAL_BASELINE)
+        out = fog(image, depth, visibility=20.0, color="white")
+        t_near = math.exp(-math.log(20) * 2.0 / 20.0)
+        allowed = 0.05 * t_near + (1 - t_near)
+        assert out[disc].max() <= allowed + 2e-3, size
+        t_far = max(math.exp(-math.log(20) * 30.0 / 20.0), 0.1)
+        assert out[~disc].min() >= 0.6 * t_far + (1 - t_far) - 2e-3
+
+
+def test_viewing_ray_distance_fogs_the_corners_more() -> None:
+    image = np.zeros((50, 50, 3), np.float32)
+    out = fog(
+        image,
+        metric_plane((50, 50), 10.0),
+        visibility=30.0,
+        color="white",
+        focal_px=40.0,
+        edge_aware=False,
+    )
+    t_centre = math.exp(-math.log(20) * 10.0 * math.sqrt(1 + 2 * (0.5 / 40) ** 2) / 30.0)
+    assert out[25, 25, 0] == pytest.approx(1 - t_centre, abs=1e-4)
+    assert out[0, 0, 0] > out[25, 25, 0] + 0.1
+
+
+def test_max_fog_keeps_the_sky_textured() -> None:
+    image = random_image((30, 30), seed=4)
+    sky = DepthMap(np.zeros((30, 30), np.float32), metric_scale=FOCAL_BASELINE)  # infinitely far
+    out = fog(image, sky, visibility=100.0, color="white", max_fog=0.8)
+    np.testing.assert_allclose(out, image * 0.2 + 0.8, atol=1e-5)
+
+
+def test_patchy_fog_is_deterministic_by_seed() -> None:
+    image = np.zeros((64, 96, 3), np.float32)
+    depth = np.ones((64, 96), np.float32)
+    first = fog(image, depth, patchiness=0.8, seed=7, color="white")
+    assert np.array_equal(first, fog(image, depth, patchiness=0.8, seed=7, color="white"))
+    other = fog(image, depth, patchiness=0.8, seed=8, color="white")
+    assert np.abs(first - other).max() > 0.05
+    assert first.std() > 0.02  # patches vary the fog; no patchiness gives a flat plane
+    assert fog(image, depth, color="white").std() < 1e-6
+
+
+def test_fractal_noise_range_and_determinism() -> None:
+    noise = fractal_noise((120, 80), scale=0.3, octaves=5, seed=11)
+    assert noise.shape == (120, 80) and noise.dtype == np.float32
+    assert -1 <= noise.min() < -0.2 and 0.2 < noise.max() <= 1
+    assert np.array_equal(noise, fractal_noise((120, 80), scale=0.3, octaves=5, seed=11))
+
+
+def test_alpha_passes_through_and_small_depth_is_fitted() -> None:
+    image = np.concatenate([random_image((40, 60)), np.full((40, 60, 1), 0.5, np.float32)], axis=2)
+    out = fog(image, np.ones((20, 30), np.float32), color="white")
+    assert out.shape == (40, 60, 4) and np.array_equal(out[:, :, 3], image[:, :, 3])
+    with pytest.raises(InputError, match="aspect"):
+        fog(image, np.ones((40, 40), np.float32))
+
+
+def test_auto_colour_comes_from_the_hazy_region() -> None:
+    image = np.full((100, 100, 3), 0.05, np.float32)
+    image[:20] = (0.7, 0.72, 0.74)  # hazy sky band
+    colour = estimate_fog_color(image)
+    assert np.all(np.abs(colour - np.array([0.7, 0.72, 0.74])) < 0.02)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("white", (1.0, 1.0, 1.0)), ("#000000", (0.0, 0.0, 0.0)), ("1, 0, 1", (1.0, 0.0, 1.0))],
+)
+def test_parse_fog_color(text: str, expected: tuple[float, float, float]) -> None:
+    np.testing.assert_allclose(parse_fog_color(text), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        parse_fog_color("#d8dde3"), srgb_to_linear(np.array([216, 221, 227]) / 255), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "pattern"),
+    [
+        ({"visibility": -5.0}, r"^visibility must be > 0"),
+        ({"color": "purplish"}, r"^color must be 'auto'.*got 'purplish'$"),
+        ({"color": "1.5,0,0"}, r"^color must be"),
+        ({"density": -1.0}, r"^density must be in 0\.\.100"),
+        ({"near": 5.0, "far": 2.0}, r"^near and far must satisfy"),
+        ({"max_fog": 0.0}, r"^max_fog must be in \(0, 1\]"),
+        ({"patchiness": 2.0}, r"^patchiness must be in 0\.\.1"),
+        ({"horizon": 5.0}, r"^horizon must be in -1\.\.2"),
+        ({"visibility": 10.0}, r"^visibility needs metric depth"),
+    ],
+)
+def test_bad_options_give_one_line_errors(options: dict, pattern: str) -> None:
+    with pytest.raises(ParameterError, match=pattern) as info:
+        fog(np.zeros((8, 8, 3), np.float32), np.ones((8, 8), np.float32), **options)
+    assert "\n" not in str(info.value)
+
+
+def test_dataclass_mirrors_the_function() -> None:
+    assert NAME == "fog"
+    keywords = [
+        name
+        for name, parameter in inspect.signature(fog).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+    ]
+    fields = dataclasses.fields(Fog)
+    assert [field.name for field in fields] == keywords
+    defaults = {name: inspect.signature(fog).parameters[name].default for name in keywords}
+    assert {field.name: field.default for field in fields} == defaults
+    image, depth = (
+        random_image((16, 16)),
+        np.random.default_rng(0).uniform(1, 2, (16, 16)).astype(np.float32),
+    )
+    effect = Fog(density=0.5, color="silver", patchiness=0.3)
+    assert np.array_equal(
+        effect.apply(image, depth), fog(image, depth, density=0.5, color="silver", patchiness=0.3)
+    )
+
+
+def test_progress_is_reported() -> None:
+    stages: list[tuple[str, float]] = []
+    fog(
+        np.zeros((8, 8, 3), np.float32),
+        np.ones((8, 8), np.float32),
+        progress=lambda s, f: stages.append((s, f)),
+    )
+    assert stages[-1] == ("done", 1.0)
+    assert [f for _, f in stages] == sorted(f for _, f in stages)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def test_real_scene_fog_grows_with_distance(shared_data) -> None:
+    scene = shared_data / "stereo" / "Art"
+    meta = json.loads((scene / "meta.json").read_text())
+    raw = cv2.imread(str(scene / "gt_disp.png"), cv2.IMREAD_UNCHANGED)
+    known = raw > 0
+    disparity = np.where(
+        known, raw / meta["gt_scale"], np.median(raw[known]) / meta["gt_scale"]
+    ).astype(np.float32)
+    photo = read_image(scene / "left.png")
+    # Pretend a 1000 px focal length and a 10 cm baseline: 1.3 m .. 4.5 m.
+    depth = DepthMap(disparity, metric_scale=100.0, units="disparity_px")
+    out = fog(photo.pixels, depth, visibility=8.0, color="white")
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1.0 + 1e-5
+    fog_amount = (out - photo.pixels).mean(axis=2) / np.maximum(1 - photo.pixels.mean(axis=2), 1e-3)
+    near = known & (disparity > np.percentile(disparity[known], 80))
+    far = known & (disparity < np.percentile(disparity[known], 20))
+    assert np.median(fog_amount[far]) > np.median(fog_amount[near]) + 0.25

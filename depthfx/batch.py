@@ -126,6 +126,8 @@ class ItemResult:
         Wall time spent on the item.
     before, after : ndarray (h, w, 3) uint8 or None
         sRGB thumbnails for a contact sheet, when asked for.
+    image : Path or None
+        The item's photo.
     """
 
     source: str
@@ -136,6 +138,7 @@ class ItemResult:
     seconds: float = 0.0
     before: np.ndarray | None = field(default=None, repr=False, compare=False)
     after: np.ndarray | None = field(default=None, repr=False, compare=False)
+    image: Path | None = None
 
 
 ResultCallback = Callable[[ItemResult], None]
@@ -261,15 +264,16 @@ def _pair(files: list[Path], *, sbs: str | None) -> list[BatchItem]:
         ]
         if candidates:
             same_suffix = [p for p in candidates if p.suffix.lower() == path.suffix.lower()]
-            right = (same_suffix or candidates)[0]
-            partner[path] = (right, pairing[1])
-            rights.add(right)
+            chosen = (same_suffix or candidates)[0]
+            partner[path] = (chosen, pairing[1])
+            rights.add(chosen)
     items: list[BatchItem] = []
     for path in files:
         if path in rights:
             continue
         paired = partner.get(path)
-        right, name = paired if paired is not None else (None, path.stem)
+        right: Path | None = paired[0] if paired is not None else None
+        name = paired[1] if paired is not None else path.stem
         items.append(
             BatchItem(image=path, right=right, depth_file=find_depth_file(path), sbs=sbs, name=name)
         )
@@ -393,7 +397,11 @@ def plan_batch(
             )
         if output.exists():
             if skip_existing:
-                skipped.append(ItemResult(item.label, "skipped", output, reason="output exists"))
+                skipped.append(
+                    ItemResult(
+                        item.label, "skipped", output, reason="output exists", image=item.image
+                    )
+                )
                 continue
             if not overwrite:
                 existing.append(output)
@@ -517,6 +525,7 @@ def process_item(task: BatchTask) -> ItemResult:
             seconds=time.perf_counter() - start,
             before=before,
             after=after,
+            image=task.item.image,
         )
     except DepthfxError as exc:
         reason = str(exc)
@@ -531,6 +540,7 @@ def process_item(task: BatchTask) -> ItemResult:
         reason=reason,
         depth_source=depth_source,
         seconds=time.perf_counter() - start,
+        image=task.item.image,
     )
 
 

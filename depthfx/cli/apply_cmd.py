@@ -1,1 +1,130 @@
-"""(being written)"""
+"""``depthfx apply`` (a preset on one photo) and ``depthfx presets list|show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..batch import BatchItem, BatchTask, DepthFallback, depth_request_for, find_depth_file
+from ..errors import DepthfxError, ParameterError
+from ..image import check_output_path, write_image
+from ..pipeline import dumps_preset, load_preset, preset_names
+from ._app import app
+from .options import (
+    BaselineOption,
+    CalibrationOption,
+    DepthFileOption,
+    DepthNearOption,
+    DepthRequest,
+    DownloadOption,
+    FocalOption,
+    ModelOption,
+    MonoOption,
+    OutputOption,
+    RightOption,
+    SbsOption,
+    load_photo_and_depth,
+    progress_reporter,
+)
+
+PresetOption = Annotated[
+    str,
+    typer.Option(
+        "--preset",
+        "-p",
+        help="Preset name (see 'depthfx presets list') or a preset .toml file.",
+    ),
+]
+
+presets_app = typer.Typer(
+    help="List the shipped presets or show one as TOML.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(presets_app, name="presets")
+
+
+@app.command()
+def apply(
+    image: Annotated[Path, typer.Argument(help="Photo to process (the left view of a pair).")],
+    preset: PresetOption,
+    output: OutputOption,
+    right: RightOption = None,
+    depth_file: DepthFileOption = None,
+    depth_near: DepthNearOption = "white",
+    sbs: SbsOption = None,
+    mono: MonoOption = False,
+    model: ModelOption = None,
+    download: DownloadOption = False,
+    calibration: CalibrationOption = None,
+    baseline: BaselineOption = None,
+    focal: FocalOption = None,
+    quality: Annotated[int, typer.Option("--quality", help="JPEG/WebP quality, 1-100.")] = 95,
+) -> None:
+    """Apply a preset (a chain of effects) to one photo.
+
+    Depth comes from the options given; without any, from the preset's [depth] settings:
+    a depth file beside the photo (photo.depth.png/.npy), a stereo file (MPO), or a
+    monocular estimate.
+    """
+    chain = load_preset(preset)
+    if not 1 <= quality <= 100:
+        raise ParameterError(f"--quality must be in 1..100, got {quality}")
+    request = DepthRequest(
+        right=right,
+        depth_file=depth_file,
+        depth_near=depth_near,
+        sbs=sbs,
+        mono=mono,
+        model=model or chain.depth.model,
+        download=download,
+        calibration=calibration,
+        baseline=baseline,
+        focal=focal,
+    )
+    check_output_path(output, inputs=(image, *request.inputs()))
+    if right is None and depth_file is None and sbs is None and not mono:
+        # No depth option: the preset's settings decide (depth file, stereo file, or mono).
+        item = BatchItem(image=image, depth_file=find_depth_file(image), name=image.stem)
+        fallback = DepthFallback(
+            model=model,
+            download=download,
+            depth_near=depth_near,
+            calibration=calibration,
+            baseline=baseline,
+            focal=focal,
+        )
+        task = BatchTask(item=item, chain=chain, output=output, fallback=fallback)
+        request, _ = depth_request_for(task)
+    with progress_reporter(f"{chain.name or 'preset'}") as progress:
+        photo, depth = load_photo_and_depth(image, request, progress=progress)
+        result = chain.apply(photo.rgba(), depth, progress=progress)
+        written = write_image(
+            output, result, like=photo, quality=quality, inputs=(image, *request.inputs())
+        )
+    typer.echo(f"wrote {written}")
+
+
+@presets_app.command("list")
+def list_presets() -> None:
+    """List the presets shipped with depthfx, with their descriptions."""
+    names = preset_names()
+    width = max((len(name) for name in names), default=0)
+    for name in names:
+        try:
+            description = load_preset(name).description
+        except DepthfxError as exc:  # one broken preset must not hide the others
+            description = f"(cannot be loaded: {exc})"
+        typer.echo(f"{name:<{width}}  {description}")
+
+
+@presets_app.command("show")
+def show_preset(
+    preset: Annotated[str, typer.Argument(help="Preset name or .toml file.")],
+) -> None:
+    """Print a preset as TOML (a starting point for your own preset file)."""
+    chain = load_preset(preset)
+    typer.echo(f"# preset: {chain.name}")
+    typer.echo(dumps_preset(chain), nl=False)

@@ -1,0 +1,1 @@
+"""Presets shipped with depthfx (installed as the package ``depthfx._presets``)."""

@@ -1,0 +1,157 @@
+"""Middlebury stereo benchmark: depthfx vs raw OpenCV SGBM vs SGBM with naive hole filling.
+
+For every scene in ../shared/data/stereo (or $DEPTHFX_SHARED_DATA/stereo) prints bad2 (% of
+valid-ground-truth pixels off by more than 2 px; pixels without output count as wrong),
+bad1, the average absolute error over pixels with output, density (% of valid-GT pixels
+with output) and time, per scene and on average.
+
+Raw SGBM uses the parameters of OpenCV's samples/python/stereo_match.py (blockSize 5,
+minDisparity 0, P1 = 8*3*5^2, P2 = 32*3*5^2, disp12MaxDiff 1, uniquenessRatio 10,
+speckleWindowSize 100, speckleRange 32) with numDisparities from the scene's meta.json.
+"SGBM+fill" fills SGBM's holes with the nearest output pixel to the left on the row (to the
+right in the left border strip). depthfx gets the two images only: no disparity range.
+
+Run: python benchmarks/stereo_middlebury.py [--scenes a,b] [--save-previews DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from depthfx.depth.stereo import stereo_depth
+from depthfx.image import read_image
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("DEPTHFX_SHARED_DATA", REPO.parent / "shared" / "data")) / "stereo"
+
+
+def load_gt(scene: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    meta = json.loads((scene / "meta.json").read_text())
+    raw = cv2.imread(str(scene / "gt_disp.png"), cv2.IMREAD_UNCHANGED)
+    gt = raw.astype(np.float32) / meta["gt_scale"]
+    valid = raw > 0
+    mask = scene / "mask_all.png"
+    if mask.exists():
+        valid &= cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) == 255
+    return gt, valid, meta
+
+
+def score(disparity: np.ndarray, has_output: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> dict:
+    error = np.abs(np.where(has_output, disparity, np.inf) - gt)[valid]
+    covered = has_output[valid]
+    return {
+        "bad2": 100.0 * float(np.mean(error > 2)),
+        "bad1": 100.0 * float(np.mean(error > 1)),
+        "avg": float(np.mean(error[covered])) if covered.any() else float("nan"),
+        "density": 100.0 * float(np.mean(covered)),
+    }
+
+
+def raw_sgbm(left_bgr: np.ndarray, right_bgr: np.ndarray, num_disparities: int) -> np.ndarray:
+    window = 5
+    matcher = cv2.StereoSGBM_create(
+        minDisparity=0,
+        numDisparities=num_disparities,
+        blockSize=window,
+        P1=8 * 3 * window**2,
+        P2=32 * 3 * window**2,
+        disp12MaxDiff=1,
+        uniquenessRatio=10,
+        speckleWindowSize=100,
+        speckleRange=32,
+    )
+    return matcher.compute(left_bgr, right_bgr).astype(np.float32) / 16.0
+
+
+def naive_fill(disparity: np.ndarray, has_output: np.ndarray) -> np.ndarray:
+    """Each hole takes the nearest output to its left (to its right at the left border)."""
+    width = disparity.shape[1]
+    columns = np.arange(width)[None, :]
+    rows = np.arange(disparity.shape[0])[:, None]
+    left_index = np.maximum.accumulate(np.where(has_output, columns, -1), axis=1)
+    right_index = np.minimum.accumulate(np.where(has_output, columns, width)[:, ::-1], axis=1)[
+        :, ::-1
+    ]
+    index = np.where(left_index >= 0, left_index, right_index)
+    filled = disparity[rows, np.clip(index, 0, width - 1)]
+    return np.where(index < width, filled, 0.0).astype(np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenes", help="comma-separated scene names (default: all)")
+    parser.add_argument("--save-previews", type=Path, help="write depthfx disparity pictures here")
+    args = parser.parse_args()
+    scenes = sorted(p for p in DATA.iterdir() if (p / "meta.json").exists())
+    if args.scenes:
+        wanted = set(args.scenes.split(","))
+        scenes = [p for p in scenes if p.name in wanted]
+    cv2.setNumThreads(cv2.getNumThreads())
+
+    methods = ("depthfx", "SGBM", "SGBM+fill")
+    rows = []
+    print(
+        f"{'scene':<11}"
+        + "".join(f" | {m:^33}" for m in methods)
+        + "\n"
+        + f"{'':<11}"
+        + " | bad2  bad1   avg  dens   time" * 3
+    )
+    for scene in scenes:
+        gt, valid, meta = load_gt(scene)
+        left = read_image(scene / "left.png").pixels
+        right = read_image(scene / "right.png").pixels
+        left_bgr = cv2.imread(str(scene / "left.png"))
+        right_bgr = cv2.imread(str(scene / "right.png"))
+
+        stereo_depth(left, right)  # warm-up (first-call overheads)
+        start = time.perf_counter()
+        depth = stereo_depth(left, right)
+        ours_time = time.perf_counter() - start
+
+        raw_sgbm(left_bgr, right_bgr, meta["num_disparities_16"])
+        start = time.perf_counter()
+        sgbm = raw_sgbm(left_bgr, right_bgr, meta["num_disparities_16"])
+        sgbm_time = time.perf_counter() - start
+        sgbm_output = sgbm >= 0
+        start = time.perf_counter()
+        filled = naive_fill(sgbm, sgbm_output)
+        fill_time = sgbm_time + time.perf_counter() - start
+
+        results = [
+            score(depth.nearness, np.isfinite(depth.nearness), gt, valid) | {"time": ours_time},
+            score(sgbm, sgbm_output, gt, valid) | {"time": sgbm_time},
+            score(filled, np.ones_like(sgbm_output), gt, valid) | {"time": fill_time},
+        ]
+        rows.append(results)
+        print(f"{scene.name:<11}" + "".join(_cells(r) for r in results))
+        if args.save_previews:
+            args.save_previews.mkdir(parents=True, exist_ok=True)
+            depth.save_preview(args.save_previews / f"{scene.name}_depthfx.png")
+    mean = [
+        {key: float(np.mean([row[i][key] for row in rows])) for key in rows[0][i]} for i in range(3)
+    ]
+    print(f"{'MEAN':<11}" + "".join(_cells(r) for r in mean))
+    ratios = [row[0]["time"] / row[1]["time"] for row in rows]
+    print(
+        f"depthfx time / raw SGBM time: mean {np.mean(ratios):.2f}x, max {np.max(ratios):.2f}x "
+        f"({len(rows)} scenes, {cv2.getNumThreads()} OpenCV threads)"
+    )
+
+
+def _cells(result: dict) -> str:
+    return (
+        f" | {result['bad2']:4.1f} {result['bad1']:5.1f} {result['avg']:5.2f} "
+        f"{result['density']:5.1f} {1000 * result['time']:4.0f}ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

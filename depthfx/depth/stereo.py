@@ -1,0 +1,495 @@
+"""Dense disparity from a stereo pair: range estimation, SGBM matching, filling, refinement.
+
+The pipeline behind :func:`stereo_depth`:
+
+1. rectify the pair when needed (:mod:`depthfx.depth.rectify`);
+2. shrink large photos so the long side is at most ``_MAX_MATCH_SIDE`` pixels;
+3. estimate the disparity range from sparse ORB matches (no tuning by the user);
+4. match with OpenCV's semi-global matcher (3-way mode) on images padded on both sides, so
+   the border strip that SGBM normally leaves empty gets matches too; SGBM's left-right
+   consistency and uniqueness checks and speckle removal mark unreliable pixels;
+5. fill those from the background side, median-filter, and re-estimate holes and depth
+   edges with a colour-weighted median so depth edges sit on image edges;
+6. upsample to full size guided by the full-resolution photo, and map back to the
+   original left image's grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..depthmap import DepthMap
+from ..errors import InputError, ParameterError, StereoMatchError
+from ..filters import guided_upsample
+from ..image import encode_srgb8, linear_to_srgb
+from .refine import fill_from_background, weighted_median
+
+ProgressCallback = Callable[[str, float], None]
+
+# Long side of the images SGBM sees; larger photos are matched shrunk and upsampled.
+_MAX_MATCH_SIDE = 1280
+# Disparity range (pixels at matching scale) above which the pair is shrunk further.
+_MAX_MATCH_RANGE = 256
+# Long side of the images used to find sparse feature matches for the disparity range.
+_MAX_FEATURE_SIDE = 1280
+_MIN_FEATURE_MATCHES = 12
+# Vertical offset (px at feature scale) up to which a match counts as on the same row.
+_ROW_TOLERANCE = 1.5
+# Below this share of SGBM-verified pixels the pair is judged unmatchable.
+_MIN_VALID_FRACTION = 0.05
+_BLOCK_SIZE = 3
+_MONO_HINT = "use --mono (depth from one photo) instead"
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def stereo_depth(
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    min_disparity: int | None = None,
+    num_disparities: int | None = None,
+    calibration: Any = None,
+    baseline_m: float | None = None,
+    focal_px: float | None = None,
+    rectify: bool | None = None,
+    progress: ProgressCallback | None = None,
+) -> DepthMap:
+    """Dense disparity of the left view of a stereo pair, as a :class:`DepthMap`.
+
+    Parameters
+    ----------
+    left, right : ndarray (H, W, 3) float32
+        The two views in linear light (as ``Photo.pixels``), same size. The right view was
+        taken from a camera to the right of the left one.
+    min_disparity, num_disparities : int, optional
+        Disparity search range in pixels of ``left`` (``min_disparity`` may be negative).
+        Estimated from feature matches when not given.
+    calibration : StereoCalibration or path, optional
+        Stereo calibration for calibrated rectification and metric depth.
+    baseline_m, focal_px : float, optional
+        Baseline in metres and focal length in pixels of ``left`` for metric depth of an
+        already rectified pair. Give both or neither.
+    rectify : bool, optional
+        ``None`` (default) rectifies when the pair is not aligned; ``False`` trusts that
+        it is rectified already.
+    progress : callable(stage, fraction), optional
+
+    Returns
+    -------
+    DepthMap
+        ``nearness`` = disparity in pixels of ``left`` (larger = nearer), in the original
+        left image's grid; ``confidence`` 1 where matched, 0 where filled;
+        ``metric_scale`` = focal_px * baseline_m when known.
+
+    Raises
+    ------
+    InputError
+        The views differ in size or are not colour images.
+    StereoMatchError
+        The pair has too little texture or overlap to match.
+
+    Examples
+    --------
+    >>> from depthfx.image import read_image
+    >>> left = read_image("examples/teddy_left.jpg").pixels  # doctest: +SKIP
+    >>> right = read_image("examples/teddy_right.jpg").pixels  # doctest: +SKIP
+    >>> depth = stereo_depth(left, right)  # doctest: +SKIP
+    >>> depth.units  # doctest: +SKIP
+    'disparity_px'
+    """
+    left, right = _check_pair(left, right)
+    if (baseline_m is None) != (focal_px is None):
+        raise ParameterError("give both baseline_m and focal_px for metric depth, or neither")
+    if baseline_m is not None and not baseline_m > 0:
+        raise ParameterError(f"baseline_m must be > 0 (metres), got {baseline_m}")
+    if focal_px is not None and not focal_px > 0:
+        raise ParameterError(f"focal_px must be > 0 (pixels), got {focal_px}")
+    _check_range(min_disparity, num_disparities)
+    report = progress or (lambda stage, fraction: None)
+
+    report("rectifying", 0.0)
+    encoded = _EncodedPair(left, right)
+    known_range = None
+    if calibration is None and rectify is None:
+        # Fast path: ORB matches (needed for the range anyway) that already lie on the
+        # same rows mean the pair is rectified, and the costlier SIFT check is skipped.
+        matches = _feature_matches(encoded)
+        if _looks_rectified(matches):
+            rectify = False
+            known_range = _range_from_disparities(matches.disparities, matches.scale, matches.width)
+    rectification = _rectify(
+        left, right, calibration=calibration, rectify=rectify, progress=progress
+    )
+    disparity, confidence = match_rectified(
+        rectification.left,
+        rectification.right,
+        min_disparity=min_disparity,
+        num_disparities=num_disparities,
+        _known_range=known_range,
+        _encoded=encoded if rectification.left is left else None,
+        progress=lambda stage, fraction: report(stage, 0.1 + 0.85 * fraction),
+    )
+    if not rectification.is_identity:
+        disparity, confidence = rectification.to_left_grid(disparity, confidence)
+    metric_scale = rectification.metric_scale
+    if baseline_m is not None and focal_px is not None:
+        metric_scale = float(focal_px) * float(baseline_m)
+    report("done", 1.0)
+    return DepthMap(
+        nearness=disparity, confidence=confidence, metric_scale=metric_scale, units="disparity_px"
+    )
+
+
+def match_rectified(
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    min_disparity: int | None = None,
+    num_disparities: int | None = None,
+    max_side: int = _MAX_MATCH_SIDE,
+    progress: ProgressCallback | None = None,
+    _known_range: tuple[float, float] | None = None,
+    _encoded: _EncodedPair | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense disparity of a rectified pair (matches on the same rows).
+
+    Parameters
+    ----------
+    left, right : ndarray (H, W, 3) float32
+        Rectified views in linear light.
+    min_disparity, num_disparities : int, optional
+        Search range in pixels of ``left``; estimated from feature matches when not given.
+    max_side : int
+        Photos with a longer side are matched at reduced size and upsampled guided by
+        the full-resolution left view.
+    progress : callable(stage, fraction), optional
+
+    Returns
+    -------
+    disparity : ndarray (H, W) float32
+        ``x_left - x_right`` in pixels, finite everywhere (holes filled from the background).
+    confidence : ndarray (H, W) float32
+        1 where the matcher's checks passed, 0 where the value was filled in.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> right = rng.random((60, 120, 3)).astype(np.float32)
+    >>> left = np.roll(right, 8, axis=1)  # every pixel 8 px to the right in the left view
+    >>> disparity, _ = match_rectified(left, right, min_disparity=0, num_disparities=16)
+    >>> round(float(np.median(disparity[:, 20:])), 2)
+    8.0
+    """
+    left, right = _check_pair(left, right)
+    _check_range(min_disparity, num_disparities)
+    if max_side < 64:
+        raise ParameterError(f"max_side must be >= 64 pixels, got {max_side}")
+    report = progress or (lambda stage, fraction: None)
+    height, width = left.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    encoded = _encoded or _EncodedPair(left, right)
+
+    report("estimating disparity range", 0.0)
+    if min_disparity is None or num_disparities is None:
+        low, high = _known_range or _estimate_range(encoded)
+        if min_disparity is not None:
+            low = float(min_disparity)
+        if num_disparities is not None:
+            high = low + num_disparities - 1
+    else:
+        low, high = float(min_disparity), float(min_disparity + num_disparities - 1)
+    if (high - low) * scale > _MAX_MATCH_RANGE:
+        scale = _MAX_MATCH_RANGE / (high - low)
+    work_size = (max(16, round(width * scale)), max(16, round(height * scale)))
+    x_scale = work_size[0] / width
+
+    report("matching", 0.15)
+    small_left, small_right = encoded.at(work_size)
+    work_min = math.floor(low * x_scale)
+    work_num = max(16, 16 * math.ceil((math.ceil(high * x_scale) - work_min + 1) / 16))
+    disparity, valid = _sgbm(small_left, small_right, work_min, work_num)
+    if valid.mean() < _MIN_VALID_FRACTION:
+        raise StereoMatchError(
+            f"too little texture or overlap to match the stereo pair: only {100 * valid.mean():.1f}% "
+            f"of pixels found a reliable match; {_MONO_HINT}"
+        )
+
+    report("refining", 0.6)
+    disparity = _refine(disparity, valid, small_left)
+    confidence = valid.astype(np.float32)
+
+    if work_size != (width, height):
+        report("upsampling", 0.85)
+        disparity, confidence = _upsample(disparity, confidence, left, x_scale)
+    report("matched", 1.0)
+    return disparity, confidence
+
+
+def estimate_disparity_range(left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
+    """Disparity range of a rectified pair from sparse feature matches, with a margin.
+
+    ORB features are matched both ways with a ratio test; matches off the epipolar line
+    (vertical offset above ~1.5 px, or outliers of a RANSAC fundamental matrix) are
+    dropped. Robust percentiles of ``x_left - x_right`` widened by a margin give the range.
+
+    Parameters
+    ----------
+    left, right : ndarray (H, W, 3) float32
+        Rectified views in linear light.
+
+    Returns
+    -------
+    (min_disparity, max_disparity) : tuple of int
+        In pixels of ``left``; negative values are possible (cameras that shift frames).
+
+    Raises
+    ------
+    StereoMatchError
+        Too few features match (no texture, or the views do not overlap).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> right = cv2.GaussianBlur(rng.random((200, 300, 3)).astype(np.float32), (3, 3), 0)
+    >>> low, high = estimate_disparity_range(np.roll(right, 20, axis=1), right)
+    >>> bool(low <= 20 <= high)
+    True
+    """
+    left, right = _check_pair(left, right)
+    low, high = _estimate_range(_EncodedPair(left, right))
+    return math.floor(low), math.ceil(high)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    arrays = []
+    for name, image in (("left", left), ("right", right)):
+        array = np.asarray(image)
+        if array.ndim == 2:
+            array = np.repeat(array[:, :, None], 3, axis=2)
+        if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 16:
+            raise InputError(
+                f"{name} view must be an (H, W, 3) image at least 16x16 pixels, got shape {array.shape}"
+            )
+        if not np.issubdtype(array.dtype, np.floating):
+            raise InputError(
+                f"{name} view must be float linear light (as read_image gives), got {array.dtype}"
+            )
+        arrays.append(array[:, :, :3].astype(np.float32, copy=False))
+    if arrays[0].shape != arrays[1].shape:
+        raise InputError(
+            f"left and right views differ in size: {arrays[0].shape[1]}x{arrays[0].shape[0]} "
+            f"vs {arrays[1].shape[1]}x{arrays[1].shape[0]}"
+        )
+    return arrays[0], arrays[1]
+
+
+def _check_range(min_disparity: int | None, num_disparities: int | None) -> None:
+    if num_disparities is not None and not 1 <= num_disparities <= 4096:
+        raise ParameterError(f"num_disparities must be in 1..4096 pixels, got {num_disparities}")
+    if min_disparity is not None and not -4096 <= min_disparity <= 4096:
+        raise ParameterError(f"min_disparity must be in -4096..4096 pixels, got {min_disparity}")
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _rectify(
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    calibration: Any,
+    rectify: bool | None,
+    progress: ProgressCallback | None,
+) -> Any:
+    try:
+        from .rectify import rectify_pair
+    except ImportError:  # rectify.py not written yet: treat the pair as rectified
+        rectify_pair = None
+    if rectify_pair is None or (rectify is False and calibration is None):
+        return _Identity(left, right)
+    return rectify_pair(left, right, calibration=calibration, progress=progress)
+
+
+class _Identity:
+    is_identity = True
+    metric_scale: float | None = None
+
+    def __init__(self, left: np.ndarray, right: np.ndarray) -> None:
+        self.left = left
+        self.right = right
+
+    def to_left_grid(
+        self, disparity: np.ndarray, confidence: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return disparity, confidence
+
+
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+class _EncodedPair:
+    """The two views as 8-bit sRGB at the sizes asked for, each computed once.
+
+    Matching costs behave best on perceptual (sRGB-encoded) values.
+    """
+
+    def __init__(self, left: np.ndarray, right: np.ndarray) -> None:
+        self.left = left
+        self.right = right
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def at(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        if size not in self._cache:
+            self._cache[size] = (
+                encode_srgb8(_resize(self.left, size)),
+                encode_srgb8(_resize(self.right, size)),
+            )
+        return self._cache[size]
+
+
+def _grey(encoded: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(encoded, cv2.COLOR_RGB2GRAY)
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """ORB matches (F-matrix inliers) at a feature scale: positions in scaled pixels."""
+
+    left: np.ndarray  # (N, 2) x, y
+    right: np.ndarray
+    scale: float
+    width: int  # image width at the feature scale
+
+    @property
+    def disparities(self) -> np.ndarray:
+        on_row = np.abs(self.left[:, 1] - self.right[:, 1]) <= _ROW_TOLERANCE
+        return (self.left[on_row, 0] - self.right[on_row, 0]).astype(np.float32)
+
+
+def _estimate_range(encoded: _EncodedPair) -> tuple[float, float]:
+    """(low, high) disparity in pixels of the left view, margin included."""
+    matches = _feature_matches(encoded)
+    return _range_from_disparities(matches.disparities, matches.scale, matches.width)
+
+
+def _range_from_disparities(
+    disparities: np.ndarray, scale: float, width: int
+) -> tuple[float, float]:
+    """Robust range of feature disparities (at ``scale``, image ``width`` px) plus a margin."""
+    if disparities.size < _MIN_FEATURE_MATCHES:
+        raise StereoMatchError(
+            f"too little texture or overlap to match the stereo pair: {disparities.size} feature "
+            f"matches on the same rows (need {_MIN_FEATURE_MATCHES}); {_MONO_HINT}"
+        )
+    low, high = np.percentile(disparities, [1.0, 99.0])
+    # Features gather on texture; near objects and far walls may have few, so widen the
+    # range generously: a range too narrow breaks matching, one too wide only costs time.
+    margin = max(6.0, 0.25 * float(high - low), 0.02 * width)
+    return (float(low) - margin) / scale, (float(high) + margin) / scale
+
+
+def _looks_rectified(matches: _Matches) -> bool:
+    """Matched features lie on the same rows (sub-pixel), all across the frame."""
+    if len(matches.left) < 2 * _MIN_FEATURE_MATCHES:
+        return False
+    dy = np.abs(matches.left[:, 1] - matches.right[:, 1]) / matches.scale
+    return bool(np.median(dy) <= 0.5 and np.percentile(dy, 90) <= 1.5)
+
+
+def _feature_matches(encoded: _EncodedPair) -> _Matches:
+    """ORB matches with a ratio test and fundamental-matrix RANSAC (no row assumption)."""
+    height, width = encoded.left.shape[:2]
+    scale = min(1.0, _MAX_FEATURE_SIDE / max(height, width))
+    size = (round(width * scale), round(height * scale))
+    grey_left, grey_right = (_grey(view) for view in encoded.at(size))
+    empty = _Matches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), scale, size[0])
+    orb = cv2.ORB_create(nfeatures=1500, scaleFactor=1.3, nlevels=3, fastThreshold=10)
+    keys_left, desc_left = orb.detectAndCompute(grey_left, None)
+    keys_right, desc_right = orb.detectAndCompute(grey_right, None)
+    if desc_left is None or desc_right is None or len(keys_left) < 2 or len(keys_right) < 2:
+        return empty
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_left, desc_right, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    if len(good) < _MIN_FEATURE_MATCHES:
+        return empty
+    points_left = np.float32([keys_left[m.queryIdx].pt for m in good])
+    points_right = np.float32([keys_right[m.trainIdx].pt for m in good])
+    _, inliers = cv2.findFundamentalMat(points_left, points_right, cv2.FM_RANSAC, 1.5, 0.99)
+    if inliers is None or inliers.sum() < _MIN_FEATURE_MATCHES:
+        return empty
+    keep = inliers.ravel() > 0
+    return _Matches(points_left[keep], points_right[keep], scale, size[0])
+
+
+def _sgbm(
+    left: np.ndarray, right: np.ndarray, min_disparity: int, num_disparities: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """SGBM disparity (float px) and validity, with the border strips recovered by padding."""
+    # SGBM leaves columns whose match would fall outside the other view empty; padding both
+    # views by the range lets those pixels find their partner (or the replicated border).
+    pad_left = max(0, min_disparity + num_disparities)
+    pad_right = max(0, -min_disparity)
+    padded_left = cv2.copyMakeBorder(left, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
+    padded_right = cv2.copyMakeBorder(right, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
+    channels = 3
+    area = left.shape[0] * left.shape[1]
+    matcher = cv2.StereoSGBM_create(
+        minDisparity=min_disparity,
+        numDisparities=num_disparities,
+        blockSize=_BLOCK_SIZE,
+        P1=8 * channels * _BLOCK_SIZE**2,
+        P2=32 * channels * _BLOCK_SIZE**2,
+        disp12MaxDiff=1,
+        uniquenessRatio=10,
+        # Speckles: regions smaller than ~0.1% of the image are unreliable islands.
+        speckleWindowSize=max(50, round(0.0012 * area)),
+        speckleRange=2,
+        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+    )
+    raw = matcher.compute(padded_left, padded_right)
+    raw = raw[:, pad_left : pad_left + left.shape[1]]
+    valid = raw >= min_disparity * 16
+    return raw.astype(np.float32) / 16.0, valid
+
+
+def _refine(disparity: np.ndarray, valid: np.ndarray, guide_u8: np.ndarray) -> np.ndarray:
+    filled = fill_from_background(disparity, valid)
+    filled = cv2.medianBlur(filled, 5)
+    # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
+    # neighbours, so edges follow the photo instead of the matcher's block footprint.
+    gradient = np.abs(cv2.Sobel(filled, cv2.CV_32F, 1, 0, ksize=1)) + np.abs(
+        cv2.Sobel(filled, cv2.CV_32F, 0, 1, ksize=1)
+    )
+    redo = ~valid | (gradient > 1.0)
+    redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    weights = np.where(valid, np.float32(1.0), np.float32(0.3))
+    guide = guide_u8.astype(np.float32) / 255.0
+    return weighted_median(filled, guide, redo, weights=weights, radius=4, step=2, sigma_color=0.1)
+
+
+def _upsample(
+    disparity: np.ndarray, confidence: np.ndarray, left: np.ndarray, x_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-size disparity guided by the full-resolution left view, values rescaled."""
+    height, width = left.shape[:2]
+    guide = linear_to_srgb(np.clip(cv2.cvtColor(left, cv2.COLOR_RGB2GRAY), 0.0, 1.0))
+    full = guided_upsample(disparity, guide) * np.float32(1.0 / x_scale)
+    full_confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+    return full.astype(np.float32), full_confidence
+
+
+__all__ = ["estimate_disparity_range", "match_rectified", "stereo_depth"]

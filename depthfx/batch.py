@@ -33,6 +33,8 @@ from .pipeline import Chain
 
 DEPTH_SIDECAR_SUFFIXES = (".npy", ".pfm", ".tif", ".tiff", ".png")
 THUMBNAIL_HEIGHT = 160
+# How long to wait for a Dask scheduler to answer before giving up.
+DASK_CONNECT_TIMEOUT = "10s"
 _SBS_LAYOUTS = ("parallel", "cross")
 # (pattern for the left view's stem, how to make the right view's stem from it)
 _LEFT_PATTERNS = (
@@ -672,7 +674,7 @@ def _run_dask(
             "--scheduler needs Dask distributed; install it with: pip install 'depthfx[distributed]'"
         ) from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
     results: list[ItemResult | None] = [None] * len(tasks)

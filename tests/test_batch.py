@@ -165,7 +165,7 @@ def test_plan_refuses_to_overwrite_and_skips_when_asked(tmp_path: Path) -> None:
         write_photo(source / name)
     items = discover_inputs([source])
     (out / "a.jpg").write_bytes(b"earlier result")
-    with pytest.raises(InputError, match="already exist.*--skip-existing.*--overwrite"):
+    with pytest.raises(InputError, match=r"already exist.*--skip-existing.*--overwrite"):
         plan_batch(items, CHAIN, out)
     plan = plan_batch(items, CHAIN, out, skip_existing=True)
     assert [t.output.name for t in plan.tasks] == ["b.jpg"]

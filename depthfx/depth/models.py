@@ -50,7 +50,7 @@ class ModelRecord:
 
     Preprocessing maps the photo's 8-bit-like sRGB values ``v`` (0..255, as a JPEG stores
     them) to the network input ``x = (v * scale - mean) / std`` per channel, in
-    ``channel_order``, NCHW. With ``scale = 1/255``, ``mean = 0``, ``std = 1`` the network
+    ``channel_order`` (``mean`` and ``std`` are listed in that order too), NCHW. With ``scale = 1/255``, ``mean = 0``, ``std = 1`` the network
     sees plain RGB in [0, 1]; ImageNet normalization is ``scale = 1/255``,
     ``mean = (0.485, 0.456, 0.406)``, ``std = (0.229, 0.224, 0.225)``.
 
@@ -414,7 +414,7 @@ def load_model_record(path: str | os.PathLike[str]) -> ModelRecord:
 
     model_file = Path(typed("file", str, "a path to the .onnx file")).expanduser()
     if not model_file.is_absolute():
-        model_file = path.parent / model_file
+        model_file = Path(os.path.normpath(path.parent / model_file))
     if not model_file.is_file():
         raise ModelError(f"{path}: field 'file' names {model_file}, which does not exist")
     size = number_list("input_size", 2)
@@ -579,10 +579,19 @@ def download_model_file(
         ) from exc
     final = target_dir / record.filename
     part = target_dir / f"{record.filename}.part"
-    with _exclusive(part, record) as handle:
-        resumed_from, expected_total = _fetch(record, handle, part, by_hand, progress)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with _exclusive(part, record) as handle:
+            resumed_from, expected_total = _fetch(record, handle, part, by_hand, progress)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except _DownloadBusyError:
+        raise
+    except DownloadError:
+        # Keep a partial file to resume from, but not an empty one.
+        with contextlib.suppress(OSError):
+            if part.stat().st_size == 0:
+                part.unlink()
+        raise
     received = part.stat().st_size
     if expected_total is not None and received != expected_total:
         raise DownloadError(
@@ -609,6 +618,10 @@ def download_model_file(
     )
 
 
+class _DownloadBusyError(DownloadError):
+    """Another process is downloading the same file into the same folder."""
+
+
 @contextlib.contextmanager
 def _exclusive(part: Path, record: ModelRecord) -> Iterator[BinaryIO]:
     """Open the partial file for appending, refusing a second concurrent download."""
@@ -620,7 +633,7 @@ def _exclusive(part: Path, record: ModelRecord) -> Iterator[BinaryIO]:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise DownloadError(
+                raise _DownloadBusyError(
                     f"another download of model {record.name!r} into {part.parent} is running"
                 ) from None
         yield handle

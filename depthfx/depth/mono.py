@@ -7,8 +7,10 @@ resolution with photo-guided upsampling, so depth edges follow the photo's edges
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,11 +171,11 @@ def preprocess(rgb: np.ndarray, record: ModelRecord, size: tuple[int, int]) -> n
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
     resized = cv2.resize(np.ascontiguousarray(rgb), (width, height), interpolation=interpolation)
     encoded = linear_to_srgb(np.clip(resized, 0.0, 1.0)) * np.float32(255.0)
+    if record.channel_order == "BGR":
+        encoded = encoded[:, :, ::-1]
     mean = np.asarray(record.mean, dtype=np.float32)
     std = np.asarray(record.std, dtype=np.float32)
     normalized = (encoded * np.float32(record.scale) - mean) / std
-    if record.channel_order == "BGR":
-        normalized = normalized[:, :, ::-1]
     return np.ascontiguousarray(normalized.transpose(2, 0, 1)[None], dtype=np.float32)
 
 
@@ -226,6 +228,21 @@ def _cv_reason(exc: BaseException) -> str:
     return text[:200]
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Keep OpenCV's multi-line error logs off stderr: the failure becomes a ModelError."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        yield
+        return
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
+
+
 def _load_net(record: ModelRecord, path: Path) -> _LoadedNet:
     try:
         stat = path.stat()
@@ -238,7 +255,8 @@ def _load_net(record: ModelRecord, path: Path) -> _LoadedNet:
             return loaded
         verify_model_file(record, path)
         try:
-            net = cv2.dnn.readNetFromONNX(str(path))
+            with _quiet_opencv():
+                net = cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as exc:
             raise ModelError(f"{path}: not a valid ONNX model ({_cv_reason(exc)})") from None
         if net is None or net.empty():
@@ -259,11 +277,12 @@ def _run(loaded: _LoadedNet, record: ModelRecord, path: Path, blob: np.ndarray) 
     with loaded.lock:
         loaded.net.setInput(blob)
         try:
-            raw = (
-                loaded.net.forward(record.output_name)
-                if record.output_name
-                else loaded.net.forward()
-            )
+            with _quiet_opencv():
+                raw = (
+                    loaded.net.forward(record.output_name)
+                    if record.output_name
+                    else loaded.net.forward()
+                )
         except cv2.error as exc:
             what = "input_size/input_multiple" if record.input_multiple else "input_size"
             raise ModelError(

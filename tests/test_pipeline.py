@@ -307,3 +307,69 @@ def test_shipped_preset_round_trips_exactly(name: str) -> None:
     assert tomllib.loads(dumps_preset(chain)) == data
     assert chain.description
     assert chain.steps
+
+
+def _equivalent_python_chain(name: str) -> Chain:
+    """Each shipped preset written by hand in Python, as a user would."""
+    if name == "diorama":
+        from depthfx.effects.layers import Layers
+
+        return Chain([Layers(count=5, shadow_opacity=0.6, shadow_length=3.0, shadow_softness=2.0)])
+    if name == "miniature-city":
+        from depthfx.effects.miniature import Miniature
+
+        return Chain([Miniature(mode="depth", strength=1.2, saturation=1.45)])
+    from depthfx.effects.bokeh import Bokeh
+    from depthfx.effects.fog import Fog
+
+    chains = {
+        "portrait": Chain([Bokeh(focus="auto", strength=3.0)]),
+        "misty-morning": Chain(
+            [
+                Fog(density=0.35, color="#dde4ea", height_falloff=3.0, patchiness=0.3),
+                Bokeh(focus="auto", strength=1.0),
+            ]
+        ),
+        "dreamy-haze": Chain(
+            [
+                Fog(density=0.15, color="#ffe8d0", max_fog=0.7),
+                Step(
+                    Bokeh(focus="auto", strength=2.0), blend=0.6, mask=(0.0, 0.6), mask_feather=0.15
+                ),
+            ]
+        ),
+    }
+    return chains[name]
+
+
+@pytest.fixture(scope="module")
+def small_photo_and_depth(examples_dir: Path) -> tuple[np.ndarray, DepthMap]:
+    """The example teddy pair at 150x125 and its stereo depth."""
+    import cv2
+
+    from depthfx.depth.stereo import stereo_depth
+    from depthfx.image import srgb_to_linear
+
+    views = []
+    for side in ("left", "right"):
+        picture = cv2.imread(str(examples_dir / f"teddy_{side}.jpg"))[:, :, ::-1]
+        small = cv2.resize(picture, (150, 125), interpolation=cv2.INTER_AREA)
+        views.append(srgb_to_linear(small.astype(np.float32) / 255))
+    return views[0], stereo_depth(views[0], views[1])
+
+
+@pytest.mark.parametrize(
+    "name", ["portrait", "misty-morning", "miniature-city", "diorama", "dreamy-haze"]
+)
+def test_shipped_preset_runs_like_the_equivalent_python_chain(
+    name: str, small_photo_and_depth: tuple[np.ndarray, DepthMap]
+) -> None:
+    image, depth = small_photo_and_depth
+    preset = load_preset(name)
+    python_chain = _equivalent_python_chain(name)
+    assert preset.steps == python_chain.steps  # same effects, options, blends and masks
+    from_preset = preset.apply(image, depth)
+    by_hand = python_chain.apply(image, depth)
+    np.testing.assert_array_equal(from_preset, by_hand)
+    assert from_preset.shape == image.shape and np.isfinite(from_preset).all()
+    assert np.abs(from_preset - image).mean() > 1e-3  # the preset visibly changes the photo

@@ -314,7 +314,9 @@ def _equivalent_python_chain(name: str) -> Chain:
     if name == "diorama":
         from depthfx.effects.layers import Layers
 
-        return Chain([Layers(count=5, shadow_opacity=0.6, shadow_length=3.0, shadow_softness=2.0)])
+        return Chain(
+            [Layers(count=5, split="gaps", shadow_opacity=0.8, shadow_length=10.0, shadow_softness=1.5)]
+        )
     if name == "miniature-city":
         from depthfx.effects.miniature import Miniature
 

@@ -1,0 +1,81 @@
+"""``depthfx miniature`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from depthfx.cli import app
+from depthfx.image import read_image
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    pixels = np.random.default_rng(0).integers(20, 235, (80, 100, 3), dtype=np.uint8)
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), pixels)
+    return path
+
+
+def row_sharpness(pixels: np.ndarray) -> np.ndarray:
+    return np.abs(np.diff(pixels, axis=1)).mean(axis=(1, 2))
+
+
+def test_band_mode_needs_no_depth(photo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jpg"
+    result = runner.invoke(
+        app, ["miniature", str(photo), "--position", "0.5", "--strength", "3", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = row_sharpness(read_image(out).pixels)
+    assert rows[2:8].mean() < 0.6 * rows[37:43].mean()
+
+
+def test_depth_mode_with_a_depth_file(photo: Path, tmp_path: Path) -> None:
+    nearness = np.repeat(np.linspace(1, 2, 80, dtype=np.float32)[:, None], 100, axis=1)
+    nearness[50:70, 10:40] += 1.0  # an object standing out of the ground plane
+    depth = tmp_path / "depth.npy"
+    np.save(depth, nearness)
+    out = tmp_path / "out.png"
+    result = runner.invoke(
+        app,
+        ["miniature", str(photo), "--depth", str(depth), "--strength", "3", "--saturation", "1",
+         "--contrast", "1", "--vignette", "0", "-o", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    source, written = read_image(photo).pixels, read_image(out).pixels
+    assert np.abs(written[5:40, 50:] - source[5:40, 50:]).max() < 0.01  # ground: sharp
+    assert np.abs(written[55:65, 15:35] - source[55:65, 15:35]).mean() > 0.05  # object: blurred
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--position", "1.4"], "position must be in 0..1"),
+        (["--mode", "tilt"], "--mode must be auto, band or depth"),
+        (["--mode", "depth"], "no depth given"),
+        (["--angle", "200"], "angle must be in -90..90"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    photo: Path, tmp_path: Path, options: list[str], message: str
+) -> None:
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["miniature", str(photo), *options, "-o", str(out)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert not out.exists()
+
+
+def test_help() -> None:
+    result = runner.invoke(app, ["miniature", "--help"])
+    assert result.exit_code == 0
+    for option in ("--mode", "--position", "--width", "--angle", "--strength"):
+        assert option in result.output

@@ -21,8 +21,8 @@ A preset file is TOML::
     mask = [0.0, 0.6]        # optional: only where normalized nearness is in [lo, hi]
     mask_feather = 0.1       # optional: soft edge of the mask, in nearness units
 
-:meth:`Chain.to_dict` writes the options that differ from the effect's defaults, so a preset
-written that way loads and serializes back to the same dict.
+:meth:`Chain.to_dict` writes the options a preset file set plus any that differ from the
+effect's defaults, so a preset loads and serializes back to the same dict.
 """
 
 from __future__ import annotations
@@ -196,6 +196,9 @@ class Step:
         Apply only where normalized nearness (0 = farthest, 1 = nearest) is in [lo, hi].
     mask_feather : float
         Width of the mask's soft edge, in normalized nearness (0..1).
+    pinned : tuple of str
+        Effect options written out even when they equal the effect's default (a preset
+        file's own keys), so a preset serializes back to exactly what it says.
 
     Examples
     --------
@@ -208,6 +211,7 @@ class Step:
     blend: float = 1.0
     mask: tuple[float, float] | None = None
     mask_feather: float = DEFAULT_MASK_FEATHER
+    pinned: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not callable(getattr(self.effect, "apply", None)):
@@ -348,7 +352,10 @@ class Chain:
     # ------------------------------------------------------------------ dict form
 
     def to_dict(self) -> dict[str, Any]:
-        """The preset as plain TOML-ready data: effect options that differ from defaults.
+        """The preset as plain TOML-ready data.
+
+        Effect options are written when they differ from the effect's default or were set
+        by the preset file the chain was loaded from.
 
         Examples
         --------
@@ -434,7 +441,7 @@ def _step_to_dict(step: Step) -> dict[str, Any]:
     data: dict[str, Any] = {"effect": effect_name(effect)}
     for item in dataclasses.fields(effect):
         value = getattr(effect, item.name)
-        if value is None or _equal(value, _field_default(item)):
+        if value is None or (item.name not in step.pinned and _equal(value, _field_default(item))):
             continue
         data[item.name] = _plain(value)
     if step.blend != 1.0:
@@ -515,6 +522,7 @@ def _step_from_dict(data: Any, index: int, locate: _Locator) -> Step:
             blend=data.get("blend", 1.0),
             mask=data.get("mask"),
             mask_feather=data.get("mask_feather", DEFAULT_MASK_FEATHER),
+            pinned=tuple(options),
         )
     except ParameterError as exc:
         key = next((key for key in ("mask_feather", "blend", "mask") if key in str(exc)), "blend")

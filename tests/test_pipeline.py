@@ -214,6 +214,15 @@ def test_python_built_chain_round_trips() -> None:
     assert loads_preset(dumps_preset(chain)) == chain
 
 
+def test_options_a_file_sets_to_the_default_are_kept() -> None:
+    text = 'version = 1\ndescription = ""\n[depth]\nsource = "auto"\n[[steps]]\neffect = "gain"\namount = 0.5\n'
+    data = tomllib.loads(text)
+    chain = loads_preset(text)
+    assert chain.steps[0].effect == Gain()  # 0.5 is the default ...
+    assert chain.to_dict() == data  # ... but the file said it, so it is written back
+    assert Chain([Gain()]).to_dict()["steps"] == [{"effect": "gain"}]
+
+
 def test_ints_become_floats_for_float_options() -> None:
     chain = loads_preset('version = 1\n[[steps]]\neffect = "gain"\namount = 2\n')
     assert isinstance(chain.steps[0].effect.amount, float)
@@ -315,7 +324,15 @@ def _equivalent_python_chain(name: str) -> Chain:
         from depthfx.effects.layers import Layers
 
         return Chain(
-            [Layers(count=5, split="gaps", shadow_opacity=0.8, shadow_length=10.0, shadow_softness=1.5)]
+            [
+                Layers(
+                    count=5,
+                    split="gaps",
+                    shadow_opacity=0.8,
+                    shadow_length=10.0,
+                    shadow_softness=1.5,
+                )
+            ]
         )
     if name == "miniature-city":
         from depthfx.effects.miniature import Miniature

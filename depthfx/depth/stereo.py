@@ -28,6 +28,7 @@ from ..depthmap import DepthMap
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_upsample
 from ..image import encode_srgb8, linear_to_srgb
+from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, weighted_median
 
 ProgressCallback = Callable[[str, float], None]
@@ -311,28 +312,10 @@ def _rectify(
     calibration: Any,
     rectify: bool | None,
     progress: ProgressCallback | None,
-) -> Any:
-    try:
-        from .rectify import rectify_pair
-    except ImportError:  # rectify.py not written yet: treat the pair as rectified
-        rectify_pair = None
-    if rectify_pair is None or (rectify is False and calibration is None):
-        return _Identity(left, right)
+) -> Rectification:
+    if rectify is False and calibration is None:
+        return Rectification(left=left, right=right, is_identity=True, method="identity")
     return rectify_pair(left, right, calibration=calibration, progress=progress)
-
-
-class _Identity:
-    is_identity = True
-    metric_scale: float | None = None
-
-    def __init__(self, left: np.ndarray, right: np.ndarray) -> None:
-        self.left = left
-        self.right = right
-
-    def to_left_grid(
-        self, disparity: np.ndarray, confidence: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return disparity, confidence
 
 
 def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -417,7 +400,9 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
     size = (round(width * scale), round(height * scale))
     grey_left, grey_right = (_grey(view) for view in encoded.at(size))
     empty = _Matches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), scale, size[0])
-    orb = cv2.ORB_create(nfeatures=1500, scaleFactor=1.3, nlevels=3, fastThreshold=10)
+    orb = cv2.ORB_create(  # type: ignore[attr-defined]
+        nfeatures=1500, scaleFactor=1.3, nlevels=3, fastThreshold=10
+    )
     keys_left, desc_left = orb.detectAndCompute(grey_left, None)
     keys_right, desc_right = orb.detectAndCompute(grey_right, None)
     if desc_left is None or desc_right is None or len(keys_left) < 2 or len(keys_right) < 2:
@@ -426,8 +411,8 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(good) < _MIN_FEATURE_MATCHES:
         return empty
-    points_left = np.float32([keys_left[m.queryIdx].pt for m in good])
-    points_right = np.float32([keys_right[m.trainIdx].pt for m in good])
+    points_left = np.array([keys_left[m.queryIdx].pt for m in good], dtype=np.float32)
+    points_right = np.array([keys_right[m.trainIdx].pt for m in good], dtype=np.float32)
     _, inliers = cv2.findFundamentalMat(points_left, points_right, cv2.FM_RANSAC, 1.5, 0.99)
     if inliers is None or inliers.sum() < _MIN_FEATURE_MATCHES:
         return empty
@@ -447,7 +432,7 @@ def _sgbm(
     padded_right = cv2.copyMakeBorder(right, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
     channels = 3
     area = left.shape[0] * left.shape[1]
-    matcher = cv2.StereoSGBM_create(
+    matcher = cv2.StereoSGBM_create(  # type: ignore[attr-defined]
         minDisparity=min_disparity,
         numDisparities=num_disparities,
         blockSize=_BLOCK_SIZE,
@@ -476,9 +461,8 @@ def _refine(disparity: np.ndarray, valid: np.ndarray, guide_u8: np.ndarray) -> n
     )
     redo = ~valid | (gradient > 1.0)
     redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    weights = np.where(valid, np.float32(1.0), np.float32(0.3))
     guide = guide_u8.astype(np.float32) / 255.0
-    return weighted_median(filled, guide, redo, weights=weights, radius=4, step=2, sigma_color=0.1)
+    return weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
 
 
 def _upsample(

@@ -1,0 +1,209 @@
+"""Stereo matching: synthetic pairs with known disparity, then Middlebury scenes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from depthfx.depth.refine import fill_from_background, weighted_median
+from depthfx.depth.stereo import estimate_disparity_range, match_rectified, stereo_depth
+from depthfx.depthmap import DepthMap
+from depthfx.errors import InputError, ParameterError, StereoMatchError
+from depthfx.image import read_image, srgb_to_linear
+
+HEIGHT, WIDTH = 120, 200
+
+
+def texture(height: int, width: int, seed: int, blur: float = 1.0) -> np.ndarray:
+    """Random colour texture in linear light, smoothed so sub-pixel shifts are meaningful."""
+    rng = np.random.default_rng(seed)
+    noise = rng.random((height, width, 3)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noise, (0, 0), blur)
+    smooth = (smooth - smooth.min()) / (smooth.max() - smooth.min())
+    return srgb_to_linear(0.1 + 0.8 * smooth)
+
+
+def shifted(image: np.ndarray, shift: float) -> np.ndarray:
+    """``out(x) = image(x - shift)`` with cubic interpolation, edges replicated."""
+    height, width = image.shape[:2]
+    map_x = np.tile(np.arange(width, dtype=np.float32) - np.float32(shift), (height, 1))
+    map_y = np.repeat(np.arange(height, dtype=np.float32)[:, None], width, axis=1)
+    return cv2.remap(image, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+def plane_pair(disparity: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fronto-parallel textured plane: left(x) = right(x - disparity)."""
+    margin = 64
+    scene = texture(HEIGHT, WIDTH + 2 * margin, seed)
+    right = scene[:, margin:-margin]
+    left = shifted(scene, disparity)[:, margin:-margin]
+    return np.ascontiguousarray(left), np.ascontiguousarray(right)
+
+
+def step_pair(
+    background: int = 6, foreground: int = 18
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A textured square at ``foreground`` px over a background plane at ``background`` px."""
+    # Different tints, as objects in a photo differ in colour from what is behind them.
+    back = texture(HEIGHT, WIDTH + 64, 1) * np.float32([0.3, 0.5, 1.0])
+    front = texture(HEIGHT, WIDTH + 64, 2) * np.float32([1.0, 0.5, 0.3])
+    square = np.zeros((HEIGHT, WIDTH + 64), bool)
+    square[30:90, 104:164] = True  # left view: x in 90..149, right view: 72..131
+    columns = np.arange(WIDTH)
+
+    def view(back_shift: int, front_shift: int) -> tuple[np.ndarray, np.ndarray]:
+        in_front = square[:, columns - front_shift + 32]
+        picture = np.where(
+            in_front[:, :, None],
+            front[:, columns - front_shift + 32],
+            back[:, columns - back_shift + 32],
+        )
+        return np.ascontiguousarray(picture), in_front
+
+    right, _ = view(0, 0)
+    left, in_front = view(background, foreground)
+    truth = np.where(in_front, foreground, background).astype(np.float32)
+    return left, right, truth
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+@pytest.mark.parametrize("disparity", [7.25, 12.5])
+def test_plane_disparity_is_exact_to_a_quarter_pixel(disparity: float) -> None:
+    left, right = plane_pair(disparity)
+    depth = stereo_depth(left, right)
+    assert isinstance(depth, DepthMap)
+    assert depth.units == "disparity_px"
+    assert depth.shape == (HEIGHT, WIDTH)
+    error = np.abs(depth.nearness - disparity)
+    assert float(np.median(error)) < 0.25
+    # Every pixel, the left border strip included, is within a pixel.
+    assert float(np.percentile(error, 99)) < 1.0
+    assert np.isfinite(depth.nearness).all()
+
+
+def test_negative_disparity_range_is_handled() -> None:
+    # Cameras that shift their frames give left(x) = right(x + 15): disparity -15.
+    left, right = plane_pair(-15.0, seed=3)
+    low, high = estimate_disparity_range(left, right)
+    assert low < -15 < high
+    depth = stereo_depth(left, right)
+    assert float(np.median(np.abs(depth.nearness + 15.0))) < 0.25
+    assert float(np.mean(np.abs(depth.nearness + 15.0) < 1.0)) > 0.97
+
+
+def test_step_edge_values_and_location() -> None:
+    left, right, truth = step_pair()
+    depth = stereo_depth(left, right)
+    nearness = depth.nearness
+    # Both planes are recovered away from the edges.
+    assert float(np.median(nearness[40:80, 100:140])) == pytest.approx(18.0, abs=0.25)
+    assert float(np.median(nearness[:, 10:60])) == pytest.approx(6.0, abs=0.25)
+    assert float(np.mean(np.abs(nearness - truth) <= 1.0)) > 0.95
+    # The square's left and right edges (x = 90 and 149 in the left view) within 2 px.
+    row = np.median(nearness[40:80], axis=0)
+    above = np.flatnonzero(row > 12.0)
+    assert abs(int(above.min()) - 90) <= 2
+    assert abs(int(above.max()) - 149) <= 2
+    # Confidence: the occluded strip left of the square (12 px wide) is filled, not trusted.
+    assert float(depth.confidence[40:80, 80:88].mean()) < 0.5
+    assert float(depth.confidence[40:80, 100:140].mean()) > 0.9
+
+
+def test_range_estimate_covers_the_scene() -> None:
+    left, right, _ = step_pair(background=6, foreground=18)
+    low, high = estimate_disparity_range(left, right)
+    assert low <= 6 and high >= 18
+    assert high - low < 60  # a margin, not the whole image width
+
+
+def test_user_range_overrides_estimate() -> None:
+    left, right = plane_pair(9.0)
+    disparity, confidence = match_rectified(left, right, min_disparity=0, num_disparities=32)
+    assert disparity.shape == confidence.shape == (HEIGHT, WIDTH)
+    assert float(np.median(np.abs(disparity - 9.0))) < 0.25
+
+
+def test_textureless_pair_raises_with_a_hint() -> None:
+    flat = np.full((HEIGHT, WIDTH, 3), 0.2, np.float32)
+    flat += np.random.default_rng(0).normal(0, 0.0005, flat.shape).astype(np.float32)
+    with pytest.raises(StereoMatchError, match="texture") as caught:
+        stereo_depth(flat, flat.copy())
+    assert "--mono" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_bad_inputs() -> None:
+    left, right = plane_pair(5.0)
+    with pytest.raises(InputError, match="differ in size"):
+        stereo_depth(left, right[:, :-4])
+    with pytest.raises(ParameterError, match="baseline_m"):
+        stereo_depth(left, right, baseline_m=0.06)
+    with pytest.raises(ParameterError, match="num_disparities"):
+        stereo_depth(left, right, num_disparities=0)
+    with pytest.raises(InputError, match="float"):
+        stereo_depth((left * 255).astype(np.uint8), (right * 255).astype(np.uint8))
+
+
+def test_metric_scale_from_baseline_and_focal() -> None:
+    left, right = plane_pair(10.0)
+    depth = stereo_depth(left, right, baseline_m=0.06, focal_px=700.0)
+    assert depth.metric_scale == pytest.approx(42.0)
+    assert float(np.median(depth.depth_m())) == pytest.approx(4.2, rel=0.03)
+
+
+def test_large_pair_is_matched_shrunk_and_upsampled() -> None:
+    left, right = plane_pair(6.0, seed=5)
+    big_left = cv2.resize(left, (WIDTH * 4, HEIGHT * 4), interpolation=cv2.INTER_CUBIC)
+    big_right = cv2.resize(right, (WIDTH * 4, HEIGHT * 4), interpolation=cv2.INTER_CUBIC)
+    disparity, confidence = match_rectified(big_left, big_right, max_side=WIDTH * 2)
+    assert disparity.shape == (HEIGHT * 4, WIDTH * 4)
+    assert confidence.shape == disparity.shape
+    assert float(np.median(np.abs(disparity - 24.0))) < 0.6  # values in full-size pixels
+
+
+def test_fill_from_background_takes_the_farther_neighbour() -> None:
+    disparity = np.array([[20, 0, 0, 0, 5, 5, 0, 30]], np.float32)
+    filled = fill_from_background(disparity, disparity > 0)
+    assert filled.tolist() == [[20, 5, 5, 5, 5, 5, 5, 30]]
+
+
+def test_weighted_median_snaps_to_colour_edge() -> None:
+    guide = np.zeros((20, 20, 3), np.float32)
+    guide[:, 10:] = 1.0
+    disparity = np.where(np.arange(20)[None, :] >= 8, 10.0, 2.0).astype(np.float32)
+    disparity = np.repeat(disparity, 20, axis=0)  # depth edge 2 px left of the colour edge
+    out = weighted_median(disparity, guide, np.ones((20, 20), bool), radius=4, step=1)
+    assert (out[:, :10] == 2.0).all() and (out[:, 10:] == 10.0).all()
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def _middlebury(scene: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    meta = json.loads((scene / "meta.json").read_text())
+    raw = cv2.imread(str(scene / "gt_disp.png"), cv2.IMREAD_UNCHANGED)
+    valid = raw > 0
+    if (scene / "mask_all.png").exists():
+        valid &= cv2.imread(str(scene / "mask_all.png"), cv2.IMREAD_GRAYSCALE) == 255
+    gt = raw.astype(np.float32) / meta["gt_scale"]
+    left = read_image(scene / "left.png").pixels
+    right = read_image(scene / "right.png").pixels
+    return left, right, gt, valid
+
+
+@pytest.mark.parametrize(("scene", "max_bad2"), [("tsukuba", 6.0), ("cones", 11.0)])
+def test_middlebury_bad2_dense(shared_data: Path, scene: str, max_bad2: float) -> None:
+    folder = shared_data / "stereo" / scene
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present")
+    left, right, gt, valid = _middlebury(folder)
+    depth = stereo_depth(left, right)
+    assert np.isfinite(depth.nearness).all()  # density 100 %
+    bad2 = 100.0 * float(np.mean(np.abs(depth.nearness - gt)[valid] > 2.0))
+    assert bad2 < max_bad2

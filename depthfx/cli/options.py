@@ -184,7 +184,9 @@ def load_photo_and_depth(
 
         photo = read_image(image)
         model = request.model or "midas_small"
-        return photo, estimate_depth(photo.pixels, model=model, download=request.download)
+        return photo, estimate_depth(
+            photo.pixels, model=model, download=request.download, progress=progress
+        )
 
     from ..depth.stereo_input import is_stereo_file, read_stereo_pair
 

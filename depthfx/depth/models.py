@@ -374,7 +374,7 @@ def load_model_record(path: str | os.PathLike[str]) -> ModelRecord:
     Examples
     --------
     >>> record = load_model_record("examples/models/pydnet_pp.toml")  # doctest: +SKIP
-    >>> record.output_kind
+    >>> record.output_kind  # doctest: +SKIP
     'depth'
     """
     path = Path(path)

@@ -1,0 +1,55 @@
+"""Render every shipped preset on the same photo for the README gallery.
+
+Run:  python examples/gallery.py [--out docs/images] [--width 450]
+
+Writes ``presets_original.jpg``, ``presets_<name>.jpg`` for each preset and
+``presets_all.jpg`` (all of them in a labelled grid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+
+import depthfx
+from depthfx.contact_sheet import SheetEntry, write_contact_sheet
+from depthfx.depth.stereo import stereo_depth
+from depthfx.image import to_display
+from depthfx.pipeline import load_preset, preset_names
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "images")
+    parser.add_argument("--width", type=int, default=450, help="width of the gallery pictures")
+    args = parser.parse_args()
+
+    left = depthfx.read_image(HERE / "teddy_left.jpg")
+    right = depthfx.read_image(HERE / "teddy_right.jpg")
+    depth = stereo_depth(left.pixels, right.pixels)
+    scale = min(1.0, args.width / left.shape[1])
+    size = (round(left.shape[1] * scale), round(left.shape[0] * scale))
+    photo = cv2.resize(left.pixels, size, interpolation=cv2.INTER_AREA)
+    depth = depth.resized((size[1], size[0]), guide=photo)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    depthfx.write_image(args.out / "presets_original.jpg", photo, like=left, quality=88)
+    entries = []
+    for name in preset_names():
+        chain = load_preset(name)
+        start = time.perf_counter()
+        result = chain.apply(photo, depth)
+        seconds = time.perf_counter() - start
+        path = depthfx.write_image(args.out / f"presets_{name}.jpg", result, like=left, quality=88)
+        entries.append(SheetEntry(name, to_display(photo), to_display(result)[:, :, :3]))
+        print(f"{name:16} {seconds:5.2f} s  {path}")
+    write_contact_sheet(args.out / "presets_all.jpg", entries, cell_height=size[1] // 2)
+
+
+if __name__ == "__main__":
+    main()

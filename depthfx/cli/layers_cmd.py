@@ -1,1 +1,365 @@
-"""(being written)"""
+"""``depthfx layers`` (depth planes, cast shadows, layer export, parallax) and ``depthfx insert``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..effects.insert import insert as insert_overlay
+from ..effects.layers import check_layer_options, composite_layers, split_layers
+from ..errors import InputError, ParameterError
+from ..image import check_output_path, join_alpha, read_image, write_image
+from ._app import app
+from .options import (
+    BaselineOption,
+    CalibrationOption,
+    DepthFileOption,
+    DepthNearOption,
+    DepthRequest,
+    DownloadOption,
+    FocalOption,
+    ModelOption,
+    MonoOption,
+    OutputOption,
+    RightOption,
+    SbsOption,
+    load_photo_and_depth,
+    progress_reporter,
+)
+
+_LAYERS = "Layers"
+_SHADOWS = "Cast shadows"
+_EXPORT = "Export"
+_INSERT = "Insert"
+
+
+def _same_path(first: Path, second: Path) -> bool:
+    try:
+        if first.exists() and second.exists():
+            return os.path.samefile(first, second)
+    except OSError:
+        pass
+    return first.resolve() == second.resolve()
+
+
+def _check_targets(
+    output: Path, exports: list[Path], parallax: list[Path], inputs: tuple[Path, ...], force: bool
+) -> None:
+    from ..export.layers import check_export_target
+    from ..export.parallax import SUFFIXES
+
+    check_output_path(output, inputs=inputs)
+    targets = [output]
+    for target in exports:
+        for protected in inputs:
+            if _same_path(target, protected):
+                raise InputError(f"{target}: export would overwrite an input; choose another name")
+        if target.suffix.lower() not in ("", ".ora"):
+            raise InputError(
+                f"{target}: --export takes a folder (no extension) or an OpenRaster file (.ora)"
+            )
+        check_export_target(target, force=force)
+        targets.append(target)
+    for target in parallax:
+        check_output_path(target, allowed=SUFFIXES, inputs=inputs)
+        targets.append(target)
+    for index, target in enumerate(targets):
+        if any(_same_path(target, other) for other in targets[:index]):
+            raise InputError(f"{target}: given twice as an output")
+
+
+@app.command("layers")
+def layers_command(
+    image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
+    output: OutputOption,
+    right: RightOption = None,
+    depth: DepthFileOption = None,
+    depth_near: DepthNearOption = "white",
+    sbs: SbsOption = None,
+    mono: MonoOption = False,
+    model: ModelOption = None,
+    download: DownloadOption = False,
+    calibration: CalibrationOption = None,
+    baseline: BaselineOption = None,
+    focal: FocalOption = None,
+    count: Annotated[
+        int,
+        typer.Option(
+            "--count", "-n", help="Number of depth layers, 2..32.", rich_help_panel=_LAYERS
+        ),
+    ] = 4,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Where to cut: 'quantiles' (layers of equal area) or 'gaps' (at gaps in the depth histogram).",
+            rich_help_panel=_LAYERS,
+        ),
+    ] = "quantiles",
+    feather: Annotated[
+        float,
+        typer.Option(
+            help="Edge-aware softness of layer edges, % of the diagonal (0..5).",
+            rich_help_panel=_LAYERS,
+        ),
+    ] = 0.5,
+    extend: Annotated[
+        float,
+        typer.Option(
+            help="How far each layer is inpainted behind nearer ones, % of the diagonal (0..100).",
+            rich_help_panel=_LAYERS,
+        ),
+    ] = 4.0,
+    light_angle: Annotated[
+        float,
+        typer.Option(
+            help="Where the light comes from, degrees counter-clockwise from the right (135 = upper left).",
+            rich_help_panel=_SHADOWS,
+        ),
+    ] = 135.0,
+    shadow_opacity: Annotated[
+        float,
+        typer.Option(help="Darkness of cast shadows, 0..1 (0 = none).", rich_help_panel=_SHADOWS),
+    ] = 0.5,
+    shadow_length: Annotated[
+        float,
+        typer.Option(
+            help="Shadow offset for the whole depth range, % of the diagonal (0..50).",
+            rich_help_panel=_SHADOWS,
+        ),
+    ] = 6.0,
+    shadow_softness: Annotated[
+        float,
+        typer.Option(
+            help="Shadow blur for the whole depth range, % of the diagonal (0..20).",
+            rich_help_panel=_SHADOWS,
+        ),
+    ] = 1.5,
+    shadow_color: Annotated[
+        str, typer.Option(help="Shadow colour, '#rrggbb' (sRGB).", rich_help_panel=_SHADOWS)
+    ] = "#000000",
+    export: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--export",
+            "-e",
+            help="Write the layers: a folder (RGBA PNGs + manifest.json) or an OpenRaster .ora file. Repeatable.",
+            rich_help_panel=_EXPORT,
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace existing, non-empty export targets.", rich_help_panel=_EXPORT
+        ),
+    ] = False,
+    parallax: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Write a looping parallax animation (.webp or .gif). Repeatable.",
+            rich_help_panel=_EXPORT,
+        ),
+    ] = None,
+    parallax_frames: Annotated[
+        int, typer.Option(help="Frames in the parallax loop, 4..240.", rich_help_panel=_EXPORT)
+    ] = 30,
+    parallax_amplitude: Annotated[
+        float,
+        typer.Option(
+            help="Parallax shift between far and near, % of the diagonal (0..20).",
+            rich_help_panel=_EXPORT,
+        ),
+    ] = 2.5,
+    parallax_seconds: Annotated[
+        float, typer.Option(help="Length of one parallax loop in seconds.", rich_help_panel=_EXPORT)
+    ] = 3.0,
+    parallax_size: Annotated[
+        int,
+        typer.Option(
+            help="Longer side of the animation in pixels, at most.", rich_help_panel=_EXPORT
+        ),
+    ] = 640,
+) -> None:
+    """Cut the photo into depth layers with cast shadows (the paper-cut diorama look).
+
+    OUT is the photo with the shadows each layer casts on those behind it. --export writes
+    the layers themselves (nothing baked in; shadows in layers of their own) to open in
+    GIMP or Krita; --parallax writes a "3D photo" animation.
+
+    Example: depthfx layers teddy_left.jpg --right teddy_right.jpg -n 5 --split gaps
+    -o diorama.jpg --export teddy.ora --parallax teddy.webp
+    """
+    from ..export import export_layers, write_ora, write_parallax
+
+    request = DepthRequest(
+        right=right,
+        depth_file=depth,
+        depth_near=depth_near,
+        sbs=sbs,
+        mono=mono,
+        model=model,
+        download=download,
+        calibration=calibration,
+        baseline=baseline,
+        focal=focal,
+    )
+    inputs = (image, *request.inputs())
+    exports = list(export or [])
+    animations = list(parallax or [])
+    _check_targets(output, exports, animations, inputs, force)
+    check_layer_options(
+        count=count,
+        split=split,
+        feather=feather,
+        extend=extend,
+        light_angle=light_angle,
+        shadow_opacity=shadow_opacity,
+        shadow_length=shadow_length,
+        shadow_softness=shadow_softness,
+        shadow_color=shadow_color,
+    )
+    if animations and not 4 <= parallax_frames <= 240:
+        raise ParameterError(f"--parallax-frames must be in 4..240, got {parallax_frames}")
+    with progress_reporter("layers") as progress:
+        photo, depth_map = load_photo_and_depth(image, request, progress=progress)
+        stack = split_layers(
+            photo.pixels,
+            depth_map,
+            count=count,
+            split=split,  # type: ignore[arg-type]
+            feather=feather,
+            extend=extend,
+            light_angle=light_angle,
+            shadow_opacity=shadow_opacity,
+            shadow_length=shadow_length,
+            shadow_softness=shadow_softness,
+            shadow_color=shadow_color,
+            progress=progress,
+        )
+        result = join_alpha(composite_layers(stack), photo.alpha)
+        written = [write_image(output, result, like=photo, inputs=inputs)]
+        for target in exports:
+            if target.suffix.lower() == ".ora":
+                written.append(write_ora(target, stack, force=force))
+            else:
+                written.append(export_layers(stack, target, force=force))
+        for target in animations:
+            written.append(
+                write_parallax(
+                    target,
+                    stack,
+                    frames=parallax_frames,
+                    amplitude=parallax_amplitude,
+                    seconds=parallax_seconds,
+                    max_side=parallax_size,
+                    inputs=inputs,
+                )
+            )
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def _parse_point(text: str) -> tuple[float, float]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError(text)
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ParameterError(f"--at must be X,Y in pixels (e.g. 320,180), got {text!r}") from None
+
+
+@app.command("insert")
+def insert_command(
+    image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
+    overlay: Annotated[
+        Path, typer.Argument(help="Picture to insert (PNG with transparency, JPEG, ...).")
+    ],
+    output: OutputOption,
+    at: Annotated[
+        str,
+        typer.Option(
+            help="Where the overlay's centre goes, X,Y in photo pixels (see --anchor).",
+            rich_help_panel=_INSERT,
+        ),
+    ],
+    depth_of_overlay: Annotated[
+        float,
+        typer.Option(
+            "--depth-of-overlay",
+            help="Nearness of the overlay, 0..1: 0 = as far as the farthest thing in the photo, 1 = as near as the nearest.",
+            rich_help_panel=_INSERT,
+        ),
+    ],
+    right: RightOption = None,
+    depth: DepthFileOption = None,
+    depth_near: DepthNearOption = "white",
+    sbs: SbsOption = None,
+    mono: MonoOption = False,
+    model: ModelOption = None,
+    download: DownloadOption = False,
+    calibration: CalibrationOption = None,
+    baseline: BaselineOption = None,
+    focal: FocalOption = None,
+    anchor: Annotated[
+        str,
+        typer.Option(
+            help="Which point of the overlay --at places: center or top-left.",
+            rich_help_panel=_INSERT,
+        ),
+    ] = "center",
+    scale: Annotated[
+        float, typer.Option(help="Resize the overlay by this factor.", rich_help_panel=_INSERT)
+    ] = 1.0,
+    feather: Annotated[
+        float,
+        typer.Option(
+            help="Softness of the occlusion edge, % of the diagonal (0..5).",
+            rich_help_panel=_INSERT,
+        ),
+    ] = 0.4,
+) -> None:
+    """Insert a picture at a depth so nearer parts of the photo hide it (z-buffer).
+
+    Example: depthfx insert teddy_left.jpg logo.png --right teddy_right.jpg --at 200,150
+    --depth-of-overlay 0.3 -o teddy_logo.jpg
+    """
+    request = DepthRequest(
+        right=right,
+        depth_file=depth,
+        depth_near=depth_near,
+        sbs=sbs,
+        mono=mono,
+        model=model,
+        download=download,
+        calibration=calibration,
+        baseline=baseline,
+        focal=focal,
+    )
+    inputs = (image, overlay, *request.inputs())
+    check_output_path(output, inputs=inputs)
+    x, y = _parse_point(at)
+    if not 0 <= depth_of_overlay <= 1:
+        raise ParameterError(
+            f"--depth-of-overlay must be in 0..1 (0 = farthest, 1 = nearest), got {depth_of_overlay:g}"
+        )
+    if anchor not in ("center", "top-left"):
+        raise ParameterError(f"--anchor must be center or top-left, got {anchor!r}")
+    sticker = read_image(overlay)
+    with progress_reporter("insert") as progress:
+        photo, depth_map = load_photo_and_depth(image, request, progress=progress)
+        result = insert_overlay(
+            photo.rgba(),
+            depth_map,
+            sticker.rgba(),
+            x=x,
+            y=y,
+            nearness=depth_of_overlay,
+            anchor=anchor,  # type: ignore[arg-type]
+            scale=scale,
+            feather=feather,
+        )
+    written = write_image(output, result, like=photo, inputs=inputs)
+    typer.echo(f"wrote {written}")

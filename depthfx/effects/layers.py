@@ -1,0 +1,630 @@
+"""Depth layers: split a photo into depth planes, fill what they hide, cast shadows between them.
+
+The photo is cut into ``count`` layers at nearness thresholds (by quantiles, or at the gaps of
+the depth histogram). Each cut's coverage ("nearer than this threshold") is a hard mask from
+the depth map refined by a guided filter steered by the photo, so the layer edges follow the
+photo's edges (hair, leaves) instead of the depth map's blocky ones.
+
+Every layer holds the photo's own pixels wherever it can be seen, and an inpainted
+continuation (push-pull fill from its own pixels) behind the nearer layers, up to ``extend``
+% of the diagonal away from its visible part; the farthest layer is opaque and filled
+everywhere. So layers can be moved (parallax) without holes, while recomposing the stack
+gives the photo back exactly.
+
+With ``shadow_opacity > 0`` each layer casts a soft shadow onto the layers behind it (see
+:func:`depthfx.effects.shadows.cast_layer_shadows`), kept in layers of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from ..depthmap import DepthMap, as_depthmap
+from ..errors import ParameterError
+from ..filters import guided_filter
+from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha
+from .shadows import cast_layer_shadows, parse_color
+
+NAME = "layers"
+
+ProgressCallback = Callable[[str, float], None]
+SplitMethod = Literal["quantiles", "gaps"]
+MAX_LAYERS = 32
+# Bins of the depth histogram searched for gaps (distinct values are used when fewer).
+_GAP_BINS = 512
+# A layer colour is the photo's wherever more than this share of it can show through.
+_VISIBLE = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One layer of the stack, back to front.
+
+    Attributes
+    ----------
+    name : str
+        Human-readable name, unique in the stack (``"layer 0 (far)"``, ``"shadow on 0"``).
+    kind : {"depth", "shadow"}
+        A cut of the photo, or a shadow cast onto the layers below it.
+    rgba : ndarray (H, W, 4) float32
+        Linear colour with straight alpha. For depth layers the colour is the photo's
+        wherever the layer can show, and inpainted where nearer layers hide it.
+    blend : {"normal", "multiply"}
+        How it composes onto what is below: "over", or multiplied (shadows).
+    nearness_range : (float, float) or None
+        [low, high) nearness of the pixels in a depth layer, in the depth map's units.
+    plane : float or None
+        The depth layer's representative nearness, normalized (0 = farthest, 1 = nearest).
+    """
+
+    name: str
+    kind: Literal["depth", "shadow"]
+    rgba: np.ndarray
+    blend: Literal["normal", "multiply"] = "normal"
+    nearness_range: tuple[float, float] | None = None
+    plane: float | None = None
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return self.rgba[:, :, 3]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.rgba.shape[0]), int(self.rgba.shape[1]))
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def depth_thresholds(
+    nearness: np.ndarray, *, count: int, split: SplitMethod = "quantiles"
+) -> np.ndarray:
+    """Nearness thresholds ``t_1 < ... < t_{count-1}`` that cut the map into ``count`` layers.
+
+    Layer ``k`` holds the pixels with ``t_k <= nearness < t_{k+1}`` (``t_0 = -inf``,
+    ``t_count = +inf``); every layer is non-empty.
+
+    ``"quantiles"`` gives layers of about equal area. ``"gaps"`` puts the cuts where the
+    depth histogram has its gaps: an optimal 1-D clustering (multi-level Otsu / Jenks) of the
+    histogram, which places each threshold in the middle of the empty stretch between two
+    clusters of depth.
+
+    Raises
+    ------
+    ParameterError
+        ``count`` < 2, or more than the map has distinct depth values (or more than 32).
+
+    Examples
+    --------
+    >>> nearness = np.array([0, 0, 1, 1, 1, 5, 5, 9, 9, 9], np.float32)
+    >>> depth_thresholds(nearness, count=3, split="gaps").tolist()
+    [3.0, 7.0]
+    """
+    if split not in ("quantiles", "gaps"):
+        raise ParameterError(f"split must be 'quantiles' or 'gaps', got {split!r}")
+    values = np.asarray(nearness, dtype=np.float32).ravel()
+    distinct, counts = np.unique(values, return_counts=True)
+    limit = min(MAX_LAYERS, len(distinct))
+    if not isinstance(count, int | np.integer) or not 2 <= count <= limit:
+        if len(distinct) < 2:
+            raise ParameterError(
+                f"count: the depth map is flat (one value), so it has no layers (got {count})"
+            )
+        raise ParameterError(
+            f"count must be in 2..{limit} (layers; this depth map has {len(distinct)} distinct "
+            f"values, at most {MAX_LAYERS} layers), got {count}"
+        )
+    if split == "quantiles":
+        return _quantile_thresholds(distinct, counts, count)
+    return _gap_thresholds(distinct, counts, count)
+
+
+def _quantile_thresholds(distinct: np.ndarray, counts: np.ndarray, count: int) -> np.ndarray:
+    cumulative = np.cumsum(counts) / counts.sum()
+    wanted = np.arange(1, count) / count
+    # Index of the first distinct value of each upper layer, kept strictly increasing and
+    # inside 1..K-1 so that no layer is empty even when many pixels share one value.
+    index = np.searchsorted(cumulative, wanted, side="left") + 1
+    last = len(distinct) - 1
+    for k in range(len(index)):
+        low = 1 if k == 0 else index[k - 1] + 1
+        index[k] = max(index[k], low)
+    for k in range(len(index) - 1, -1, -1):
+        high = last - (len(index) - 1 - k)
+        index[k] = min(index[k], high)
+    return distinct[index].astype(np.float32)
+
+
+def _gap_thresholds(distinct: np.ndarray, counts: np.ndarray, count: int) -> np.ndarray:
+    if len(distinct) <= _GAP_BINS:
+        centers, weights = distinct.astype(np.float64), counts.astype(np.float64)
+        sums = centers * weights
+        squares = centers * centers * weights
+    else:
+        edges = np.linspace(distinct[0], distinct[-1], _GAP_BINS + 1)
+        bin_of = np.clip(np.searchsorted(edges, distinct, side="right") - 1, 0, _GAP_BINS - 1)
+        weights = np.bincount(bin_of, counts, _GAP_BINS).astype(np.float64)
+        sums = np.bincount(bin_of, distinct * counts, _GAP_BINS).astype(np.float64)
+        squares = np.bincount(bin_of, distinct.astype(np.float64) ** 2 * counts, _GAP_BINS).astype(
+            np.float64
+        )
+        keep = weights > 0
+        weights, sums, squares = weights[keep], sums[keep], squares[keep]
+        centers = sums / weights
+        if len(centers) < count:
+            raise ParameterError(
+                f"count: the depth histogram has only {len(centers)} separate levels, "
+                f"too few for {count} layers by gaps; use split='quantiles' or fewer layers"
+            )
+    starts = _jenks_breaks(weights, sums, squares, count)
+    # Threshold halfway across the gap between the two clusters.
+    upper_first = centers[starts]
+    lower_last = centers[starts - 1]
+    if len(distinct) <= _GAP_BINS:
+        return ((lower_last + upper_first) / 2).astype(np.float32)
+    # Binned: the halfway value must still separate the two bins' actual values.
+    lower_max = np.array([distinct[distinct <= c].max() for c in lower_last])
+    upper_min = np.array([distinct[distinct >= c].min() for c in upper_first])
+    return np.maximum((lower_max + upper_min) / 2, np.nextafter(lower_max, np.inf)).astype(
+        np.float32
+    )
+
+
+def _jenks_breaks(
+    weights: np.ndarray, sums: np.ndarray, squares: np.ndarray, count: int
+) -> np.ndarray:
+    """First bin of classes 1..count-1 minimizing the total within-class squared deviation."""
+    bins = len(weights)
+    cw = np.concatenate([[0.0], np.cumsum(weights)])
+    cs = np.concatenate([[0.0], np.cumsum(sums)])
+    cq = np.concatenate([[0.0], np.cumsum(squares)])
+    # cost[i, j]: bins i..j-1 as one class (i < j).
+    start = np.arange(bins + 1)[:, None]
+    end = np.arange(bins + 1)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = cw[end] - cw[start]
+        s = cs[end] - cs[start]
+        cost = (cq[end] - cq[start]) - np.where(w > 0, s * s / w, 0.0)
+    cost = np.where(end > start, np.maximum(cost, 0.0), np.inf)
+    best = cost[0].copy()  # one class covering bins 0..j-1
+    choice = np.zeros((count, bins + 1), dtype=np.int64)
+    for klass in range(1, count):
+        total = best[:, None] + cost
+        choice[klass] = np.argmin(total, axis=0)
+        best = total[choice[klass], np.arange(bins + 1)]
+    starts = []
+    end_index = bins
+    for klass in range(count - 1, 0, -1):
+        end_index = int(choice[klass, end_index])
+        starts.append(end_index)
+    return np.array(starts[::-1], dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- filling
+
+
+def push_pull_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill where ``known`` is 0 with a smooth continuation of the known colours.
+
+    Push-pull (normalized convolution over an image pyramid): weighted colours and weights
+    are averaged down to 1-2 px, then holes are filled from the coarser level on the way
+    back up. Known pixels (``known`` = 1) keep their colour; any hole size is filled.
+
+    Examples
+    --------
+    >>> rgb = np.zeros((16, 16, 3), np.float32); rgb[:, :8] = 1
+    >>> known = np.zeros((16, 16), np.float32); known[:, :8] = 1
+    >>> filled = push_pull_fill(rgb, known)
+    >>> float(filled[8, 2, 0]), bool(0 < filled[8, 12, 0] <= 1)
+    (1.0, True)
+    """
+    known = np.clip(known.astype(np.float32), 0.0, 1.0)
+    if not known.any():
+        return np.broadcast_to(rgb.reshape(-1, 3).mean(axis=0), rgb.shape).astype(np.float32)
+    weighted = [np.dstack([rgb * known[:, :, None], known])]
+    while max(weighted[-1].shape[:2]) > 2:
+        height, width = weighted[-1].shape[:2]
+        size = (max(1, (width + 1) // 2), max(1, (height + 1) // 2))
+        weighted.append(
+            cv2.resize(weighted[-1], size, interpolation=cv2.INTER_AREA).reshape(
+                size[1], size[0], 4
+            )
+        )
+    coarse = weighted[-1]
+    filled = coarse[:, :, :3] / np.maximum(coarse[:, :, 3:], 1e-12)
+    for level in weighted[-2::-1]:
+        height, width = level.shape[:2]
+        up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).reshape(
+            height, width, 3
+        )
+        weight = level[:, :, 3:]
+        colour = level[:, :, :3] / np.maximum(weight, 1e-12)
+        # Confidence of this level's average: a few known pixels already make it trusted.
+        trust = np.clip(weight * 4.0, 0.0, 1.0)
+        filled = colour * trust + up * (1.0 - trust)
+    return np.where(known[:, :, None] >= 1.0, rgb, filled).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def _check(name: str, value: float, low: float, high: float, unit: str = "") -> float:
+    value = float(value)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ParameterError(f"{name} must be in {low:g}..{high:g}{unit}, got {value:g}")
+    return value
+
+
+def _coverages(
+    nearness: np.ndarray, thresholds: np.ndarray, guide: np.ndarray, radius: int
+) -> list[np.ndarray]:
+    """Soft "nearer than t_k" masks, k = 0..N (C_0 = 1, C_N = 0), nested and edge-aware."""
+    shape = nearness.shape
+    coverages = [np.ones(shape, np.float32)]
+    for threshold in thresholds:
+        hard = (nearness >= threshold).astype(np.float32)
+        if radius > 0:
+            soft = guided_filter(guide, hard, radius=radius, eps=2e-3)
+            # A second, small pass removes the guided filter's faint halos in flat areas.
+            soft = np.clip(soft, 0.0, 1.0)
+            soft = np.where(soft < 0.02, 0.0, np.where(soft > 0.98, 1.0, (soft - 0.02) / 0.96))
+        else:
+            soft = hard
+        # Nested: whatever is nearer than t_k is also nearer than t_{k-1}.
+        coverages.append(np.minimum(soft.astype(np.float32), coverages[-1]))
+    coverages.append(np.zeros(shape, np.float32))
+    return coverages
+
+
+def _extension(own: np.ndarray, reach_px: float) -> np.ndarray:
+    """1 within ``reach_px`` of the layer's own pixels, fading to 0 over the last third."""
+    solid = (own > 0.5).astype(np.uint8)
+    if not solid.any():
+        return np.zeros(own.shape, np.float32)
+    distance = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 3)
+    ramp = max(reach_px / 3.0, 1.0)
+    return np.clip((reach_px - distance) / ramp, 0.0, 1.0).astype(np.float32)
+
+
+def check_layer_options(
+    *,
+    count: int = 4,
+    split: str = "quantiles",
+    feather: float = 0.5,
+    extend: float = 4.0,
+    light_angle: float = 135.0,
+    shadow_opacity: float = 0.5,
+    shadow_length: float = 6.0,
+    shadow_softness: float = 1.5,
+    shadow_color: str = "#000000",
+) -> None:
+    """Validate the options of :func:`split_layers` that do not depend on the depth map.
+
+    Raises :class:`ParameterError` naming the option and its range. Lets a command fail
+    before computing depth; :func:`split_layers` calls it too.
+
+    Examples
+    --------
+    >>> check_layer_options(count=1)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    depthfx.errors.ParameterError: count must be at least 2 (layers), got 1
+    """
+    if (
+        not isinstance(count, int | np.integer)
+        or isinstance(count, bool)
+        or not 2 <= count <= MAX_LAYERS
+    ):
+        raise ParameterError(f"count must be in 2..{MAX_LAYERS} (layers), got {count}")
+    if split not in ("quantiles", "gaps"):
+        raise ParameterError(f"split must be 'quantiles' or 'gaps', got {split!r}")
+    _check("feather", feather, 0, 5, " (% of the diagonal)")
+    _check("extend", extend, 0, 100, " (% of the diagonal)")
+    _check("light_angle", light_angle, -360, 360, " degrees")
+    _check("shadow_opacity", shadow_opacity, 0, 1)
+    _check("shadow_length", shadow_length, 0, 50, " (% of the diagonal)")
+    _check("shadow_softness", shadow_softness, 0, 20, " (% of the diagonal)")
+    parse_color(shadow_color)
+
+
+def split_layers(
+    image: np.ndarray,
+    depth: DepthMap | np.ndarray,
+    *,
+    count: int = 4,
+    split: SplitMethod = "quantiles",
+    feather: float = 0.5,
+    extend: float = 4.0,
+    light_angle: float = 135.0,
+    shadow_opacity: float = 0.5,
+    shadow_length: float = 6.0,
+    shadow_softness: float = 1.5,
+    shadow_color: str = "#000000",
+    progress: ProgressCallback | None = None,
+) -> list[Layer]:
+    """Cut a photo into depth layers (and their shadow layers), back to front.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3|4) float, linear light
+        The photo (a 4th channel is ignored here).
+    depth : DepthMap or (H, W) nearness
+        Larger = nearer.
+    count : int
+        Number of depth layers, 2..32 and at most the number of distinct depth values.
+    split : {"quantiles", "gaps"}
+        Cut at equal-area quantiles of depth, or at the gaps of the depth histogram.
+    feather : float
+        Radius of the edge-aware alpha, % of the diagonal (0..5); 0 gives hard cuts.
+    extend : float
+        How far each layer's inpainted continuation reaches behind nearer layers, % of the
+        diagonal (0..100). The farthest layer is always filled everywhere.
+    light_angle : float
+        Where the light comes from, degrees counter-clockwise from the right (135 = upper
+        left, so shadows fall to the lower right).
+    shadow_opacity : float
+        Darkness of cast shadows, 0..1; 0 adds no shadow layers.
+    shadow_length : float
+        Shadow offset, % of the diagonal, for a gap spanning the whole depth range (0..50);
+        each gap throws a shadow in proportion to its share of the range.
+    shadow_softness : float
+        Shadow blur (Gaussian sigma), % of the diagonal, for a gap of the whole range (0..20).
+    shadow_color : str
+        Colour the shadow tints towards, ``"#rrggbb"`` in sRGB.
+    progress : callable(stage, fraction), optional
+
+    Returns
+    -------
+    list of Layer
+        Back to front: depth layer 0 (opaque, farthest), then for each nearer layer its shadow
+        layer (``kind="shadow"``, ``blend="multiply"``; when shadows are on) and the layer.
+
+    Examples
+    --------
+    >>> image = np.full((30, 40, 3), 0.25, np.float32)
+    >>> nearness = np.zeros((30, 40), np.float32); nearness[10:20, 10:20] = 1
+    >>> stack = split_layers(image, nearness, count=2)
+    >>> [layer.name for layer in stack]
+    ['layer 0 (far)', 'shadow on layers below 1', 'layer 1 (near)']
+    """
+    check_layer_options(
+        count=count,
+        split=split,
+        feather=feather,
+        extend=extend,
+        light_angle=light_angle,
+        shadow_opacity=shadow_opacity,
+        shadow_length=shadow_length,
+        shadow_softness=shadow_softness,
+        shadow_color=shadow_color,
+    )
+    rgb, _ = split_alpha(as_float_image(image))
+    depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
+    shadow_rgb = parse_color(shadow_color)
+
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(stage, fraction)
+
+    nearness = depth_map.nearness
+    thresholds = depth_thresholds(nearness, count=count, split=split)
+    report("cutting layers", 0.0)
+    height, width = nearness.shape
+    diagonal = math.hypot(height, width)
+    guide = np.clip(linear_to_srgb(rgb), 0.0, 1.0)  # edges as the eye sees them
+    radius = round(feather / 100.0 * diagonal)
+    coverages = _coverages(nearness, thresholds, guide, radius)
+    report("cutting layers", 0.3)
+
+    labels = np.searchsorted(thresholds, nearness, side="right")
+    normalized = depth_map.normalized()
+    own = [coverages[k] - coverages[k + 1] for k in range(count)]
+    alphas: list[np.ndarray] = [np.ones((height, width), np.float32)]
+    for k in range(1, count):
+        behind_nearer = coverages[k + 1]
+        reach = _extension(own[k], extend / 100.0 * diagonal)
+        alphas.append(np.clip(own[k] + behind_nearer * reach, 0.0, 1.0).astype(np.float32))
+
+    # Share of each layer that can show through the layers in front of it.
+    see_through = [np.ones((height, width), np.float32) for _ in range(count)]
+    for k in range(count - 2, -1, -1):
+        see_through[k] = (see_through[k + 1] * (1.0 - alphas[k + 1])).astype(np.float32)
+
+    depth_layers: list[Layer] = []
+    for k in range(count):
+        report("filling hidden background", 0.3 + 0.5 * k / count)
+        weight = alphas[k] * see_through[k]
+        clean = cv2.erode((weight > 0.95).astype(np.uint8), np.ones((3, 3), np.uint8))
+        if not clean.any():
+            clean = (weight > 0).astype(np.uint8)
+        fill = push_pull_fill(rgb, clean.astype(np.float32))
+        colour = np.where((see_through[k] > _VISIBLE)[:, :, None], rgb, fill)
+        in_layer = labels == k
+        values = nearness[in_layer]
+        plane = float(np.median(normalized[in_layer])) if values.size else 0.0
+        depth_layers.append(
+            Layer(
+                name=_layer_name(k, count),
+                kind="depth",
+                rgba=join_alpha(colour.astype(np.float32), alphas[k]),
+                nearness_range=(
+                    float(values.min()) if values.size else float(thresholds[k - 1]),
+                    float(values.max()) if values.size else float(thresholds[k - 1]),
+                ),
+                plane=plane,
+            )
+        )
+
+    stack: list[Layer] = [depth_layers[0]]
+    if shadow_opacity > 0 and shadow_length > 0:
+        report("casting shadows", 0.8)
+        shadows = cast_layer_shadows(
+            own,
+            alphas,
+            [layer.plane or 0.0 for layer in depth_layers],
+            light_angle=light_angle,
+            length_px=shadow_length / 100.0 * diagonal,
+            softness_px=shadow_softness / 100.0 * diagonal,
+            opacity=shadow_opacity,
+            nearness=normalized,
+        )
+        tint = np.broadcast_to(shadow_rgb, (height, width, 3))
+        for k in range(1, count):
+            stack.append(
+                Layer(
+                    name=f"shadow on layers below {k}",
+                    kind="shadow",
+                    rgba=join_alpha(np.ascontiguousarray(tint, dtype=np.float32), shadows[k - 1]),
+                    blend="multiply",
+                )
+            )
+            stack.append(depth_layers[k])
+    else:
+        stack.extend(depth_layers[1:])
+    report("done", 1.0)
+    return stack
+
+
+def _layer_name(index: int, count: int) -> str:
+    if index == 0:
+        return "layer 0 (far)"
+    if index == count - 1:
+        return f"layer {index} (near)"
+    return f"layer {index}"
+
+
+def composite_layers(stack: Sequence[Layer]) -> np.ndarray:
+    """Compose a stack back to front in linear light: "over" for normal, multiply for shadows.
+
+    Examples
+    --------
+    >>> image = np.random.default_rng(0).random((20, 20, 3)).astype(np.float32)
+    >>> nearness = np.zeros((20, 20), np.float32); nearness[5:15, 5:15] = 1
+    >>> stack = split_layers(image, nearness, count=2, shadow_opacity=0)
+    >>> bool(np.abs(composite_layers(stack) - image).max() < 1e-5)
+    True
+    """
+    if not stack:
+        raise ParameterError("stack: expected at least one layer")
+    height, width = stack[0].shape
+    result = np.zeros((height, width, 3), np.float32)
+    for layer in stack:
+        if layer.shape != (height, width):
+            raise ParameterError(
+                f"layer {layer.name!r} is {layer.shape}, expected {(height, width)}"
+            )
+        colour, alpha = layer.rgba[:, :, :3], layer.rgba[:, :, 3]
+        if layer.blend == "multiply":
+            result = result * (1.0 - alpha[:, :, None] + alpha[:, :, None] * colour)
+        else:
+            result = alpha[:, :, None] * colour + (1.0 - alpha[:, :, None]) * result
+    return result.astype(np.float32)
+
+
+def layers(
+    image: np.ndarray,
+    depth: DepthMap | np.ndarray,
+    *,
+    count: int = 4,
+    split: SplitMethod = "quantiles",
+    feather: float = 0.5,
+    extend: float = 4.0,
+    light_angle: float = 135.0,
+    shadow_opacity: float = 0.5,
+    shadow_length: float = 6.0,
+    shadow_softness: float = 1.5,
+    shadow_color: str = "#000000",
+    progress: ProgressCallback | None = None,
+) -> np.ndarray:
+    """The "paper-cut diorama": the photo with each depth layer casting a shadow on those behind.
+
+    Options are those of :func:`split_layers`; the layers are composed back in linear light
+    (shadows multiply). Without shadows the photo comes back unchanged. An alpha channel in
+    ``image`` is kept.
+
+    Returns
+    -------
+    ndarray like ``image``
+
+    Examples
+    --------
+    >>> image = np.full((40, 40, 3), 0.5, np.float32)
+    >>> nearness = np.zeros((40, 40), np.float32); nearness[10:20, 10:20] = 1
+    >>> out = layers(image, nearness, count=2, light_angle=180, shadow_length=10,
+    ...              shadow_softness=0, shadow_opacity=1, feather=0)
+    >>> float(out[15, 24, 0]), float(out[15, 15, 0]), float(out[30, 30, 0])  # 5.7 px to the right
+    (0.0, 0.5, 0.5)
+    """
+    image = as_float_image(image)
+    rgb, alpha = split_alpha(image)
+    stack = split_layers(
+        rgb,
+        depth,
+        count=count,
+        split=split,
+        feather=feather,
+        extend=extend,
+        light_angle=light_angle,
+        shadow_opacity=shadow_opacity,
+        shadow_length=shadow_length,
+        shadow_softness=shadow_softness,
+        shadow_color=shadow_color,
+        progress=progress,
+    )
+    return join_alpha(composite_layers(stack), alpha)
+
+
+@dataclass(frozen=True)
+class Layers:
+    """Options of :func:`layers`; ``apply(image, depth)`` runs it.
+
+    Examples
+    --------
+    >>> effect = Layers(count=2, shadow_opacity=0.3)
+    >>> effect.apply(np.zeros((8, 8, 3), np.float32), np.eye(8)).shape
+    (8, 8, 3)
+    """
+
+    count: int = 4
+    split: str = "quantiles"
+    feather: float = 0.5
+    extend: float = 4.0
+    light_angle: float = 135.0
+    shadow_opacity: float = 0.5
+    shadow_length: float = 6.0
+    shadow_softness: float = 1.5
+    shadow_color: str = "#000000"
+
+    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
+        return layers(
+            image,
+            depth,
+            count=self.count,
+            split=self.split,  # type: ignore[arg-type]
+            feather=self.feather,
+            extend=self.extend,
+            light_angle=self.light_angle,
+            shadow_opacity=self.shadow_opacity,
+            shadow_length=self.shadow_length,
+            shadow_softness=self.shadow_softness,
+            shadow_color=self.shadow_color,
+        )
+
+
+__all__ = [
+    "MAX_LAYERS",
+    "NAME",
+    "Layer",
+    "Layers",
+    "check_layer_options",
+    "composite_layers",
+    "depth_thresholds",
+    "layers",
+    "push_pull_fill",
+    "split_layers",
+]

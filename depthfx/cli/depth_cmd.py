@@ -1,1 +1,274 @@
-"""(being written)"""
+"""``depthfx depth``: a depth (disparity) map from a stereo pair, an MPO or side-by-side file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..depthmap import DEPTH_SUFFIXES, DepthMap
+from ..errors import ModelError, ParameterError
+from ..image import Photo, check_output_path
+from ._app import app
+from .options import (
+    BaselineOption,
+    CalibrationOption,
+    DepthFileOption,
+    DepthNearOption,
+    DepthRequest,
+    DownloadOption,
+    FocalOption,
+    ModelOption,
+    MonoOption,
+    OutputOption,
+    RightOption,
+    SbsOption,
+    load_photo_and_depth,
+    progress_reporter,
+)
+
+_OUTPUTS = "Outputs"
+_MATCHING = "Matching"
+PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+@app.command()
+def depth(
+    image: Annotated[
+        Path,
+        typer.Argument(
+            help="Left photo of a stereo pair (with --right), a side-by-side picture (--sbs), or an MPO file from a 3D camera.",
+            show_default=False,
+        ),
+    ],
+    output: OutputOption,
+    right: RightOption = None,
+    sbs: SbsOption = None,
+    calibration: CalibrationOption = None,
+    baseline: BaselineOption = None,
+    focal: FocalOption = None,
+    mono: MonoOption = False,
+    model: ModelOption = None,
+    download: DownloadOption = False,
+    depth_file: DepthFileOption = None,
+    depth_near: DepthNearOption = "white",
+    preview: Annotated[
+        Path | None,
+        typer.Option(
+            "--preview",
+            help="Also write a colour-mapped picture (.png/.jpg), warm = near.",
+            rich_help_panel=_OUTPUTS,
+        ),
+    ] = None,
+    ply: Annotated[
+        Path | None,
+        typer.Option(
+            "--ply",
+            help="Also write a coloured 3-D point cloud (.ply; metric with --calib or --baseline/--focal).",
+            rich_help_panel=_OUTPUTS,
+        ),
+    ] = None,
+    min_disparity: Annotated[
+        int | None,
+        typer.Option(
+            "--min-disparity",
+            help="Smallest disparity to search, px of LEFT (default: estimated from the photos).",
+            rich_help_panel=_MATCHING,
+        ),
+    ] = None,
+    num_disparities: Annotated[
+        int | None,
+        typer.Option(
+            "--num-disparities",
+            help="Width of the disparity search range, px (default: estimated).",
+            rich_help_panel=_MATCHING,
+        ),
+    ] = None,
+) -> None:
+    """Compute a depth map: disparity in pixels of the left view, same size as it.
+
+    OUTPUT: .npy / .pfm / .tiff keep float32 disparity (larger = nearer; negative values are
+    normal for 3D cameras that shift their frames); .png is a 16-bit picture normalized for
+    viewing. Hand-held pairs are rectified automatically; the disparity range is estimated.
+
+    Examples: depthfx depth left.jpg --right right.jpg -o depth.npy --preview depth.png;
+    depthfx depth photo.mpo -o depth.tiff; depthfx depth pair.jpg --sbs cross -o depth.pfm
+    """
+    started = time.perf_counter()
+    request = DepthRequest(
+        right=right, depth_file=depth_file, depth_near=depth_near, sbs=sbs, mono=mono,
+        model=model, download=download, calibration=calibration, baseline=baseline, focal=focal,
+    )  # fmt: skip
+    inputs = (image, *request.inputs())
+    # Every output is checked before any work, so bad input writes nothing.
+    check_output_path(output, allowed=DEPTH_SUFFIXES, inputs=inputs)
+    if preview is not None:
+        check_output_path(preview, allowed=PREVIEW_SUFFIXES, inputs=inputs)
+    if ply is not None:
+        check_output_path(ply, allowed=(".ply",), inputs=inputs)
+    _check_distinct([p for p in (output, preview, ply) if p is not None])
+    _check_options(request, min_disparity, num_disparities)
+
+    with progress_reporter("depth") as report:
+        if request.mono or request.depth_file is not None:
+            try:
+                photo, depth_map = load_photo_and_depth(image, request, progress=report)
+            except ImportError as exc:  # the monocular module is optional in this build
+                raise ModelError(f"--mono is not available: {exc}") from exc
+        else:
+            photo, depth_map = _stereo(image, request, min_disparity, num_disparities, report)
+
+    depth_map.save(output, inputs=inputs)
+    if preview is not None:
+        depth_map.save_preview(preview, inputs=inputs)
+    points = None
+    if ply is not None:
+        from ..depth.pointcloud import write_ply
+
+        points = write_ply(
+            ply, depth_map, photo.pixels, focal_px=_focal_for(depth_map, request), inputs=inputs
+        )
+    unit = _distance_unit(request)
+    typer.echo(
+        summary_line(
+            output, depth_map, time.perf_counter() - started, points=points, distance_unit=unit
+        )
+    )
+
+
+def _distance_unit(request: DepthRequest) -> str:
+    if request.calibration is None:
+        return "m"
+    from ..depth.calibration import StereoCalibration
+
+    units = StereoCalibration.load(request.calibration).units
+    return (
+        "m" if units.lower() in ("m", "cm", "mm", "metre", "meter", "metres", "meters") else units
+    )
+
+
+def _check_distinct(paths: list[Path]) -> None:
+    resolved = [p.resolve() for p in paths]
+    if len(set(resolved)) != len(resolved):
+        raise ParameterError("-o, --preview and --ply must name different files")
+
+
+def _check_options(
+    request: DepthRequest, min_disparity: int | None, num_disparities: int | None
+) -> None:
+    stereo_only = [
+        name
+        for name, given in (
+            ("--min-disparity", min_disparity is not None),
+            ("--num-disparities", num_disparities is not None),
+            ("--calib", request.calibration is not None),
+            ("--baseline", request.baseline is not None),
+            ("--focal", request.focal is not None),
+        )
+        if given
+    ]
+    if (request.mono or request.depth_file is not None) and stereo_only:
+        source = "--mono" if request.mono else "--depth"
+        raise ParameterError(f"{stereo_only[0]} applies to stereo pairs only, not to {source}")
+    if (request.baseline is None) != (request.focal is None):
+        raise ParameterError(
+            "give both --baseline (metres) and --focal (pixels) for metric depth, or neither"
+        )
+    if request.baseline is not None and not request.baseline > 0:
+        raise ParameterError(f"--baseline must be > 0 (metres), got {request.baseline}")
+    if request.focal is not None and not request.focal > 0:
+        raise ParameterError(f"--focal must be > 0 (pixels), got {request.focal}")
+    if request.calibration is not None and request.baseline is not None:
+        raise ParameterError(
+            "give --calib or --baseline/--focal, not both (the calibration has both)"
+        )
+    if num_disparities is not None and not 1 <= num_disparities <= 4096:
+        raise ParameterError(f"--num-disparities must be in 1..4096 pixels, got {num_disparities}")
+    if min_disparity is not None and not -4096 <= min_disparity <= 4096:
+        raise ParameterError(f"--min-disparity must be in -4096..4096 pixels, got {min_disparity}")
+
+
+def _stereo(
+    image: Path,
+    request: DepthRequest,
+    min_disparity: int | None,
+    num_disparities: int | None,
+    report: object,
+) -> tuple[Photo, DepthMap]:
+    from ..depth.stereo import stereo_depth
+    from ..depth.stereo_input import read_stereo_pair
+
+    calibration = None
+    if request.calibration is not None:
+        from ..depth.calibration import StereoCalibration
+
+        calibration = StereoCalibration.load(request.calibration)  # fail before reading photos
+    left, right = read_stereo_pair(image, request.right, sbs=request.sbs)
+    depth_map = stereo_depth(
+        left.pixels,
+        right.pixels,
+        min_disparity=min_disparity,
+        num_disparities=num_disparities,
+        calibration=calibration,
+        baseline_m=request.baseline,
+        focal_px=request.focal,
+        progress=report,  # type: ignore[arg-type]
+    )
+    return left, depth_map
+
+
+def _focal_for(depth_map: DepthMap, request: DepthRequest) -> float | None:
+    """Focal length in pixels for the point cloud: --focal, or the calibration's."""
+    if request.focal is not None:
+        return request.focal
+    if request.calibration is not None and depth_map.metric_scale is not None:
+        from ..depth.calibration import StereoCalibration
+
+        calibration = StereoCalibration.load(request.calibration)
+        # metric_scale = rectified focal * baseline in metres.
+        return depth_map.metric_scale / (calibration.baseline * calibration.metres_per_unit)
+    return None
+
+
+def summary_line(
+    output: Path,
+    depth_map: DepthMap,
+    seconds: float,
+    *,
+    points: int | None = None,
+    distance_unit: str = "m",
+) -> str:
+    """One line about the result: size, disparity range, density, metric range, time.
+
+    Examples
+    --------
+    >>> summary_line(Path("d.npy"), DepthMap(np.full((2, 4), 5.0, np.float32), units="disparity_px"), 1.25)
+    'd.npy: 4x2, disparity 5.0..5.0 px, 100% dense, 1.2 s'
+    """
+    height, width = depth_map.shape
+    nearness = depth_map.nearness
+    finite = np.isfinite(nearness)
+    values = nearness[finite] if finite.any() else np.zeros(1, np.float32)
+    low, high = (float(v) for v in np.percentile(values, [1, 99]))
+    unit = " px" if depth_map.units == "disparity_px" else " (relative)"
+    kind = "disparity" if depth_map.units == "disparity_px" else "nearness"
+    parts = [
+        f"{output}: {width}x{height}",
+        f"{kind} {low:.1f}..{high:.1f}{unit}",
+        f"{100 * finite.mean():.0f}% dense",
+    ]
+    if depth_map.confidence is not None:
+        parts.append(f"{100 * float(np.mean(depth_map.confidence > 0.5)):.0f}% matched")
+    if depth_map.metric_scale is not None:
+        distance = depth_map.depth_m()
+        near_far = distance[np.isfinite(distance)]
+        if near_far.size:
+            near, far = (float(v) for v in np.percentile(near_far, [1, 99]))
+            parts.append(f"depth {near:.2f}..{far:.2f} {distance_unit}")
+    if points is not None:
+        parts.append(f"{points} points")
+    parts.append(f"{seconds:.1f} s")
+    return ", ".join(parts)

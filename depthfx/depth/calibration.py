@@ -274,7 +274,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 def _read_filestorage(path: Path) -> dict[str, np.ndarray]:
     try:
         storage = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    except cv2.error as exc:
+    except Exception as exc:  # cv2.error, or SystemError from OpenCV's parser on binary junk
         raise InputError(f"{path}: not a readable OpenCV calibration file (YAML/XML/JSON)") from exc
     if not storage.isOpened():
         raise InputError(f"{path}: not a readable OpenCV calibration file (YAML/XML/JSON)")

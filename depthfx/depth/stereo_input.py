@@ -106,7 +106,7 @@ def read_stereo_pair(
     Examples
     --------
     >>> left, right = read_stereo_pair("fujifilm.mpo")  # doctest: +SKIP
-    >>> left.shape
+    >>> left.shape  # doctest: +SKIP
     (2736, 3648)
     >>> left, right = read_stereo_pair("pair.jpg", sbs="cross")  # doctest: +SKIP
     """

@@ -96,8 +96,9 @@ def aperture_kernel(
     aperture : Aperture, optional
         Shape; a disc when omitted.
     offset : (float, float)
-        Cat's-eye clipping: the kernel is intersected with a unit disc shifted by this
-        vector (in radius units, x right, y down). (0, 0) = no clipping.
+        Cat's-eye clipping: the aperture is intersected with a unit disc displaced from it
+        by this vector (in radius units, x right, y down); the overlap stays centred.
+        (0, 0) = no clipping.
 
     Returns
     -------
@@ -125,9 +126,14 @@ def _kernel_cached(radius: float, aperture: Aperture, offset: tuple[float, float
     size = 2 * half + 1
     steps = (np.arange(size * _OVERSAMPLE) + 0.5) / _OVERSAMPLE - half - 0.5
     y, x = np.meshgrid(steps / radius, steps / radius, indexing="ij")
-    inside = aperture_mask(x, y, aperture)
-    if offset != (0.0, 0.0):
-        inside &= np.hypot(x - offset[0], y - offset[1]) <= 1.0
+    if offset == (0.0, 0.0):
+        inside = aperture_mask(x, y, aperture)
+    else:
+        # Aperture and clipping disc are shifted half each way so the lens-shaped overlap
+        # stays centred: vignetting must not move the image.
+        half_x, half_y = offset[0] / 2.0, offset[1] / 2.0
+        inside = aperture_mask(x + half_x, y + half_y, aperture)
+        inside &= np.hypot(x - half_x, y - half_y) <= 1.0
     coverage = inside.reshape(size, _OVERSAMPLE, size, _OVERSAMPLE).mean(axis=(1, 3))
     total = coverage.sum()
     if total <= 0:

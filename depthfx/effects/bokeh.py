@@ -1,0 +1,365 @@
+"""Synthetic shallow depth of field (lens blur) from a photo and its depth.
+
+The blur radius of each pixel is its circle of confusion (CoC). For a thin lens the CoC is
+linear in inverse distance, i.e. in *nearness*::
+
+    coc = k * (focus_nearness - nearness)     (positive behind the focal plane)
+
+``strength`` fixes ``k`` so that the most blurred pixel of the photo gets a radius of
+``strength`` percent of the image diagonal (resolution independent). With metric depth
+and lens settings the CoC is physical instead::
+
+    c = f^2 / (N (s_f - f)) * |1 - s_f / s|      (blur-circle diameter on the sensor)
+
+converted to pixels with the sensor width. The blur itself is rendered by
+:func:`depthfx.render.defocus.render_defocus`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import cv2
+import numpy as np
+
+from ..depthmap import DepthMap, as_depthmap
+from ..errors import ParameterError
+from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srgb_to_linear
+from ..render.defocus import render_defocus
+from ..render.kernels import SHAPES, Aperture
+from .focus import FocusChoice, FocusSpec, choose_focus
+
+NAME = "bokeh"
+
+Progress = Callable[[str, float], None]
+
+MAX_STRENGTH = 10.0
+# Physical CoC is capped at this share of the diagonal (a macro shot at f/1.4 can ask for
+# more than any photo can show).
+_MAX_LENS_COC = 0.10
+# Robust depth range: percentiles that ignore stray outliers of a depth map.
+_RANGE_PERCENTILES = (0.5, 99.5)
+
+
+def circle_of_confusion(
+    depth: DepthMap,
+    focus_nearness: float,
+    *,
+    strength: float = 1.5,
+    depth_of_field: float = 0.0,
+    focal_length_mm: float | None = None,
+    f_number: float | None = None,
+    sensor_width_mm: float = 36.0,
+) -> np.ndarray:
+    """Signed CoC radius in pixels (negative = in front of the focal plane).
+
+    Parameters
+    ----------
+    depth : DepthMap
+        Nearness of the photo (already at the photo's size).
+    focus_nearness : float
+        Nearness rendered sharp.
+    strength : float
+        0..10: largest blur radius in percent of the image diagonal (relative mode).
+    depth_of_field : float
+        0..1: share of the depth range (in nearness) around the focus that stays sharp.
+    focal_length_mm, f_number : float, optional
+        Lens settings; both given with a metric depth map switch to a physical CoC.
+    sensor_width_mm : float
+        Sensor width for the physical CoC (36 = full frame).
+
+    Examples
+    --------
+    >>> near = np.array([[1.0, 2.0, 3.0]], np.float32)
+    >>> coc = circle_of_confusion(DepthMap(near), 2.0, strength=10)
+    >>> [round(float(v), 3) for v in coc[0]]  # diagonal ~3.16 px, 10 % of it
+    [0.316, 0.0, -0.316]
+    """
+    height, width = depth.shape
+    nearness = depth.nearness
+    diagonal = math.hypot(width, height)
+    low, high = (float(v) for v in np.percentile(nearness, _RANGE_PERCENTILES))
+    half_sharp = 0.5 * depth_of_field * max(high - low, 0.0)
+    offset = np.float32(focus_nearness) - nearness  # > 0 behind the focal plane
+    if depth_of_field > 0:
+        offset = np.sign(offset) * np.maximum(np.abs(offset) - np.float32(half_sharp), 0.0)
+    if focal_length_mm is not None and f_number is not None:
+        if depth.metric_scale is None:
+            raise ParameterError(
+                "focal_length_mm and f_number need metric depth (a stereo pair with "
+                "--baseline and --focal, or --calib); use strength otherwise"
+            )
+        focal_m = focal_length_mm / 1000.0
+        focus_m = depth.metric_scale / max(focus_nearness, 1e-12)
+        if focus_m <= focal_m:
+            raise ParameterError(
+                f"focus distance {focus_m:.3g} m is not beyond the focal length ({focal_length_mm} mm)"
+            )
+        # Diameter on the sensor per unit of (1 - s_f / s) = (n_f - n) / n_f.
+        diameter_m = focal_m**2 / (f_number * (focus_m - focal_m))
+        pixels_per_m = width / (sensor_width_mm / 1000.0)
+        scale = 0.5 * diameter_m * pixels_per_m / focus_nearness
+        coc = (offset * np.float32(scale)).astype(np.float32)
+        limit = _MAX_LENS_COC * diagonal
+        return np.clip(coc, -limit, limit).astype(np.float32)
+    largest = max(abs(focus_nearness - low), abs(high - focus_nearness)) - half_sharp
+    radius = strength / 100.0 * diagonal
+    if largest <= 1e-12 or radius <= 0:
+        return np.zeros((height, width), np.float32)
+    coc = offset * np.float32(radius / largest)
+    return np.clip(coc, -radius, radius).astype(np.float32)
+
+
+def bokeh(
+    image: np.ndarray,
+    depth: DepthMap | np.ndarray,
+    *,
+    focus: FocusSpec = "auto",
+    strength: float = 1.5,
+    depth_of_field: float = 0.0,
+    shape: str = "disc",
+    blades: int = 6,
+    rotation: float = 0.0,
+    curvature: float = 0.0,
+    highlight_threshold: float = 0.7,
+    highlight_gain: float = 3.0,
+    cats_eye: float = 0.0,
+    grain: float = 0.0,
+    focal_length_mm: float | None = None,
+    f_number: float | None = None,
+    sensor_width_mm: float = 36.0,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Render a photo as if shot with a wide aperture focused at ``focus``.
+
+    Parameters
+    ----------
+    image : ndarray float32 (H, W, 3|4)
+        Linear-light photo; alpha (4th channel) is preserved.
+    depth : DepthMap or ndarray (H, W)
+        Nearness (larger = nearer); resized to the photo if only the scale differs.
+    focus : "auto", (x, y), "X,Y" or float
+        Pixel to focus on (robust to clicks on depth edges), a nearness value, or "auto"
+        (largest face, else the near subject closest to the centre).
+    strength : float
+        0..10: largest blur radius in percent of the image diagonal.
+    depth_of_field : float
+        0..1: share of the depth range around the focus kept sharp.
+    shape : {"disc", "polygon"}
+        Aperture shape.
+    blades : int
+        3..16 blades of a polygon aperture.
+    rotation : float
+        Polygon rotation in degrees.
+    curvature : float
+        0..1: blade roundness (1 = disc).
+    highlight_threshold : float
+        0..1 linear luminance above which highlights bloom into bright discs.
+    highlight_gain : float
+        0..100: boost of the brightest highlights before blurring (0 = off).
+    cats_eye : float
+        0..1: optical vignetting of the bokeh toward the corners.
+    grain : float
+        0..2: film grain added to blurred areas, 1 = the noise level measured in the sharp
+        areas (a blurred background otherwise looks too clean).
+    focal_length_mm, f_number, sensor_width_mm : float, optional
+        Real lens settings for a physically sized blur (needs metric depth; replaces
+        ``strength``).
+    progress : callable(stage, fraction), optional
+
+    Returns
+    -------
+    ndarray float32 with the shape of ``image``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> photo = rng.random((60, 80, 3), dtype=np.float32)
+    >>> near = np.tile(np.linspace(0, 1, 80, dtype=np.float32), (60, 1))
+    >>> out = bokeh(photo, near, focus=(40, 30), strength=2)
+    >>> out.shape
+    (60, 80, 3)
+    """
+    image = as_float_image(image)
+    options = BokehOptions(
+        strength=strength,
+        depth_of_field=depth_of_field,
+        shape=shape,
+        blades=blades,
+        rotation=rotation,
+        curvature=curvature,
+        highlight_threshold=highlight_threshold,
+        highlight_gain=highlight_gain,
+        cats_eye=cats_eye,
+        grain=grain,
+        focal_length_mm=focal_length_mm,
+        f_number=f_number,
+        sensor_width_mm=sensor_width_mm,
+    )
+    depth_map = as_depthmap(depth).fit_to(image.shape[:2], guide=image[:, :, :3])
+    choice = choose_focus(image, depth_map, focus)
+    return render_bokeh(image, depth_map, choice, options, progress=progress)
+
+
+@dataclass(frozen=True)
+class BokehOptions:
+    """Validated lens options shared by :func:`bokeh` and the CLI."""
+
+    strength: float = 1.5
+    depth_of_field: float = 0.0
+    shape: str = "disc"
+    blades: int = 6
+    rotation: float = 0.0
+    curvature: float = 0.0
+    highlight_threshold: float = 0.7
+    highlight_gain: float = 3.0
+    cats_eye: float = 0.0
+    grain: float = 0.0
+    focal_length_mm: float | None = None
+    f_number: float | None = None
+    sensor_width_mm: float = 36.0
+
+    def __post_init__(self) -> None:
+        _check_range("strength", self.strength, 0.0, MAX_STRENGTH, " (% of the diagonal)")
+        _check_range("depth_of_field", self.depth_of_field, 0.0, 1.0, " (share of the depth range)")
+        if self.shape not in SHAPES:
+            raise ParameterError(f"shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
+        _check_range("highlight_threshold", self.highlight_threshold, 0.0, 0.999)
+        _check_range("highlight_gain", self.highlight_gain, 0.0, 100.0)
+        _check_range("grain", self.grain, 0.0, 2.0)
+        _check_range("sensor_width_mm", self.sensor_width_mm, 1.0, 100.0)
+        if (self.focal_length_mm is None) != (self.f_number is None):
+            raise ParameterError(
+                "give both focal_length_mm and f_number for a physical lens, or neither"
+            )
+        if self.focal_length_mm is not None:
+            _check_range("focal_length_mm", self.focal_length_mm, 1.0, 2000.0)
+        if self.f_number is not None:
+            _check_range("f_number", self.f_number, 0.5, 64.0)
+        self.aperture()  # validates blades, rotation, curvature, cats_eye
+
+    def aperture(self) -> Aperture:
+        return Aperture(
+            shape=self.shape,
+            blades=self.blades,
+            rotation_deg=self.rotation,
+            curvature=self.curvature,
+            cats_eye=self.cats_eye,
+        )
+
+
+def _check_range(name: str, value: float, low: float, high: float, unit: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ParameterError(f"{name} must be in {low:g}..{high:g}{unit}, got {value!r}")
+
+
+def render_bokeh(
+    image: np.ndarray,
+    depth: DepthMap,
+    focus: FocusChoice,
+    options: BokehOptions,
+    *,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """:func:`bokeh` after the focus is chosen (the CLI reports the focus in between)."""
+    coc = circle_of_confusion(
+        depth,
+        focus.nearness,
+        strength=options.strength,
+        depth_of_field=options.depth_of_field,
+        focal_length_mm=options.focal_length_mm,
+        f_number=options.f_number,
+        sensor_width_mm=options.sensor_width_mm,
+    )
+    out = render_defocus(
+        image,
+        coc,
+        aperture=options.aperture(),
+        highlight_threshold=options.highlight_threshold if options.highlight_gain > 0 else None,
+        highlight_gain=options.highlight_gain,
+        progress=progress,
+    )
+    if options.grain > 0 and float(np.abs(coc).max(initial=0.0)) >= 0.5:
+        out = add_matching_grain(out, image, coc, amount=options.grain)
+    return out
+
+
+def add_matching_grain(
+    rendered: np.ndarray,
+    original: np.ndarray,
+    coc: np.ndarray,
+    *,
+    amount: float = 1.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Add noise to blurred areas matching the noise measured in the sharp ones.
+
+    Noise is measured and added in the sRGB-encoded domain, where camera noise is roughly
+    uniform across brightness. Deterministic for a given ``seed``.
+    """
+    rgb, alpha = split_alpha(rendered)
+    source, _ = split_alpha(original)
+    sigma = estimate_noise(source, np.abs(coc) < 0.5)
+    if sigma <= 0:
+        return rendered
+    weight = np.clip(np.abs(coc) / 2.0, 0.0, 1.0) * np.float32(amount * sigma)
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal(rgb.shape[:2], dtype=np.float32)
+    encoded = linear_to_srgb(np.clip(rgb, 0.0, None)) + (noise * weight)[:, :, None]
+    return join_alpha(srgb_to_linear(np.clip(encoded, 0.0, None)), alpha)
+
+
+def estimate_noise(rgb: np.ndarray, mask: np.ndarray) -> float:
+    """Noise standard deviation (sRGB-encoded, 0..1) in ``mask``, robust to texture."""
+    if int(mask.sum()) < 64:
+        return 0.0
+    grey = cv2.cvtColor(linear_to_srgb(np.clip(rgb, 0.0, 1.0)), cv2.COLOR_RGB2GRAY)
+    # Residual after a 3x3 mean; for white noise its std is sigma * sqrt(8/9).
+    residual = grey - cv2.blur(grey, (3, 3))
+    values = np.abs(residual[mask])
+    return float(1.4826 * np.median(values) / math.sqrt(8.0 / 9.0))
+
+
+@dataclass(frozen=True)
+class Bokeh:
+    """The bokeh effect's options; ``apply(image, depth)`` runs :func:`bokeh`.
+
+    Examples
+    --------
+    >>> Bokeh(strength=2.0, focus="120,80").strength
+    2.0
+    """
+
+    focus: str | float | tuple[float, float] = "auto"
+    strength: float = 1.5
+    depth_of_field: float = 0.0
+    shape: str = "disc"
+    blades: int = 6
+    rotation: float = 0.0
+    curvature: float = 0.0
+    highlight_threshold: float = 0.7
+    highlight_gain: float = 3.0
+    cats_eye: float = 0.0
+    grain: float = 0.0
+    focal_length_mm: float | None = None
+    f_number: float | None = None
+    sensor_width_mm: float = 36.0
+
+    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
+        """Run :func:`bokeh` with these options."""
+        return bokeh(image, depth, **{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+__all__ = [
+    "MAX_STRENGTH",
+    "NAME",
+    "Bokeh",
+    "BokehOptions",
+    "add_matching_grain",
+    "bokeh",
+    "circle_of_confusion",
+    "estimate_noise",
+    "render_bokeh",
+]

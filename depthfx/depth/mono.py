@@ -24,6 +24,7 @@ from .models import (
     DEFAULT_MODEL,
     ModelRecord,
     ProgressCallback,
+    check_input_size,
     get_model_record,
     model_path,
     verify_model_file,
@@ -254,6 +255,7 @@ def _load_net(record: ModelRecord, path: Path) -> _LoadedNet:
         if loaded is not None:
             return loaded
         verify_model_file(record, path)
+        check_input_size(record, path)
         try:
             with _quiet_opencv():
                 net = cv2.dnn.readNetFromONNX(str(path))

@@ -35,13 +35,16 @@ def channel_model(
     weights: Sequence[float] = (1.0, 0.0, 0.0),
     bias: float = 0.0,
     fixed_size: bool = True,
+    declare_size: bool | None = None,
     extra_negated_output: bool = False,
 ) -> Path:
     """output[y, x] = sum_c weights[c] * input[c, y, x] + bias, shape [1, height, width].
 
     ``fixed_size``: the output is reshaped to a constant [1, height, width], so the network
     fails on any other input size (like exported networks with baked-in shapes). Otherwise a
-    Squeeze keeps it size-independent. ``extra_negated_output`` adds a second output
+    Squeeze keeps it size-independent. ``declare_size`` (default: ``fixed_size``) writes
+    height and width into the declared input shape, else symbolic "h", "w".
+    ``extra_negated_output`` adds a second output
     "negated" = -output, to test choosing an output by name.
     """
     weight = numpy_helper.from_array(
@@ -60,8 +63,9 @@ def channel_model(
         axes = numpy_helper.from_array(np.asarray([1], dtype=np.int64), name="axes")
         initializers.append(axes)
         nodes.append(helper.make_node("Squeeze", ["conv", "axes"], ["depth"]))
-    out_height, out_width = (height, width) if fixed_size else ("h", "w")
-    in_height, in_width = (height, width) if fixed_size else ("h", "w")
+    declare_size = fixed_size if declare_size is None else declare_size
+    out_height, out_width = (height, width) if declare_size else ("h", "w")
+    in_height, in_width = (height, width) if declare_size else ("h", "w")
     outputs = [
         helper.make_tensor_value_info("depth", TensorProto.FLOAT, [1, out_height, out_width])
     ]

@@ -411,3 +411,17 @@ def test_model_path_downloads_when_asked(server: _Server, monkeypatch: pytest.Mo
 
 def test_platform_is_restored() -> None:
     assert models.sys is sys
+
+
+def test_onnx_input_shapes_without_the_onnx_package(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    from onnx_factory import channel_model
+
+    assert models.onnx_input_shapes(channel_model(tmp_path / "a.onnx", width=8, height=6)) == [
+        (1, 3, 6, 8)
+    ]
+    symbolic = channel_model(tmp_path / "b.onnx", width=8, height=6, fixed_size=False)
+    assert models.onnx_input_shapes(symbolic) == [(1, 3, "h", "w")]
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\xff\xff\xff")
+    assert models.onnx_input_shapes(junk) == []

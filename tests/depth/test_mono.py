@@ -267,7 +267,28 @@ def test_wrong_input_size_in_record(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as caught:
         estimate_depth(_flat(12, 16, (0.5, 0.5, 0.5)), model=_record(net, input_size=(16, 12)))
     message = _one_line(caught)
-    assert "16x12" in message and "input_size" in message and "test record" in message
+    assert "16x12" in message and "expects 8x6" in message and "test record" in message
+
+
+def test_wrong_input_size_caught_even_when_the_network_would_run(tmp_path: Path) -> None:
+    # Fully convolutional: runs at any size, but declares 8x6; a 16x12 record is an error.
+    net = channel_model(
+        tmp_path / "conv.onnx", width=8, height=6, fixed_size=False, declare_size=True
+    )
+    with pytest.raises(ModelError, match="expects 8x6"):
+        estimate_depth(_flat(12, 16, (0.5, 0.5, 0.5)), model=_record(net, input_size=(16, 12)))
+    with pytest.raises(ModelError, match="fixed 8x6 input"):
+        estimate_depth(_flat(12, 16, (0.5, 0.5, 0.5)), model=_record(net, input_multiple=2))
+
+
+def test_network_failing_at_run_time_explains(tmp_path: Path) -> None:
+    # Declares symbolic sizes, so only running it shows that 16x12 does not fit.
+    net = channel_model(tmp_path / "hidden.onnx", width=8, height=6, declare_size=False)
+    with pytest.raises(ModelError) as caught:
+        estimate_depth(_flat(12, 16, (0.5, 0.5, 0.5)), model=_record(net, input_size=(16, 12)))
+    message = _one_line(caught)
+    assert "does not run on a 16x12 input" in message and "input_size" in message
+    assert "test record" in message
 
 
 def test_unknown_output_name(tmp_path: Path) -> None:

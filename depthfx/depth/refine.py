@@ -145,8 +145,8 @@ def weighted_median(
     flat_offsets = (offset_y * padded_width + offset_x).astype(np.int64)
     samples = flat_offsets.size
     inv_two_sigma2 = np.float32(1.0 / (2.0 * sigma_color**2))
-    # Process in chunks so memory stays bounded on large images.
-    chunk = max(1, 4_000_000 // samples)
+    # Chunks small enough for the temporaries to stay in cache (and memory bounded).
+    chunk = max(1, 2**18 // samples)
     for start in range(0, rows.size, chunk):
         y = rows[start : start + chunk]
         x = cols[start : start + chunk]

@@ -27,7 +27,7 @@ import numpy as np
 from ..depthmap import DepthMap
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_upsample
-from ..image import encode_srgb8, linear_to_srgb
+from ..image import encode_srgb8
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, weighted_median
 
@@ -389,7 +389,9 @@ def _looks_rectified(matches: _Matches) -> bool:
     """Matched features lie on the same rows (sub-pixel), all across the frame."""
     if len(matches.left) < 2 * _MIN_FEATURE_MATCHES:
         return False
-    dy = np.abs(matches.left[:, 1] - matches.right[:, 1]) / matches.scale
+    # Measured at the feature scale: feature positions are precise to a fraction of a pixel
+    # of the image they were found in, whatever the photo's full size.
+    dy = np.abs(matches.left[:, 1] - matches.right[:, 1])
     return bool(np.median(dy) <= 0.5 and np.percentile(dy, 90) <= 1.5)
 
 
@@ -447,8 +449,14 @@ def _sgbm(
     )
     raw = matcher.compute(padded_left, padded_right)
     raw = raw[:, pad_left : pad_left + left.shape[1]]
+    disparity = raw.astype(np.float32) / 16.0
     valid = raw >= min_disparity * 16
-    return raw.astype(np.float32) / 16.0, valid
+    # A match that lands in the padding is a guess against replicated border pixels: treat
+    # it as unmatched, so the strip is filled from the measured pixels beside it.
+    width = left.shape[1]
+    target = np.arange(width, dtype=np.float32)[None, :] - disparity
+    valid &= (target >= 0) & (target <= width - 1)
+    return disparity, valid
 
 
 def _refine(disparity: np.ndarray, valid: np.ndarray, guide_u8: np.ndarray) -> np.ndarray:
@@ -470,7 +478,8 @@ def _upsample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-size disparity guided by the full-resolution left view, values rescaled."""
     height, width = left.shape[:2]
-    guide = linear_to_srgb(np.clip(cv2.cvtColor(left, cv2.COLOR_RGB2GRAY), 0.0, 1.0))
+    guide = encode_srgb8(cv2.cvtColor(left, cv2.COLOR_RGB2GRAY)).astype(np.float32)
+    guide *= np.float32(1.0 / 255.0)
     full = guided_upsample(disparity, guide) * np.float32(1.0 / x_scale)
     full_confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
     return full.astype(np.float32), full_confidence

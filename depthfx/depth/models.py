@@ -309,8 +309,9 @@ def get_model_record(model: str | os.PathLike[str] | ModelRecord) -> ModelRecord
 
     A bare ``.onnx`` file whose name matches a shipped record (``model-small.onnx``) gets
     that record. Any other bare ``.onnx`` file is assumed to be MiDaS-like: plain RGB/255
-    input stretched to 384x384, relative inverse depth out, last output read. Describe other
-    networks with a TOML record.
+    input, relative inverse depth out, last output read; the input size is the one the file
+    declares, or (for files declaring symbolic sizes) short side 384 rounded to multiples of
+    32, as MiDaS's own run script does. Describe other networks with a TOML record.
 
     Raises
     ------
@@ -342,15 +343,28 @@ def get_model_record(model: str | os.PathLike[str] | ModelRecord) -> ModelRecord
     for record in KNOWN_MODELS.values():
         if record.filename == path.name:
             return _with_path(record, path)
+    input_size, input_multiple = _bare_input_size(path)
     return ModelRecord(
         name=path.stem,
         filename=path.name,
-        input_size=(384, 384),
+        input_size=input_size,
+        input_multiple=input_multiple,
         output_kind="inverse_depth",
         description="bare ONNX file, assumed MiDaS-like (RGB/255 in, inverse depth out)",
         path=path,
         source=str(path),
     )
+
+
+def _bare_input_size(path: Path) -> tuple[tuple[int, int], int]:
+    """Input (size, multiple) for a bare .onnx file, from its declared image input."""
+    images = [shape for shape in onnx_input_shapes(path) if len(shape) == 4]
+    if images:
+        height, width = images[0][2], images[0][3]
+        if isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0:
+            return (width, height), 0
+        return (384, 384), 32
+    return (384, 384), 0
 
 
 def _with_path(record: ModelRecord, path: Path) -> ModelRecord:

@@ -74,6 +74,18 @@ def test_bare_onnx_with_a_known_file_name_gets_its_record(tmp_path: Path) -> Non
     assert record.name == "midas_small" and record.path == file
 
 
+def test_bare_onnx_takes_its_declared_input_size(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    from onnx_factory import channel_model
+
+    fixed = get_model_record(channel_model(tmp_path / "fixed.onnx", width=320, height=240))
+    assert fixed.input_size == (320, 240) and fixed.input_multiple == 0
+    free = get_model_record(
+        channel_model(tmp_path / "free.onnx", width=8, height=8, fixed_size=False)
+    )
+    assert free.input_size == (384, 384) and free.input_multiple == 32
+
+
 def test_bare_onnx_gets_documented_defaults(tmp_path: Path) -> None:
     file = tmp_path / "something.onnx"
     file.write_bytes(b"x")

@@ -639,10 +639,19 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _run_pool(
     tasks: Sequence[BatchTask], jobs: int, on_result: ResultCallback | None
 ) -> list[ItemResult]:
     results: list[ItemResult | None] = [None] * len(tasks)
+    # Workers inherit the environment when they start: one math-library thread each, so
+    # N workers use N cores rather than fighting over them.
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    for name, value in saved.items():
+        if value is None:
+            os.environ[name] = "1"
     executor = futures.ProcessPoolExecutor(
         max_workers=jobs, mp_context=_pool_context(), initializer=_init_worker
     )
@@ -660,6 +669,10 @@ def _run_pool(
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
     executor.shutdown(wait=True)
     return [r for r in results if r is not None]
 

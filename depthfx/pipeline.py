@@ -531,49 +531,78 @@ def _step_from_dict(data: Any, index: int, locate: _Locator) -> Step:
         ) from None
 
 
+_KIND_WORDS = {
+    bool: "true or false",
+    float: "a number",
+    int: "an integer",
+    str: "a string",
+    list: "an array",
+    tuple: "an array",
+}
+_ANNOTATION_KINDS = {
+    "bool": bool,
+    "float": float,
+    "int": int,
+    "str": str,
+    "list": list,
+    "tuple": tuple,
+    "Sequence": list,
+}
+
+
+def _field_kinds(item: dataclasses.Field[Any]) -> list[type] | None:
+    """The TOML-level types a field accepts, from its annotation (or its default's type).
+
+    None when they cannot be told (any value is passed on for the effect to check).
+    """
+    annotation = item.type if isinstance(item.type, str) else getattr(item.type, "__name__", "")
+    if annotation:
+        # "str | float | tuple[float, float] | None" -> str, float, tuple
+        tops = annotation
+        while "[" in tops:  # drop type arguments, innermost first
+            stripped = re.sub(r"\[[^\[\]]*\]", "", tops)
+            if stripped == tops:
+                break
+            tops = stripped
+        names = [part.strip().split(".")[-1] for part in re.split(r"[|,]", tops)]
+        kinds = [_ANNOTATION_KINDS[name] for name in names if name in _ANNOTATION_KINDS]
+        unknown = [name for name in names if name not in _ANNOTATION_KINDS and name != "None"]
+        if kinds and not unknown:
+            return list(dict.fromkeys(kinds))
+    default = _field_default(item)
+    if default is dataclasses.MISSING or default is None:
+        return None
+    for kind in (bool, int, float, str, tuple, list):
+        if isinstance(default, kind):
+            return [kind]
+    return None
+
+
 def _coerce(
     value: Any, item: dataclasses.Field[Any], key: str, where: str, locate: _Locator, index: int
 ) -> Any:
-    """Check a value against the field's default type; TOML ints become floats where floats go."""
-    default = _field_default(item)
-    expected: type | None = None
-    if isinstance(default, bool):
-        expected = bool
-    elif isinstance(default, int | float):
-        expected = float if isinstance(default, float) else int
-    elif isinstance(default, str):
-        expected = str
-    elif isinstance(default, tuple | list):
-        expected = list
-    if expected is None:
-        return tuple(value) if isinstance(value, list) and isinstance(default, tuple) else value
-    ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+    """Check a value against the field's type; TOML ints become floats where floats go."""
+    kinds = _field_kinds(item)
+    if kinds is None:
+        return value
+    is_bool = isinstance(value, bool)
+    if is_bool:
+        if bool in kinds:
+            return value
+    elif isinstance(value, int) and int not in kinds and float in kinds:
         return float(value)
-    if (
-        expected is int
-        and isinstance(value, float)
-        and value.is_integer()
-        and not isinstance(default, bool)
-    ):
-        # an int option written as 3.0 is still clear
-        return int(value)
-    if expected is list and isinstance(value, list):
-        return tuple(value) if isinstance(default, tuple) else value
-    if not ok:
-        kind = {
-            bool: "true or false",
-            float: "a number",
-            int: "an integer",
-            str: "a string",
-            list: "an array",
-        }[expected]
-        raise PresetError(
-            locate.message(
-                locate.line(key, "steps", index), f"{where}: {key} must be {kind}, got {value!r}"
-            )
+    elif isinstance(value, float) and float not in kinds and int in kinds and value.is_integer():
+        return int(value)  # an integer option written as 3.0 is still clear
+    elif isinstance(value, list) and (tuple in kinds or list in kinds):
+        return tuple(value) if tuple in kinds else value
+    elif any(isinstance(value, kind) for kind in kinds if kind not in (bool, tuple, list)):
+        return value
+    allowed = " or ".join(dict.fromkeys(_KIND_WORDS[kind] for kind in kinds))
+    raise PresetError(
+        locate.message(
+            locate.line(key, "steps", index), f"{where}: {key} must be {allowed}, got {value!r}"
         )
-    return value
+    )
 
 
 def _check_keys(

@@ -345,7 +345,7 @@ def _equivalent_python_chain(name: str) -> Chain:
         "portrait": Chain([Bokeh(focus="auto", strength=3.0)]),
         "misty-morning": Chain(
             [
-                Fog(density=0.35, color="#dde4ea", height_falloff=3.0, patchiness=0.3),
+                Fog(density=0.3, color="#dde4ea", patchiness=0.25),
                 Bokeh(focus="auto", strength=1.0),
             ]
         ),

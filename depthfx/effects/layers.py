@@ -270,9 +270,12 @@ def _coverages(
     for threshold in thresholds:
         hard = (nearness >= threshold).astype(np.float32)
         if radius > 0:
-            soft = guided_filter(guide, hard, radius=radius, eps=2e-3)
-            # A second, small pass removes the guided filter's faint halos in flat areas.
-            soft = np.clip(soft, 0.0, 1.0)
+            # First pass: move the cut towards the photo's edges; cut again at one half; the
+            # second pass turns that cut into soft alpha. One pass alone only blurs a depth
+            # edge that is off by a few pixels, the second snaps it onto the photo's edge.
+            snapped = (guided_filter(guide, hard, radius=radius, eps=2e-3) > 0.5).astype(np.float32)
+            soft = np.clip(guided_filter(guide, snapped, radius=radius, eps=2e-3), 0.0, 1.0)
+            # Faint halos of the filter in flat areas are dropped.
             soft = np.where(soft < 0.02, 0.0, np.where(soft > 0.98, 1.0, (soft - 0.02) / 0.96))
         else:
             soft = hard
@@ -436,6 +439,7 @@ def split_layers(
         see_through[k] = (see_through[k + 1] * (1.0 - alphas[k + 1])).astype(np.float32)
 
     depth_layers: list[Layer] = []
+    tops: list[float] = []
     for k in range(count):
         report("filling hidden background", 0.3 + 0.5 * k / count)
         weight = alphas[k] * see_through[k]
@@ -447,6 +451,7 @@ def split_layers(
         in_layer = labels == k
         values = nearness[in_layer]
         plane = float(np.median(normalized[in_layer])) if values.size else 0.0
+        tops.append(float(normalized[in_layer].max()) if values.size else plane)
         depth_layers.append(
             Layer(
                 name=_layer_name(k, count),
@@ -472,6 +477,7 @@ def split_layers(
             softness_px=shadow_softness / 100.0 * diagonal,
             opacity=shadow_opacity,
             nearness=normalized,
+            tops=tops,
         )
         tint = np.broadcast_to(shadow_rgb, (height, width, 3))
         for k in range(1, count):

@@ -131,6 +131,7 @@ def cast_layer_shadows(
     softness_px: float = 6.0,
     opacity: float = 0.5,
     nearness: np.ndarray | None = None,
+    tops: Sequence[float] | None = None,
 ) -> list[np.ndarray]:
     """Shadow alpha cast by each depth layer onto the layers behind it.
 
@@ -162,6 +163,9 @@ def cast_layer_shadows(
         only in proportion to how far it really stands in front of it (full strength from
         60 % of the planes' gap, none below 25 %), so a cut through a continuous surface (a
         floor, a slanted wall) throws no shadow while real depth edges do.
+    tops : list of float, optional
+        Highest normalized nearness in each layer; with ``nearness``, where a receiver is
+        hidden by nearer things its nearness is taken as its layer's top.
 
     Returns
     -------
@@ -201,7 +205,10 @@ def cast_layer_shadows(
                 caster_nearness = shift_image(
                     silhouette * nearness, dx_unit * offset, dy_unit * offset
                 )
-                standing = (caster_nearness / np.maximum(cast, 1e-6) - nearness) / np.float32(gap)
+                below = (
+                    nearness if tops is None else np.minimum(nearness, np.float32(tops[receiver]))
+                )
+                standing = (caster_nearness / np.maximum(cast, 1e-6) - below) / np.float32(gap)
                 cast = cast * _smoothstep(0.25, 0.6, standing)
             cast = _blur(cast, gap * softness_px)
             shadow += share * cast

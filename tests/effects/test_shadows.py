@@ -1,0 +1,150 @@
+"""Shadows: cast shadows between layers (exact offsets) and ray-marched relighting."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from depthfx.effects import shadows as shadows_module
+from depthfx.effects.shadows import (
+    Shadows,
+    cast_layer_shadows,
+    direction_away_from_light,
+    parse_color,
+    relight_shadows,
+    shadow_mask,
+)
+from depthfx.errors import ParameterError
+
+
+def test_direction_convention() -> None:
+    assert direction_away_from_light(0) == pytest.approx((-1.0, 0.0), abs=1e-12)  # from the right
+    assert direction_away_from_light(90) == pytest.approx((0.0, 1.0), abs=1e-12)  # from the top
+    dx, dy = direction_away_from_light(135)  # from the upper left: falls to the lower right
+    assert dx > 0 and dy > 0
+
+
+def test_parse_color() -> None:
+    assert parse_color("#ffffff").tolist() == pytest.approx([1.0, 1.0, 1.0])
+    assert parse_color("000").tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ParameterError, match="shadow_color"):
+        parse_color("#12345")
+
+
+@pytest.mark.parametrize(("gap", "length"), [(1.0, 10.0), (0.5, 10.0), (0.25, 16.0)])
+def test_cast_shadow_offset_is_proportional_to_the_gap(gap: float, length: float) -> None:
+    back = np.ones((60, 60), np.float32)
+    card = np.zeros((60, 60), np.float32)
+    card[20:30, 20:30] = 1
+    (shadow,) = cast_layer_shadows(
+        [back, card],
+        [back, card],
+        [0.0, gap],
+        light_angle=90,
+        length_px=length,
+        softness_px=0,
+        opacity=1,
+    )
+    yy, xx = np.mgrid[:60, :60]
+    assert (shadow * yy).sum() / shadow.sum() == pytest.approx(24.5 + gap * length, abs=1e-3)
+    assert (shadow * xx).sum() / shadow.sum() == pytest.approx(24.5, abs=1e-3)
+
+
+def test_shadow_falls_on_the_visible_receiver_with_its_own_gap() -> None:
+    # Three layers: background (plane 0), a middle card covering the right half (plane 0.5),
+    # a small near card (plane 1). Its shadow is 10 px away on the background, 5 px on the card.
+    size = 80
+    back = np.ones((size, size), np.float32)
+    middle = np.zeros((size, size), np.float32)
+    middle[:, 40:] = 1
+    near = np.zeros((size, size), np.float32)
+    near[10:20, 30:40] = 1
+    near[50:60, 30:40] = 1
+    alphas = [back, middle, near]
+    shadows = cast_layer_shadows(
+        [back, middle, near],
+        alphas,
+        [0.0, 0.5, 1.0],
+        light_angle=180,
+        length_px=10,
+        softness_px=0,
+        opacity=1,
+    )
+    on_near = shadows[1]
+    # Caster columns 30..39; on the middle card (x >= 40) the shadow reaches x = 44.
+    row = on_near[15]
+    assert row[44] == 1.0 and row[45] == 0.0
+
+
+def test_shadow_mask_of_a_wall_has_the_exact_length() -> None:
+    field = np.zeros((20, 80), np.float32)
+    field[:, 50:52] = 12.0  # a wall 12 px high
+    mask = shadow_mask(field, azimuth=0, elevation=45, softness=0.01, bias=0)
+    row = mask[10]
+    # Light from the right at 45 degrees: the wall shades 12 px to its left.
+    assert row[40:50].min() == 1.0
+    assert row[:37].max() == 0.0 and row[52:].max() == 0.0
+
+
+def test_lower_light_makes_longer_shadows() -> None:
+    field = np.zeros((10, 120), np.float32)
+    field[:, 100:104] = 10.0
+    high = shadow_mask(field, azimuth=0, elevation=60, softness=0.01, bias=0)[5].sum()
+    low = shadow_mask(field, azimuth=0, elevation=20, softness=0.01, bias=0)[5].sum()
+    assert low > 3 * high
+
+
+def test_relight_flat_depth_changes_nothing() -> None:
+    image = np.random.default_rng(0).random((30, 40, 3)).astype(np.float32)
+    assert np.array_equal(relight_shadows(image, np.ones((30, 40), np.float32)), image)
+
+
+def test_relight_darkens_only_by_multiplication() -> None:
+    image = np.random.default_rng(1).random((40, 60, 3)).astype(np.float32) * 0.8 + 0.1
+    nearness = np.zeros((40, 60), np.float32)
+    nearness[10:30, 25:35] = 1
+    out = relight_shadows(image, nearness, azimuth=0, elevation=30, height=20, opacity=0.7)
+    ratio = out / image
+    assert ratio.max() <= 1 + 1e-6 and ratio.min() >= 0.3 - 1e-3
+    # Per pixel the three channels are scaled alike (a multiply, no colour shift).
+    assert np.allclose(ratio[:, :, 0], ratio[:, :, 1], atol=1e-4)
+    assert ratio[20, 15, 0] < 0.5 and ratio[20, 50, 0] == pytest.approx(1.0)
+
+
+def test_relight_large_image_uses_a_working_copy_and_keeps_alpha() -> None:
+    image = np.full((700, 900, 4), 0.5, np.float32)
+    nearness = np.zeros((700, 900), np.float32)
+    nearness[300:400, 400:500] = 1
+    out = relight_shadows(image, nearness, azimuth=90, elevation=40, height=10, opacity=1)
+    assert out.shape == image.shape and np.all(out[:, :, 3] == 0.5)
+    assert out[420, 450, 0] < 0.1 and out[200, 450, 0] == pytest.approx(0.5)  # falls downwards
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("elevation", 0.0),
+        ("elevation", 95.0),
+        ("opacity", 2.0),
+        ("height", -1.0),
+        ("softness", 11.0),
+    ],
+)
+def test_relight_bad_options(option: str, value: float) -> None:
+    with pytest.raises(ParameterError, match=option):
+        relight_shadows(np.zeros((8, 8, 3), np.float32), np.eye(8), **{option: value})  # type: ignore[arg-type]
+
+
+def test_dataclass() -> None:
+    image = np.full((20, 20, 3), 0.5, np.float32)
+    nearness = np.zeros((20, 20), np.float32)
+    nearness[5:10, 5:10] = 1
+    effect = Shadows(azimuth=45, elevation=30, opacity=0.8)
+    assert np.array_equal(
+        effect.apply(image, nearness),
+        relight_shadows(image, nearness, azimuth=45, elevation=30, opacity=0.8),
+    )
+    assert shadows_module.NAME == "shadows"
+    assert math.isfinite(effect.height)

@@ -202,7 +202,8 @@ class Step:
 
     Examples
     --------
-    >>> step = Step(effect=object(), blend=0.5, mask=(0.0, 0.4))
+    >>> from depthfx.effects.fog import Fog
+    >>> step = Step(Fog(density=0.5), blend=0.5, mask=[0, 0.4])  # fog on the far 40 %, half strength
     >>> step.mask
     (0.0, 0.4)
     """
@@ -861,6 +862,7 @@ def dumps_preset(chain: Chain) -> str:
     >>> print(dumps_preset(Chain(description="empty")), end="")
     version = 1
     description = "empty"
+    steps = []
     <BLANKLINE>
     [depth]
     source = "auto"

@@ -302,3 +302,19 @@ def test_default_jobs_is_positive() -> None:
 
     assert default_jobs() >= 1
     assert default_jobs() <= (os.cpu_count() or 1)
+
+
+def test_side_by_side_pictures_with_sbs_flag(tmp_path: Path, examples_dir: Path) -> None:
+    left, right = tmp_path / "l.png", tmp_path / "r.png"
+    write_teddy_pair(examples_dir, left, right)
+    side_by_side = np.concatenate([cv2.imread(str(left)), cv2.imread(str(right))], axis=1)
+    folder = tmp_path / "sbs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "holiday.png"), side_by_side)
+    out = tmp_path / "out"
+    out.mkdir()
+    items = discover_inputs([folder], sbs="parallel")
+    assert [(item.name, item.sbs) for item in items] == [("holiday", "parallel")]
+    results = run_batch(plan_batch(items, CHAIN, out).tasks, jobs=1)
+    assert results[0].status == "done" and results[0].depth_source == "stereo", results[0].reason
+    assert read_image(out / "holiday.png").shape == (125, 150)  # the left view, not both

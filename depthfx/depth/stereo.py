@@ -224,7 +224,7 @@ def match_rectified(
         )
 
     report("refining", 0.6)
-    disparity = _refine(disparity, valid, small_left)
+    disparity = _refine(disparity, valid, small_left, (work_min, work_min + work_num - 1))
     confidence = valid.astype(np.float32)
 
     if work_size != (width, height):
@@ -451,16 +451,74 @@ def _sgbm(
     raw = raw[:, pad_left : pad_left + left.shape[1]]
     disparity = raw.astype(np.float32) / 16.0
     valid = raw >= min_disparity * 16
+    width = left.shape[1]
+    valid &= _check_border_strips(
+        matcher, padded_left, padded_right, disparity, pad_left, min_disparity, num_disparities
+    )
     # A match that lands in the padding is a guess against replicated border pixels: treat
     # it as unmatched, so the strip is filled from the measured pixels beside it.
-    width = left.shape[1]
     target = np.arange(width, dtype=np.float32)[None, :] - disparity
     valid &= (target >= 0) & (target <= width - 1)
     return disparity, valid
 
 
-def _refine(disparity: np.ndarray, valid: np.ndarray, guide_u8: np.ndarray) -> np.ndarray:
+def _check_border_strips(
+    matcher: Any,
+    padded_left: np.ndarray,
+    padded_right: np.ndarray,
+    disparity: np.ndarray,
+    pad_left: int,
+    min_disparity: int,
+    num_disparities: int,
+) -> np.ndarray:
+    """Left-right consistency of the border strips, where SGBM's own check is weakest.
+
+    Pixels near the left edge (and the right edge for negative disparities) may have their
+    partner outside the other view; SGBM then often picks a wrong partner inside it. The
+    right view's disparity, from the same matcher on the mirrored pair (which has the same
+    disparities), is computed only on the columns these pixels can reach.
+    Returns a mask: False where a strip pixel fails the check.
+    """
+    height, width = disparity.shape
+    max_disparity = min_disparity + num_disparities - 1
+    reach = max_disparity - min_disparity + _BLOCK_SIZE + 1
+    # Columns of the padded images to run the mirrored matcher on, and the strips checked.
+    jobs = []
+    left_strip = min(width, max(0, max_disparity + 1))
+    if left_strip > 0:
+        stop = min(width, left_strip + reach + max(0, max_disparity)) + pad_left
+        jobs.append((0, stop, 0, left_strip))
+    if min_disparity < 0:
+        right_strip = max(0, width - 1 + min_disparity)
+        start = max(0, right_strip - reach - max(0, -min_disparity)) + pad_left
+        jobs.append((start, padded_left.shape[1], right_strip, width))
+    right_disparity = np.full((height, padded_left.shape[1]), np.nan, np.float32)
+    for start, stop, _, _ in jobs:
+        crop_right = np.ascontiguousarray(padded_right[:, start:stop][:, ::-1])
+        crop_left = np.ascontiguousarray(padded_left[:, start:stop][:, ::-1])
+        mirrored = matcher.compute(crop_right, crop_left)[:, ::-1]
+        values = mirrored.astype(np.float32) / 16.0
+        values[mirrored < min_disparity * 16] = np.nan
+        right_disparity[:, start:stop] = values
+    right_disparity = right_disparity[:, pad_left : pad_left + width]
+    partner = np.round(np.arange(width, dtype=np.float32)[None, :] - disparity)
+    partner = np.clip(partner, 0, width - 1).astype(np.intp)
+    seen = np.take_along_axis(right_disparity, partner, axis=1)
+    passed = np.ones((height, width), bool)
+    for _, _, first, last in jobs:
+        with np.errstate(invalid="ignore"):
+            passed[:, first:last] = np.abs(seen[:, first:last] - disparity[:, first:last]) <= 1.0
+    return passed
+
+
+def _refine(
+    disparity: np.ndarray,
+    valid: np.ndarray,
+    guide_u8: np.ndarray,
+    disparity_range: tuple[int, int],
+) -> np.ndarray:
     filled = fill_from_background(disparity, valid)
+    _smooth_border_strips(filled, valid, disparity_range)
     filled = cv2.medianBlur(filled, 5)
     # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
     # neighbours, so edges follow the photo instead of the matcher's block footprint.
@@ -471,6 +529,38 @@ def _refine(disparity: np.ndarray, valid: np.ndarray, guide_u8: np.ndarray) -> n
     redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     guide = guide_u8.astype(np.float32) / 255.0
     return weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
+
+
+def _smooth_border_strips(
+    filled: np.ndarray, valid: np.ndarray, disparity_range: tuple[int, int]
+) -> None:
+    """Median-filter the filled pixels of the strips that have no partner in the other view.
+
+    There each row is extrapolated from its nearest measurement, so one stray value makes a
+    streak the width of the strip; a large median across rows removes such streaks.
+    """
+    low, high = disparity_range
+    height, width = filled.shape
+    strips = [(0, min(width, max(0, high)))]  # left strip: partners left of the frame
+    if low < 0:
+        strips.append((max(0, width - 1 + low), width))  # right strip, negative disparities
+    size = 2 * max(2, round(0.02 * max(height, width))) + 1
+    for start, stop in strips:
+        if stop - start < 2:
+            continue
+        margin = min(size, start)
+        columns = slice(start - margin, min(width, stop + size))
+        block = filled[:, columns]
+        offset = float(block.min())
+        span = float(block.max()) - offset
+        step = max(span / 255.0, 1e-6)
+        # 8-bit so OpenCV's constant-time median handles the large window.
+        quantized = np.round((block - offset) / step).astype(np.uint8)
+        smoothed = cv2.medianBlur(quantized, size).astype(np.float32) * step + offset
+        region = np.zeros(filled.shape, bool)
+        region[:, start:stop] = True
+        holes = region[:, columns] & ~valid[:, columns]
+        block[holes] = smoothed[holes]
 
 
 def _upsample(

@@ -179,18 +179,27 @@ def height_fog_optical_depth(
     if not falloff > 0:
         raise ParameterError(f"height_falloff must be > 0, got {falloff}")
     distance = np.asarray(distance, np.float32)
-    rate = np.asarray(sin_elevation, np.float32) / np.float32(falloff)
+    rate = np.asarray(np.asarray(sin_elevation, np.float32) / np.float32(falloff), np.float32)
+    # Written with in-place steps: on a 12 MP photo every temporary costs ~50 ms.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        u = distance * rate
-        # -expm1(-u) / u -> 1 as u -> 0; for u -> -inf it overflows to inf (dense ground fog).
-        factor = np.where(np.abs(u) < 1e-6, np.float32(1.0) - u / 2, -np.expm1(-u) / u)
-        tau = np.where(
-            np.isinf(distance) & (rate > 0),
-            np.float32(1.0) / np.where(rate > 0, rate, 1.0),
-            distance * factor,
-        )
-        tau = np.where(np.isnan(tau), np.float32(np.inf), tau)  # inf distance looking down
-    return np.asarray(np.float32(beta) * tau, dtype=np.float32)
+        u = np.multiply(distance, rate, dtype=np.float32)
+        tau = np.negative(u)
+        np.expm1(tau, out=tau)
+        np.divide(tau, u, out=tau)
+        np.negative(tau, out=tau)  # (1 - exp(-u)) / u, which tends to 1 as u -> 0
+        small = np.abs(u) < 1e-6
+        if small.any():
+            tau[small] = 1.0 - u[small] / 2
+        tau *= distance
+        infinite = np.isinf(distance)
+        if infinite.any():
+            rising = np.broadcast_to(rate, tau.shape)
+            up = infinite & (rising > 0)
+            tau[up] = 1.0 / rising[up]  # the ray leaves the fog: finite optical depth
+            tau[infinite & (rising <= 0)] = np.inf
+        tau[np.isnan(tau)] = np.inf  # overflow of a ray going steeply down
+    tau *= np.float32(beta)
+    return tau
 
 
 # --------------------------------------------------------------------------- the effect
@@ -329,7 +338,9 @@ def fog(
         noise = fractal_noise(work_shape, scale=patch_size, seed=seed)
         if large:
             noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
-        tau *= np.maximum(np.float32(1.0) + np.float32(patchiness) * noise, 0.0)
+        noise *= np.float32(patchiness)
+        noise += np.float32(1.0)
+        tau *= np.maximum(noise, 0.0, out=noise)
     np.negative(tau, out=tau)
     transmission = np.exp(tau, out=tau)
     floor = np.float32(1.0 - max_fog)
@@ -348,7 +359,8 @@ def fog(
             transmission = guided_filter(
                 _perceptual(rgb), transmission, radius=radius, eps=_EDGE_EPS
             )
-        np.clip(transmission, floor, 1.0, out=transmission)
+        np.maximum(transmission, floor, out=transmission)
+        np.minimum(transmission, 1.0, out=transmission)
 
     report("blending", 0.85)
     airlight = np.asarray(fog_color, np.float32)
@@ -404,15 +416,38 @@ def _distance(
     if visibility is not None:
         distance = depth.depth_m()
     else:
-        nearness = depth.normalized()
-        inverse = np.float32(1.0 / far) + nearness * np.float32(1.0 / near - 1.0 / far)
-        distance = np.float32(1.0) / inverse
+        # 1 / distance is linear in nearness between 1 / far (farthest) and 1 / near.
+        distance = _normalized_nearness(depth)
+        distance *= np.float32(1.0 / near - 1.0 / far)
+        distance += np.float32(1.0 / far)
+        np.reciprocal(distance, out=distance)
     if focal_px is not None:
         height, width = distance.shape
         ys = (np.arange(height, dtype=np.float32) - (height - 1) / 2) / np.float32(focal_px)
         xs = (np.arange(width, dtype=np.float32) - (width - 1) / 2) / np.float32(focal_px)
         distance = distance * np.sqrt(1.0 + ys[:, None] ** 2 + xs[None, :] ** 2, dtype=np.float32)
     return distance.astype(np.float32, copy=False)
+
+
+def _normalized_nearness(depth: DepthMap) -> np.ndarray:
+    """:meth:`DepthMap.normalized` with percentiles taken from a subsample (same result
+    within sampling error; the full-size percentile alone takes ~1 s at 12 MP)."""
+    values = depth.nearness
+    step = max(1, int(math.sqrt(values.size / 250_000)))
+    sample = values[::step, ::step]
+    trusted = sample
+    if depth.confidence is not None:
+        trusted = sample[depth.confidence[::step, ::step] > 0.5]
+        if trusted.size < 16:
+            trusted = sample
+    low, high = (float(v) for v in np.percentile(trusted, [0.5, 99.5]))
+    if not high > low:
+        return np.zeros_like(values)
+    normalized = values - np.float32(low)
+    normalized *= np.float32(1.0 / (high - low))
+    np.maximum(normalized, 0.0, out=normalized)
+    np.minimum(normalized, 1.0, out=normalized)
+    return normalized
 
 
 def _sin_elevation(shape: tuple[int, int], *, horizon: float, focal_px: float | None) -> np.ndarray:

@@ -40,6 +40,9 @@ _MAX_MATCH_RANGE = 256
 # Long side of the images used to find sparse feature matches for the disparity range.
 _MAX_FEATURE_SIDE = 1280
 _MIN_FEATURE_MATCHES = 12
+_ORB_FEATURES = 1500
+# Disparity change (px between neighbours) that marks a depth edge for re-estimation.
+_EDGE_STEP = 2.0
 # Vertical offset (px at feature scale) up to which a match counts as on the same row.
 _ROW_TOLERANCE = 1.5
 # Below this share of SGBM-verified pixels the pair is judged unmatchable.
@@ -403,7 +406,7 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
     grey_left, grey_right = (_grey(view) for view in encoded.at(size))
     empty = _Matches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), scale, size[0])
     orb = cv2.ORB_create(  # type: ignore[attr-defined]
-        nfeatures=1500, scaleFactor=1.3, nlevels=3, fastThreshold=10
+        nfeatures=_ORB_FEATURES, scaleFactor=1.3, nlevels=3, fastThreshold=10
     )
     keys_left, desc_left = orb.detectAndCompute(grey_left, None)
     keys_right, desc_right = orb.detectAndCompute(grey_right, None)
@@ -481,16 +484,18 @@ def _check_border_strips(
     """
     height, width = disparity.shape
     max_disparity = min_disparity + num_disparities - 1
+    # A strip pixel's partner lies within the range of it, and the mirrored matcher needs
+    # the range again beyond the partner (plus the block) to see it.
     reach = max_disparity - min_disparity + _BLOCK_SIZE + 1
     # Columns of the padded images to run the mirrored matcher on, and the strips checked.
     jobs = []
     left_strip = min(width, max(0, max_disparity + 1))
     if left_strip > 0:
-        stop = min(width, left_strip + reach + max(0, max_disparity)) + pad_left
+        stop = min(width, left_strip + reach) + pad_left
         jobs.append((0, stop, 0, left_strip))
     if min_disparity < 0:
         right_strip = max(0, width - 1 + min_disparity)
-        start = max(0, right_strip - reach - max(0, -min_disparity)) + pad_left
+        start = max(0, right_strip - reach) + pad_left
         jobs.append((start, padded_left.shape[1], right_strip, width))
     right_disparity = np.full((height, padded_left.shape[1]), np.nan, np.float32)
     for start, stop, _, _ in jobs:
@@ -525,7 +530,7 @@ def _refine(
     gradient = np.abs(cv2.Sobel(filled, cv2.CV_32F, 1, 0, ksize=1)) + np.abs(
         cv2.Sobel(filled, cv2.CV_32F, 0, 1, ksize=1)
     )
-    redo = ~valid | (gradient > 1.0)
+    redo = ~valid | (gradient > _EDGE_STEP)
     redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     guide = guide_u8.astype(np.float32) / 255.0
     return weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)

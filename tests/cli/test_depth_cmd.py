@@ -306,3 +306,42 @@ def test_books_pair_is_rejected(shared_data: Path, tmp_path: Path) -> None:
         "--mono",
     )
     assert not out.exists()
+
+
+def test_calibrated_pair_gives_metric_depth_in_the_left_grid(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    from depthfx.depth.calibration import calibrate_from_chessboards
+    from depthfx.depth.rectify import rectify_pair
+    from depthfx.image import read_image
+
+    folder = shared_data / "photos" / "stereo_calib"
+    calibration = calibrate_from_chessboards(
+        sorted(folder.glob("left*.jpg")), sorted(folder.glob("right*.jpg"))
+    )
+    calib_file = calibration.save(tmp_path / "rig.yml")
+    left, right = folder / "left03.jpg", folder / "right03.jpg"
+    out, ply = tmp_path / "d.npy", tmp_path / "d.ply"
+    result = run("depth", left, "--right", right, "--calib", calib_file, "-o", out, "--ply", ply)
+    assert result.exit_code == 0, result.output
+    assert "squares" in result.output  # OpenCV's sample board: unit = one square
+    disparity = np.load(out)
+    assert disparity.shape == (480, 640)
+    # Depth at the chessboard corners against the board's pose seen by the left camera.
+    grey = cv2.imread(str(left), cv2.IMREAD_GRAYSCALE)
+    found, corners = cv2.findChessboardCorners(grey, (9, 6))
+    assert found
+    corners = corners.reshape(-1, 2)
+    board = np.zeros((54, 3), np.float32)
+    board[:, :2] = np.mgrid[0:9, 0:6].T.reshape(-1, 2)
+    _, rvec, tvec = cv2.solvePnP(board, corners, calibration.K1, calibration.D1)
+    board_z = (cv2.Rodrigues(rvec)[0] @ board.T + tvec).T[:, 2]
+    metric_scale = rectify_pair(
+        read_image(left).pixels, read_image(right).pixels, calibration=calibration
+    ).metric_scale
+    assert metric_scale is not None
+    at = np.round(corners).astype(int)
+    stereo_z = metric_scale / disparity[at[:, 1], at[:, 0]]
+    assert np.median(stereo_z / board_z) == pytest.approx(1.0, abs=0.05)
+    points, _ = read_ply(ply)
+    assert len(points) > 100_000

@@ -13,6 +13,7 @@ from depthfx.depth.rectify import (
     Rectification,
     _homography_back_maps,
     _try_projective,
+    _VerticalModel,
     match_features,
     rectify_pair,
 )
@@ -82,6 +83,8 @@ def test_hand_held_pair_warps_only_the_right_view_back_into_line() -> None:
     # Disparities are unchanged, and to_left_grid is the identity.
     after = match_features(rect.left, rect.right)
     assert np.median(after.dx) == pytest.approx(8.0, abs=0.3)
+    assert rect.feature_disparities is not None
+    assert np.median(rect.feature_disparities) == pytest.approx(8.0, abs=0.3)
     disparity = np.random.default_rng(1).random(left.shape[:2]).astype(np.float32)
     back, _ = rect.to_left_grid(disparity, np.ones_like(disparity))
     assert np.array_equal(back, disparity)
@@ -127,6 +130,22 @@ def test_projective_rectification_maps_disparity_back_to_the_left_grid(shared_da
     inside = (confidence > 0.99) & (map_x > 1) & (map_x < width - 2)
     expected = np.round(map_x) * rect._disparity_factor
     assert np.allclose(back[inside], expected[inside], rtol=1e-3, atol=0.5)
+
+
+def test_right_view_warp_inverts_the_fitted_model() -> None:
+    model = _VerticalModel(
+        a=0.02, b=1.01, t=3.0, quadratic=np.array([1.0, -2.0, 1.5]), centre=(199.5, 149.5),
+        half_size=200.0, residual=0.0,
+    )  # fmt: skip
+    map_x, map_y = model.inverse_maps((300, 400))
+    # Sending each sampled source position forward lands on its output pixel.
+    x, y = map_x.astype(np.float64) - 199.5, map_y.astype(np.float64) - 149.5
+    forward_x = model.b * x - model.a * y + 199.5
+    forward_y = model.a * x + model.b * y + model.t + model._q(x, y) + 149.5
+    out_y, out_x = np.mgrid[0:300, 0:400]
+    assert np.abs(forward_x - out_x).max() < 0.05
+    assert np.abs(forward_y - out_y).max() < 0.05
+    assert model.largest_shift((300, 400)) > 3.0
 
 
 def test_homography_back_maps_give_position_and_disparity_scale() -> None:

@@ -356,6 +356,12 @@ def _same_file(first: Path, second: Path) -> bool:
     return first.resolve() == second.resolve()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``.
@@ -369,6 +375,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent
     )
     os.close(handle)
+    # mkstemp makes the file private (0600); outputs get the usual permissions (umask).
+    os.chmod(temp_name, 0o666 & ~_current_umask())
     temp = Path(temp_name)
     try:
         yield temp

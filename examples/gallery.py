@@ -3,7 +3,7 @@
 Run:  python examples/gallery.py [--out docs/images] [--width 450]
 
 Writes ``presets_original.jpg``, ``presets_<name>.jpg`` for each preset and
-``presets_all.jpg`` (all of them in a labelled grid).
+``presets_all.jpg`` (the original and every preset in a labelled grid).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 import depthfx
-from depthfx.contact_sheet import SheetEntry, write_contact_sheet
 from depthfx.depth.stereo import stereo_depth
-from depthfx.image import to_display
+from depthfx.image import srgb_to_linear, to_display
 from depthfx.pipeline import load_preset, preset_names
 
 HERE = Path(__file__).resolve().parent
@@ -39,16 +39,33 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     depthfx.write_image(args.out / "presets_original.jpg", photo, like=left, quality=88)
-    entries = []
+    tiles = [("original", to_display(photo))]
     for name in preset_names():
         chain = load_preset(name)
         start = time.perf_counter()
         result = chain.apply(photo, depth)
         seconds = time.perf_counter() - start
         path = depthfx.write_image(args.out / f"presets_{name}.jpg", result, like=left, quality=88)
-        entries.append(SheetEntry(name, to_display(photo), to_display(result)[:, :, :3]))
+        tiles.append((name, to_display(result)[:, :, :3]))
         print(f"{name:16} {seconds:5.2f} s  {path}")
-    write_contact_sheet(args.out / "presets_all.jpg", entries, cell_height=size[1] // 2)
+    grid = labelled_grid(tiles, columns=3)
+    depthfx.write_image(args.out / "presets_all.jpg", srgb_to_linear(grid / 255.0), quality=88)
+
+
+def labelled_grid(tiles: list[tuple[str, np.ndarray]], *, columns: int) -> np.ndarray:
+    """Tiles (sRGB uint8, same size) in rows of ``columns``, each with its name on a bar."""
+    height, width = tiles[0][1].shape[:2]
+    bar = max(18, height // 12)
+    rows = -(-len(tiles) // columns)
+    grid = np.full((rows * (height + bar), columns * width, 3), 24, np.uint8)
+    for index, (name, tile) in enumerate(tiles):
+        top, left = (index // columns) * (height + bar), (index % columns) * width
+        grid[top : top + height, left : left + width] = tile
+        cv2.putText(
+            grid, name, (left + 6, top + height + bar - 5), cv2.FONT_HERSHEY_SIMPLEX,
+            bar / 30, (235, 235, 235), 1, cv2.LINE_AA,
+        )  # fmt: skip
+    return grid
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ..effects.fog import Fog
 from ..effects.fog import fog as apply_fog
+from ..errors import ParameterError
 from ..image import check_output_path, write_image
 from ._app import app
 from .options import (
@@ -129,6 +131,27 @@ def fog_command(
         baseline=baseline,
         focal=focal,
     )
+    # Options are checked before any depth is computed, so a typo costs no time.
+    Fog(
+        visibility=visibility,
+        density=density,
+        near=near,
+        far=far,
+        color=color,
+        max_fog=max_fog,
+        height_falloff=height_falloff,
+        horizon=horizon,
+        patchiness=patchiness,
+        patch_size=patch_size,
+        seed=seed,
+        focal_px=focal,
+        edge_aware=edge_aware,
+    )
+    if visibility is not None and depth is not None:
+        raise ParameterError(
+            "visibility needs metric depth, and a --depth file is relative; "
+            "use --density with --near/--far, or a stereo pair with --calib or --baseline and --focal"
+        )
     check_output_path(output, inputs=(image, *request.inputs()))
     with progress_reporter("fog") as progress:
         photo, depth_map = load_photo_and_depth(image, request, progress=progress)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..depthmap import DepthMap
+from ..effects.miniature import Miniature
 from ..effects.miniature import miniature as apply_miniature
 from ..errors import ParameterError
 from ..image import check_output_path, read_image, write_image
@@ -127,6 +128,18 @@ def miniature_command(
         raise ParameterError(
             "--mode band uses no depth; leave out the depth source or use --mode depth"
         )
+    # Options are checked before any depth is computed, so a typo costs no time.
+    Miniature(
+        mode=mode,
+        strength=strength,
+        position=position,
+        width=width,
+        angle=angle,
+        transition=transition,
+        saturation=saturation,
+        contrast=contrast,
+        vignette=vignette,
+    )
     check_output_path(output, inputs=(image, *request.inputs()))
     with progress_reporter("miniature") as progress:
         depth_map: DepthMap | None = None

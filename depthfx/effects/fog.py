@@ -530,6 +530,22 @@ class Fog:
     focal_px: float | None = None
     edge_aware: bool = True
 
+    def __post_init__(self) -> None:
+        # Bad options fail when the effect is built (a preset is loaded), not mid-run.
+        _validate(
+            visibility=self.visibility,
+            density=self.density,
+            near=self.near,
+            far=self.far,
+            max_fog=self.max_fog,
+            height_falloff=self.height_falloff,
+            horizon=self.horizon,
+            patchiness=self.patchiness,
+            patch_size=self.patch_size,
+            focal_px=self.focal_px,
+        )
+        parse_fog_color(self.color)
+
     def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
         """Run :func:`fog` with these options."""
         return fog(

@@ -381,6 +381,20 @@ class Miniature:
     contrast: float = 1.15
     vignette: float = 0.2
 
+    def __post_init__(self) -> None:
+        # Bad options fail when the effect is built (a preset is loaded), not mid-run.
+        _validate(
+            mode=self.mode,
+            strength=self.strength,
+            position=self.position,
+            width=self.width,
+            angle=self.angle,
+            transition=self.transition,
+            saturation=self.saturation,
+            contrast=self.contrast,
+            vignette=self.vignette,
+        )
+
     def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray | None = None) -> np.ndarray:
         """Run :func:`miniature` with these options."""
         return miniature(

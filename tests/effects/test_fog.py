@@ -254,3 +254,10 @@ def test_real_scene_fog_grows_with_distance(shared_data) -> None:
     near = known & (disparity > np.percentile(disparity[known], 80))
     far = known & (disparity < np.percentile(disparity[known], 20))
     assert np.median(fog_amount[far]) > np.median(fog_amount[near]) + 0.25
+
+
+def test_dataclass_checks_options_when_built() -> None:
+    with pytest.raises(ParameterError, match=r"^visibility must be > 0"):
+        Fog(visibility=-1.0)
+    with pytest.raises(ParameterError, match=r"^color must be"):
+        Fog(color="not-a-colour")

@@ -177,3 +177,8 @@ def test_stereo_scene_depth_mode(shared_data) -> None:
     assert np.isfinite(out).all()
     changed = np.abs(out - photo.pixels).mean(axis=2) > 0.01
     assert 0.2 < changed.mean() < 0.95  # part sharp, part blurred
+
+
+def test_dataclass_checks_options_when_built() -> None:
+    with pytest.raises(ParameterError, match=r"^position must be in 0\.\.1"):
+        Miniature(position=2.0)

@@ -3,9 +3,11 @@
 How it works (a layered, multi-resolution lens blur):
 
 * Each pixel's signed circle of confusion (CoC) is mapped to a continuous *layer position*.
-  Layers sit at radii 0, 1, 2, 2.8, 4, 5.7, 8 ... (steps of sqrt 2 above 2 px) on each side
-  of the focal plane; a pixel belongs to the two layers around its radius with linear
-  weights, so blur grows smoothly with depth (no banding between blur levels).
+  Layers sit at radii 0, 1, 2, 2.5, 3.2, 4, 5, 6.3, 8 ... (three per octave above 2 px) on
+  each side of the focal plane. A pixel between two layers is shared by both with weights
+  that ramp over the middle half of the gap, so blur grows smoothly with depth (no banding)
+  while most pixels, and so most point lights, get one clean aperture shape rather than
+  two superimposed ones.
 * The *fine* layers (|CoC| < 2 px, the in-focus subject) are rendered at full resolution.
   Every coarser layer is rendered at a reduced resolution proportional to its radius
   (half, quarter, ...), where its aperture kernel is only a few pixels wide, and upsampled.
@@ -45,11 +47,15 @@ ProgressCallback = Callable[[str, float], None]
 # Largest aperture-kernel radius (pixels at the layer's own resolution). OpenCV filters
 # kernels up to 11x11 directly and larger ones through the DFT, which is slower per pixel,
 # so shallow levels keep kernels small; deep levels are tiny and afford crisper discs.
-_MAX_KERNEL_RADIUS_SHALLOW = 5.7
-_MAX_KERNEL_RADIUS_DEEP = 11.4
+_MAX_KERNEL_RADIUS_SHALLOW = 6.5
+_MAX_KERNEL_RADIUS_DEEP = 8.5
 # A layer is extended under nearer occluders where its blurred coverage exceeds this share
 # (normalized-convolution confidence).
 _EXTEND_CONFIDENCE = 0.1
+# Layers per doubling of the blur radius, and the share of the gap between two layers over
+# which a pixel moves from one to the other.
+_LAYERS_PER_OCTAVE = 3.0
+_TRANSITION = 0.5
 _TILE_ROWS = 128
 _TILE_COLS = 1024
 _TILE = 16
@@ -64,16 +70,23 @@ def layer_radius(index: int) -> float:
     index = abs(index)
     if index <= 2:
         return float(index)
-    return 2.0 * 2.0 ** ((index - 2) / 2.0)
+    return 2.0 * 2.0 ** ((index - 2) / _LAYERS_PER_OCTAVE)
 
 
 def layer_position(coc_radius: np.ndarray) -> np.ndarray:
     """Signed continuous layer position of each CoC (inverse of :func:`layer_radius`)."""
     magnitude = np.abs(coc_radius)
     position = np.where(
-        magnitude <= 2.0, magnitude, 2.0 + 2.0 * np.log2(np.maximum(magnitude, 2.0) * 0.5)
+        magnitude <= 2.0,
+        magnitude,
+        2.0 + _LAYERS_PER_OCTAVE * np.log2(np.maximum(magnitude, 2.0) * 0.5),
     )
     return np.copysign(position, coc_radius).astype(np.float32)
+
+
+def _ramp(distance: np.ndarray) -> np.ndarray:
+    """0 below the transition band, 1 above it, linear inside (distance in layer units)."""
+    return np.clip((distance - 0.5) * (1.0 / _TRANSITION) + 0.5, 0.0, 1.0)
 
 
 def _kernel_radius(radius: float, level: int) -> float:
@@ -90,7 +103,7 @@ def _layer_level(radius: float) -> int:
     """Pyramid level (1 = half resolution) at which a layer of ``radius`` is blurred."""
     level = 1
     while radius / 2**level > (
-        _MAX_KERNEL_RADIUS_SHALLOW if level <= 2 else _MAX_KERNEL_RADIUS_DEEP
+        _MAX_KERNEL_RADIUS_SHALLOW if level <= 1 else _MAX_KERNEL_RADIUS_DEEP
     ):
         level += 1
     return level
@@ -466,7 +479,7 @@ class _Renderer:
         y0, y1, x0, x1 = box
         position = side.position[y0:y1, x0:x1]
         coverage = side.coverage[y0:y1, x0:x1]
-        membership = np.maximum(1.0 - np.abs(position - index), 0.0)
+        membership = 1.0 - _ramp(np.abs(position - index))
         if index == 2:
             membership = np.where(position <= 2.0, 1.0, membership)
         if index == side.top_index:
@@ -477,11 +490,11 @@ class _Renderer:
         # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
         # the focal plane) the fine layers and the whole foreground.
         if back:
-            nearer = coverage * np.clip(index - position, 0.0, 1.0)
+            nearer = coverage * _ramp(index - position)
             if nearer_fixed is not None:
                 nearer = nearer + nearer_fixed[y0:y1, x0:x1]
         else:
-            nearer = coverage * np.clip(position - index, 0.0, 1.0)
+            nearer = coverage * _ramp(position - index)
         np.minimum(nearer, 1.0, out=stack[:, :, 4])
         factor = 2 ** (level - 1)
         if factor > 1:

@@ -1,0 +1,281 @@
+"""The layered defocus renderer against exact answers on synthetic scenes."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from depthfx.errors import ParameterError
+from depthfx.render.defocus import layer_position, layer_radius, render_defocus
+from depthfx.render.kernels import Aperture, aperture_kernel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from reference_renderer import (
+    Plane,
+    box_mask,
+    central_view,
+    everywhere,
+    render_reference,
+    smooth_texture,
+)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def textured(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """Photo-like texture: smoothed noise with strong contrast, in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.random((*shape, 3)).astype(np.float32), (0, 0), 1.5)
+    return np.clip((noise - noise.mean()) * 3 + 0.5, 0, 1).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- exact answers
+
+
+def test_zero_blur_returns_the_input_bit_exactly() -> None:
+    image = textured((50, 70))
+    out = render_defocus(image, np.zeros((50, 70), np.float32))
+    assert out.dtype == np.float32
+    assert np.array_equal(out, image)
+    assert out is not image
+
+
+def test_sharp_pixels_stay_bit_exact_next_to_blur() -> None:
+    image = textured((64, 64))
+    coc = np.zeros((64, 64), np.float32)
+    coc[:, 40:] = 6.0
+    out = render_defocus(image, coc)
+    # Beyond the 1-pixel fine-blur footprint the in-focus half is untouched...
+    assert psnr(out[:, :30], image[:, :30]) > 60
+    # ... and the blurred half really is blurred.
+    assert float(np.abs(out[:, 50:] - image[:, 50:]).mean()) > 0.02
+
+
+@pytest.mark.parametrize("index", [8, 10, 12, 14, 17])
+def test_fronto_parallel_plane_equals_a_single_disc_blur(index: int) -> None:
+    # Blur radii 8.0, 12.7, 20.2, 32.0, 64.0: the radii of the renderer's layers.
+    radius = layer_radius(index)
+    shape = (200, 240)
+    image = textured(shape, seed=index)
+    out = render_defocus(image, np.full(shape, radius, np.float32))
+    expected = cv2.filter2D(image, -1, aperture_kernel(radius), borderType=cv2.BORDER_REFLECT)
+    margin = int(radius) + 4
+    inner = (slice(margin, -margin), slice(margin, -margin))
+    assert psnr(out[inner], expected[inner]) >= 45.0
+
+
+@pytest.mark.parametrize("radius", [12.0, 24.0, 45.0])
+def test_plane_between_layer_radii_is_close_to_its_disc_blur(radius: float) -> None:
+    # Between two layers the blur is a mix of the two neighbouring disc sizes.
+    shape = (200, 240)
+    image = textured(shape, seed=int(radius))
+    out = render_defocus(image, np.full(shape, radius, np.float32))
+    expected = cv2.filter2D(image, -1, aperture_kernel(radius), borderType=cv2.BORDER_REFLECT)
+    margin = int(radius) + 4
+    inner = (slice(margin, -margin), slice(margin, -margin))
+    assert psnr(out[inner], expected[inner]) >= 40.0
+
+
+@pytest.mark.parametrize("radius", [3.0, 5.0])
+def test_small_blurs_are_close_to_a_disc_blur(radius: float) -> None:
+    shape = (120, 120)
+    image = textured(shape, seed=3)
+    out = render_defocus(image, np.full(shape, -radius, np.float32))
+    expected = cv2.filter2D(image, -1, aperture_kernel(radius), borderType=cv2.BORDER_REFLECT)
+    inner = (slice(10, -10), slice(10, -10))
+    assert psnr(out[inner], expected[inner]) >= 40.0
+
+
+@pytest.mark.parametrize(
+    "aperture",
+    [Aperture(), Aperture("polygon", blades=6), Aperture("polygon", blades=5, rotation_deg=20)],
+)
+def test_point_light_becomes_the_aperture_shape_with_its_energy(aperture: Aperture) -> None:
+    size, radius = 129, layer_radius(13)  # 25.4 px
+    image = np.zeros((size, size, 3), np.float32)
+    image[64, 64] = (50.0, 40.0, 30.0)
+    out = render_defocus(image, np.full((size, size), radius, np.float32), aperture=aperture)
+    assert float(out.sum()) == pytest.approx(float(image.sum()), rel=0.01)
+    kernel = aperture_kernel(radius, aperture)
+    half = kernel.shape[0] // 2
+    spot = out[64 - half : 64 + half + 1, 64 - half : 64 + half + 1, 0]
+    spot = spot / spot.sum()
+    # Same shape: inside the aperture the light is spread evenly, outside there is ~none.
+    inside = (
+        cv2.erode((kernel > 0.9 * kernel.max()).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    )
+    outside = np.ones_like(kernel, bool)
+    # Allow the few pixels of softening that rendering at a reduced resolution brings.
+    grown = cv2.dilate((kernel > 0).astype(np.uint8), np.ones((11, 11), np.uint8)) > 0
+    outside &= ~grown
+    assert float(spot[outside].sum()) < 0.01
+    core = spot[inside]
+    assert float(core.std() / core.mean()) < 0.2
+    assert float(np.abs(spot - kernel).sum()) < 0.3  # L1 distance between two unit masses
+
+
+def test_point_light_between_layer_radii_keeps_energy_and_size() -> None:
+    image = np.zeros((129, 129, 3), np.float32)
+    image[64, 64] = 10.0
+    for radius in (9.0, 15.0, 27.0):
+        out = render_defocus(image, np.full((129, 129), radius, np.float32))[:, :, 0]
+        assert float(out.sum()) == pytest.approx(10.0, rel=0.01)
+        lit = np.argwhere(out > 0.02 * out.max())
+        extent = (lit.max(axis=0) - lit.min(axis=0) + 1) / 2.0
+        # The spot spans the apertures of the layers around the radius (plus resampling).
+        position = float(layer_position(np.float32([radius]))[0])
+        smaller, larger = layer_radius(int(position)), layer_radius(int(position) + 1)
+        assert np.all(extent >= 0.9 * smaller)
+        assert np.all(extent <= larger + 5)
+
+
+def test_highlights_bloom_brighter_than_a_plain_blur() -> None:
+    image = np.full((96, 96, 3), 0.05, np.float32)
+    image[48, 48] = 1.0
+    coc = np.full((96, 96), 10.0, np.float32)
+    plain = render_defocus(image, coc)
+    bright = render_defocus(image, coc, highlight_threshold=0.5, highlight_gain=20.0)
+    assert float(bright[48, 48, 0]) > 3 * float(plain[48, 48, 0] - 0.05) + 0.05
+    # Areas without highlights are unchanged by the boost.
+    assert float(np.abs(bright[5:15, 5:15] - plain[5:15, 5:15]).max()) < 1e-3
+
+
+def test_no_banding_blur_grows_smoothly_with_coc() -> None:
+    # A ramp of CoC over a fine stripe pattern: local contrast must fall monotonically,
+    # without plateaus and jumps at layer boundaries.
+    height, width = 64, 400
+    stripes = (np.indices((height, width)).sum(axis=0) % 6 < 3).astype(np.float32)
+    image = np.repeat(stripes[:, :, None], 3, axis=2) * 0.8 + 0.1
+    coc = np.tile(np.linspace(0.0, 12.0, width, dtype=np.float32), (height, 1))
+    out = render_defocus(image, coc)
+    contrast = out[20:44, :, 1].std(axis=0)
+    smooth = np.convolve(contrast, np.ones(9) / 9, mode="same")[10:-10]
+    assert float(np.abs(np.diff(smooth)).max()) < 0.01
+    assert contrast[10] > 5 * contrast[-10]
+
+
+# --------------------------------------------------------------------------- occlusion
+
+
+def test_sharp_foreground_has_no_halo_and_does_not_bleed() -> None:
+    # A red in-focus square in front of a blue-green blurred background.
+    shape = (120, 120)
+    background = textured(shape, seed=5)
+    background[:, :, 0] = 0.0
+    image = background.copy()
+    square = (slice(40, 80), slice(40, 80))
+    image[square] = (0.9, 0.1, 0.1)
+    coc = np.full(shape, 10.0, np.float32)
+    coc[square] = 0.0
+    out = render_defocus(image, coc)
+    # The in-focus foreground is unchanged.
+    assert psnr(out[42:78, 42:78], image[42:78, 42:78]) >= 40.0
+    # Background pixels next to it hold no red: its colour cannot leak behind.
+    ring = np.zeros(shape, bool)
+    ring[36:84, 36:84] = True
+    ring[39:81, 39:81] = False
+    assert float(out[ring][:, 0].max()) < 0.02
+    # No dark halo: the background next to the square is as bright as the blurred background.
+    expected = cv2.filter2D(background, -1, aperture_kernel(10.0), borderType=cv2.BORDER_REFLECT)
+    assert float(np.abs(out[ring][:, 1:] - expected[ring][:, 1:]).mean()) < 0.05
+
+
+def _disc_edge_fraction(distance: np.ndarray, radius: float) -> np.ndarray:
+    """Share of a disc of ``radius`` lying beyond a straight edge at ``distance``."""
+    t = np.clip(distance / radius, -1.0, 1.0)
+    return (np.arccos(t) - t * np.sqrt(1 - t * t)) / math.pi
+
+
+@pytest.mark.parametrize("radius", [6.0, 10.0, 20.0])
+def test_blurred_foreground_edge_has_the_profile_of_a_disc_crossing_an_edge(radius: float) -> None:
+    # White blurred foreground covering the left part, black sharp background.
+    shape = (96, 200)
+    image = np.zeros((*shape, 3), np.float32)
+    edge = 100
+    image[:, :edge] = 1.0
+    coc = np.zeros(shape, np.float32)
+    coc[:, :edge] = -radius
+    out = render_defocus(image, coc)
+    columns = np.arange(shape[1]) + 0.5
+    expected = _disc_edge_fraction(columns - edge, radius)
+    profile = out[48, :, 1]
+    near = slice(edge - int(radius) - 3, edge + int(radius) + 3)
+    assert float(np.abs(profile[near] - expected[near]).max()) <= 0.05
+    # The foreground spreads softly over the sharp background: no hard cut-out edge.
+    assert profile[edge + int(radius * 0.5)] > 0.05
+
+
+def test_alpha_is_blurred_with_the_colour_and_kept() -> None:
+    shape = (64, 64)
+    image = np.zeros((*shape, 4), np.float32)
+    image[:, :, :3] = 0.5
+    image[16:48, 16:48, 3] = 1.0
+    out = render_defocus(image, np.full(shape, 6.0, np.float32))
+    assert out.shape == (*shape, 4)
+    assert float(out[:, :, 3].sum()) == pytest.approx(float(image[:, :, 3].sum()), rel=0.02)
+    # Straight alpha: colour stays 0.5 wherever there is coverage.
+    covered = out[:, :, 3] > 0.05
+    assert float(np.abs(out[covered][:, :3] - 0.5).max()) < 0.01
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def test_matches_the_thin_lens_reference_renderer() -> None:
+    shape = (112, 112)
+    planes = [
+        Plane(smooth_texture(1, base=(0.3, 0.5, 0.6)), everywhere, 7.0, 1.0),
+        Plane(smooth_texture(2, base=(0.8, 0.4, 0.2)), box_mask(36, 28, 80, 88), -5.0, 2.0),
+    ]
+    image, _, coc = central_view(planes, shape)
+    reference = render_reference(planes, shape, samples=400)
+    out = render_defocus(image, coc)
+    inner = (slice(10, -10), slice(10, -10))
+    assert psnr(out[inner], reference[inner]) >= 35.0
+    # A naive gather blur (each pixel blurred by its own CoC, no occlusion) is clearly worse.
+    naive = cv2.filter2D(image, -1, aperture_kernel(6.0), borderType=cv2.BORDER_REFLECT)
+    assert psnr(naive[inner], reference[inner]) < psnr(out[inner], reference[inner]) - 3
+
+
+# --------------------------------------------------------------------------- layers & input
+
+
+def test_layer_positions_invert_layer_radii() -> None:
+    radii = np.array([layer_radius(i) for i in range(0, 14)], np.float32)
+    assert np.allclose(layer_position(radii), np.arange(14), atol=1e-5)
+    assert np.allclose(layer_position(-radii), -np.arange(14), atol=1e-5)
+
+
+def test_bad_input_is_refused() -> None:
+    image = np.zeros((10, 12, 3), np.float32)
+    with pytest.raises(ParameterError, match="12x10"):
+        render_defocus(image, np.zeros((10, 10), np.float32))
+    bad = np.zeros((10, 12), np.float32)
+    bad[0, 0] = np.nan
+    with pytest.raises(ParameterError, match="finite"):
+        render_defocus(image, bad)
+    with pytest.raises(ParameterError, match="highlight_threshold"):
+        render_defocus(
+            image, np.ones((10, 12), np.float32), highlight_threshold=2.0, highlight_gain=1.0
+        )
+    with pytest.raises(ParameterError):
+        render_defocus(image.astype(np.uint8), np.zeros((10, 12), np.float32))
+
+
+def test_progress_is_reported_up_to_one() -> None:
+    seen: list[tuple[str, float]] = []
+    render_defocus(
+        textured((40, 40)),
+        np.full((40, 40), 4.0, np.float32),
+        progress=lambda s, f: seen.append((s, f)),
+    )
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0

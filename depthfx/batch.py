@@ -711,6 +711,22 @@ def _run_dask(
 # --------------------------------------------------------------------------- summary
 
 
+def short_reason(result: ItemResult) -> str:
+    """The failure reason without a leading ``path:`` that repeats the item's file.
+
+    Examples
+    --------
+    >>> short_reason(ItemResult("a.jpg", "failed", reason="in/a.jpg: file is empty"))
+    'file is empty'
+    """
+    head, separator, tail = result.reason.partition(": ")
+    if separator and result.image is not None and Path(head).name == result.image.name:
+        return tail
+    if separator and Path(head).name == result.source:
+        return tail
+    return result.reason
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     """Counts of a finished batch."""
@@ -756,5 +772,6 @@ __all__ = [
     "process_item",
     "remove_stale_temporaries",
     "run_batch",
+    "short_reason",
     "summarize",
 ]

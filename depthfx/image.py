@@ -12,6 +12,7 @@ import contextlib
 import functools
 import io
 import os
+import re
 import struct
 import tempfile
 import zlib
@@ -235,7 +236,9 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # Pillow names the in-memory buffer ("cannot identify image file <_io.BytesIO ...>").
+    return re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", text)
 
 
 def _is_high_bit_depth(data: bytes, pil: Image.Image) -> bool:

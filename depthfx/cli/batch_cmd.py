@@ -24,6 +24,7 @@ from ..batch import (
     discover_inputs,
     plan_batch,
     run_batch,
+    short_reason,
     summarize,
 )
 from ..contact_sheet import SHEET_SUFFIXES, SheetEntry, thumbnail_from_file, write_contact_sheet
@@ -190,7 +191,9 @@ def batch(
             progress.advance(task_id)
             if result.status == "failed":
                 progress.console.print(
-                    f"failed: {result.source}: {result.reason}", highlight=False, markup=False
+                    f"failed: {result.source}: {short_reason(result)}",
+                    highlight=False,
+                    markup=False,
                 )
 
         results = run_batch(plan.tasks, jobs=workers, scheduler=scheduler, on_result=on_result)
@@ -207,7 +210,7 @@ def batch(
     )
     for result in everything:
         if result.status == "failed":
-            typer.echo(f"  failed: {result.source}: {result.reason}")
+            typer.echo(f"  failed: {result.source}: {short_reason(result)}")
     if not summary.ok:
         raise typer.Exit(1)
 
@@ -223,7 +226,7 @@ def _write_sheet(path: Path, results: list[ItemResult], inputs: list[Path]) -> N
             except DepthfxError:
                 pass
         if result.status == "failed":
-            entries.append(SheetEntry(result.source, note=result.reason))
+            entries.append(SheetEntry(result.source, note=short_reason(result)))
         else:
             entries.append(
                 SheetEntry(

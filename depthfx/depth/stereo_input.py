@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -175,21 +176,22 @@ def _crop(photo: Photo, start: int, stop: int) -> Photo:
 
 
 def _read_mpo(path: Path) -> tuple[Photo, Photo]:
-    views: list[Photo] = []
+    views: list[_Frame] = []
     try:
         with Image.open(path) as pil:
             for index in range(2):
                 pil.seek(index)
                 frame = pil.copy()
                 frame.load()
-                views.append(_frame_to_photo(frame, path, index))
+                fallback = views[0].exif_orientation if views else 1
+                views.append(_decode_frame(frame, path, index, default_orientation=fallback))
     except InputError:
         raise
     except Exception as exc:  # Pillow raises many types for broken frames
         raise InputError(
             f"{path}: MPO frame {len(views) + 1} is not readable ({_short(exc)})"
         ) from exc
-    left, right = views
+    left, right = views[0].photo, views[1].photo
     if left.shape != right.shape:
         raise InputError(
             f"{path}: MPO frames differ in size ({left.shape[1]}x{left.shape[0]} and "
@@ -198,13 +200,16 @@ def _read_mpo(path: Path) -> tuple[Photo, Photo]:
     return left, right
 
 
-def _frame_to_photo(frame: Image.Image, path: Path, index: int) -> Photo:
+def _decode_frame(
+    frame: Image.Image, path: Path, index: int, *, default_orientation: int = 1
+) -> _Frame:
+    # A second frame without its own orientation tag is turned like the first.
     label = f"{path} (frame {index + 1})"
-    orientation = 1
+    orientation = default_orientation
     exif_bytes: bytes | None = None
     try:
         exif = frame.getexif()
-        orientation = int(exif.get(_EXIF_ORIENTATION, 1) or 1)
+        orientation = int(exif.get(_EXIF_ORIENTATION, default_orientation) or default_orientation)
         if len(exif):
             if _EXIF_ORIENTATION in exif:
                 exif[_EXIF_ORIENTATION] = 1
@@ -213,7 +218,18 @@ def _frame_to_photo(frame: Image.Image, path: Path, index: int) -> Photo:
         exif_bytes = None
     array = _apply_orientation(_pil_to_array(frame, label), orientation)
     icc = frame.info.get("icc_profile") or None
-    return _array_to_photo(array, icc=icc, exif=exif_bytes, source=path, label=label)
+    photo = _array_to_photo(array, icc=icc, exif=exif_bytes, source=path, label=label)
+    return _Frame(photo, orientation)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    photo: Photo
+    exif_orientation: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.photo.shape
 
 
 __all__ = ["SBS_LAYOUTS", "is_stereo_file", "read_stereo_pair", "sbs_layout_from_name"]

@@ -158,3 +158,27 @@ def test_real_side_by_side_file(shared_data: Path) -> None:
     assert is_stereo_file(path)
     left, right = read_stereo_pair(path)
     assert left.shape == right.shape == (3000, 4000)
+
+
+def test_mpo_frames_are_turned_upright(tmp_path: Path) -> None:
+    first, second = Image.fromarray(gradient(48, 32, 1)), Image.fromarray(gradient(48, 32, 2))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # camera held upright: rotate 90 degrees clockwise
+    path = tmp_path / "portrait.mpo"
+    first.save(path, format="MPO", save_all=True, append_images=[second], exif=exif.tobytes())
+    left, right = read_stereo_pair(path)
+    assert left.shape == right.shape == (48, 32)
+
+
+@pytest.mark.slow
+def test_real_fujifilm_mpo(shared_data: Path) -> None:
+    from depthfx.depth.rectify import rectify_pair
+
+    left, right = read_stereo_pair(shared_data / "photos" / "mpo" / "fujifilm.mpo")
+    assert left.shape == right.shape == (2736, 3648)
+    rect = rectify_pair(left.pixels, right.pixels)
+    # photos/README.md: ~9.4 px vertical offset and ~0.3 degrees of roll before.
+    assert rect.method == "hand-held"
+    assert rect.vertical_error < 0.7
+    assert rect.feature_disparities is not None
+    assert np.median(rect.feature_disparities) == pytest.approx(-108, abs=6)

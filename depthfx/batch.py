@@ -597,6 +597,11 @@ def run_batch(
     on_result : callable, optional
         Called with each :class:`ItemResult` as it finishes (for progress bars).
 
+    Notes
+    -----
+    Worker processes are started with "forkserver" (or "spawn"), never "fork", so scripts
+    calling this with ``jobs > 1`` need the ``if __name__ == "__main__":`` guard.
+
     Examples
     --------
     >>> items = discover_inputs(["shots/"])  # doctest: +SKIP
@@ -708,6 +713,49 @@ def _run_dask(
     return [r for r in results if r is not None]
 
 
+def batch_apply(
+    inputs: Sequence[str | os.PathLike[str]],
+    preset: Chain | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    skip_existing: bool = False,
+    overwrite: bool = False,
+    save_depth: bool = False,
+    sbs: str | None = None,
+    fallback: DepthFallback | None = None,
+    scheduler: str | None = None,
+    on_result: ResultCallback | None = None,
+) -> list[ItemResult]:
+    """Apply a preset to files, folders and globs in one call (what ``depthfx batch`` does).
+
+    Returns one :class:`ItemResult` per photo, skipped ones first. Run it under
+    ``if __name__ == "__main__":`` in scripts: worker processes re-import the main module.
+
+    Examples
+    --------
+    >>> results = batch_apply(["shots/*.jpg"], "misty-morning", "out/", jobs=2)  # doctest: +SKIP
+    >>> summarize(results)  # doctest: +SKIP
+    BatchSummary(done=12, skipped=0, failed=0, seconds=0.0)
+    """
+    from .pipeline import load_preset
+
+    chain = preset if isinstance(preset, Chain) else load_preset(preset)
+    plan = plan_batch(
+        discover_inputs(inputs, sbs=sbs),
+        chain,
+        out_dir,
+        fallback=fallback,
+        skip_existing=skip_existing,
+        overwrite=overwrite,
+        save_depth=save_depth,
+    )
+    return [
+        *plan.skipped,
+        *run_batch(plan.tasks, jobs=jobs, scheduler=scheduler, on_result=on_result),
+    ]
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -762,6 +810,7 @@ __all__ = [
     "BatchTask",
     "DepthFallback",
     "ItemResult",
+    "batch_apply",
     "default_jobs",
     "depth_cache_path",
     "depth_request_for",

@@ -318,3 +318,15 @@ def test_side_by_side_pictures_with_sbs_flag(tmp_path: Path, examples_dir: Path)
     results = run_batch(plan_batch(items, CHAIN, out).tasks, jobs=1)
     assert results[0].status == "done" and results[0].depth_source == "stereo", results[0].reason
     assert read_image(out / "holiday.png").shape == (125, 150)  # the left view, not both
+
+
+def test_batch_apply_in_one_call(tmp_path: Path) -> None:
+    from depthfx.batch import batch_apply
+
+    write_depth(write_photo(tmp_path / "a.png"))
+    out = tmp_path / "out"
+    out.mkdir()
+    results = batch_apply([tmp_path / "a.png"], "diorama", out, jobs=1)
+    assert [(r.source, r.status) for r in results] == [("a.png", "done")]
+    again = batch_apply([tmp_path / "a.png"], CHAIN, out, skip_existing=True)
+    assert [r.status for r in again] == ["skipped"]

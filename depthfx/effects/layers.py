@@ -28,7 +28,7 @@ import numpy as np
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
-from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha
+from ..image import as_float_image, encode_srgb8, join_alpha, split_alpha
 from .shadows import cast_layer_shadows, parse_color
 
 NAME = "layers"
@@ -38,6 +38,10 @@ SplitMethod = Literal["quantiles", "gaps"]
 MAX_LAYERS = 32
 # Bins of the depth histogram searched for gaps (distinct values are used when fewer).
 _GAP_BINS = 512
+# Soft cast shadows are computed on a copy no larger than this (longer side, px).
+_SHADOW_SIDE = 1280
+# Push-pull fills are computed on a copy no larger than this (longer side, px).
+_FILL_SIDE = 1024
 # A layer colour is the photo's wherever more than this share of it can show through.
 _VISIBLE = 1e-6
 
@@ -227,6 +231,19 @@ def push_pull_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     known = np.clip(known.astype(np.float32), 0.0, 1.0)
     if not known.any():
         return np.broadcast_to(rgb.reshape(-1, 3).mean(axis=0), rgb.shape).astype(np.float32)
+    height, width = known.shape
+    if max(height, width) > _FILL_SIDE:
+        # The fill is smooth: compute it on a smaller copy, keep known pixels at full size.
+        scale = _FILL_SIDE / max(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small_known = _resize(known, size, cv2.INTER_AREA)
+        small_rgb = _resize(rgb * known[:, :, None], size, cv2.INTER_AREA).reshape(
+            size[1], size[0], 3
+        )
+        small_rgb = small_rgb / np.maximum(small_known, 1e-6)[:, :, None]
+        small_fill = push_pull_fill(small_rgb, (small_known > 0.5).astype(np.float32) * small_known)
+        fill = _resize(small_fill, (width, height), cv2.INTER_LINEAR).reshape(height, width, 3)
+        return np.where(known[:, :, None] >= 1.0, rgb, fill).astype(np.float32)
     weighted = [np.dstack([rgb * known[:, :, None], known])]
     while max(weighted[-1].shape[:2]) > 2:
         height, width = weighted[-1].shape[:2]
@@ -261,6 +278,68 @@ def _check(name: str, value: float, low: float, high: float, unit: str = "") -> 
     return value
 
 
+def _box(array: np.ndarray, radius: int) -> np.ndarray:
+    size = 2 * radius + 1
+    return cv2.boxFilter(array, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
+
+
+def _resize(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
+    return np.asarray(cv2.resize(array, size, interpolation=interpolation), dtype=np.float32)
+
+
+def _edge_aware_alpha(guide: np.ndarray, mask: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """Colour guided filter of ``mask``; coefficients on a subsampled grid for large radii.
+
+    The "fast guided filter" (He & Sun 2015): the linear coefficients vary slowly, so they
+    are fitted at 1/s resolution and upsampled, then applied to the full-resolution guide;
+    fine edges (hair) still come from the full-resolution photo.
+    """
+    step = max(1, radius // 3)
+    if step == 1:
+        return guided_filter(guide, mask, radius=radius, eps=eps)
+    height, width = mask.shape
+    small = (max(1, width // step), max(1, height // step))
+    small_guide = _resize(guide, small, cv2.INTER_AREA)
+    small_mask = _resize(mask, small, cv2.INTER_AREA)
+    small_radius = max(1, round(radius / step))
+    mean_i = [_box(small_guide[:, :, c], small_radius) for c in range(3)]
+    mean_p = _box(small_mask, small_radius)
+    cov = [
+        _box(small_guide[:, :, c] * small_mask, small_radius) - mean_i[c] * mean_p for c in range(3)
+    ]
+    var = {}
+    for i in range(3):
+        for j in range(i, 3):
+            var[i, j] = (
+                _box(small_guide[:, :, i] * small_guide[:, :, j], small_radius)
+                - mean_i[i] * mean_i[j]
+            )
+    rr, rg, rb = var[0, 0] + eps, var[0, 1], var[0, 2]
+    gg, gb, bb = var[1, 1] + eps, var[1, 2], var[2, 2] + eps
+    inv = (
+        gg * bb - gb * gb,
+        gb * rb - rg * bb,
+        rg * gb - gg * rb,
+        rr * bb - rb * rb,
+        rb * rg - rr * gb,
+        rr * gg - rg * rg,
+    )
+    det = rr * inv[0] + rg * inv[1] + rb * inv[2]
+    a_r = (inv[0] * cov[0] + inv[1] * cov[1] + inv[2] * cov[2]) / det
+    a_g = (inv[1] * cov[0] + inv[3] * cov[1] + inv[4] * cov[2]) / det
+    a_b = (inv[2] * cov[0] + inv[4] * cov[1] + inv[5] * cov[2]) / det
+    b = mean_p - a_r * mean_i[0] - a_g * mean_i[1] - a_b * mean_i[2]
+    coefficients = np.dstack([_box(c, small_radius) for c in (a_r, a_g, a_b, b)])
+    full = _resize(coefficients, (width, height), cv2.INTER_LINEAR).reshape(height, width, 4)
+    return np.asarray(
+        full[:, :, 0] * guide[:, :, 0]
+        + full[:, :, 1] * guide[:, :, 1]
+        + full[:, :, 2] * guide[:, :, 2]
+        + full[:, :, 3],
+        dtype=np.float32,
+    )
+
+
 def _coverages(
     nearness: np.ndarray, thresholds: np.ndarray, guide: np.ndarray, radius: int
 ) -> list[np.ndarray]:
@@ -273,8 +352,8 @@ def _coverages(
             # First pass: move the cut towards the photo's edges; cut again at one half; the
             # second pass turns that cut into soft alpha. One pass alone only blurs a depth
             # edge that is off by a few pixels, the second snaps it onto the photo's edge.
-            snapped = (guided_filter(guide, hard, radius=radius, eps=2e-3) > 0.5).astype(np.float32)
-            soft = np.clip(guided_filter(guide, snapped, radius=radius, eps=2e-3), 0.0, 1.0)
+            snapped = (_edge_aware_alpha(guide, hard, radius, 2e-3) > 0.5).astype(np.float32)
+            soft = np.clip(_edge_aware_alpha(guide, snapped, radius, 2e-3), 0.0, 1.0)
             # Faint halos of the filter in flat areas are dropped.
             soft = np.where(soft < 0.02, 0.0, np.where(soft > 0.98, 1.0, (soft - 0.02) / 0.96))
         else:
@@ -419,7 +498,7 @@ def split_layers(
     report("cutting layers", 0.0)
     height, width = nearness.shape
     diagonal = math.hypot(height, width)
-    guide = np.clip(linear_to_srgb(rgb), 0.0, 1.0)  # edges as the eye sees them
+    guide = encode_srgb8(rgb).astype(np.float32) / np.float32(255)  # edges as the eye sees them
     radius = round(feather / 100.0 * diagonal)
     coverages = _coverages(nearness, thresholds, guide, radius)
     report("cutting layers", 0.3)
@@ -468,17 +547,26 @@ def split_layers(
     stack: list[Layer] = [depth_layers[0]]
     if shadow_opacity > 0 and shadow_length > 0:
         report("casting shadows", 0.8)
+        # Soft shadows lose nothing on a smaller copy; sharp ones (softness 0) stay full size.
+        scale = min(1.0, _SHADOW_SIDE / max(height, width)) if shadow_softness > 0 else 1.0
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+
+        def shrink(array: np.ndarray) -> np.ndarray:
+            return array if scale == 1.0 else _resize(array, size, cv2.INTER_AREA)
+
         shadows = cast_layer_shadows(
-            own,
-            alphas,
+            [shrink(item) for item in own],
+            [shrink(item) for item in alphas],
             [layer.plane or 0.0 for layer in depth_layers],
             light_angle=light_angle,
-            length_px=shadow_length / 100.0 * diagonal,
-            softness_px=shadow_softness / 100.0 * diagonal,
+            length_px=shadow_length / 100.0 * diagonal * scale,
+            softness_px=shadow_softness / 100.0 * diagonal * scale,
             opacity=shadow_opacity,
-            nearness=normalized,
+            nearness=shrink(normalized),
             tops=tops,
         )
+        if scale < 1.0:
+            shadows = [_resize(item, (width, height), cv2.INTER_LINEAR) for item in shadows]
         tint = np.broadcast_to(shadow_rgb, (height, width, 3))
         for k in range(1, count):
             stack.append(

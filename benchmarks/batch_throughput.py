@@ -53,7 +53,7 @@ def make_set(folder: Path, *, count: int, width: int, stereo: bool) -> None:
     (folder / "reference_right.png").unlink()
 
 
-def measure(folder: Path, out: Path, *, preset: str, jobs: int) -> tuple[float, int]:
+def measure(folder: Path, out: Path, *, preset: str, jobs: int) -> tuple[float, int, float]:
     out.mkdir()
     plan = plan_batch(discover_inputs([folder]), load_preset(preset), out)
     start = time.perf_counter()
@@ -63,7 +63,7 @@ def measure(folder: Path, out: Path, *, preset: str, jobs: int) -> tuple[float, 
     if summary.failed:
         reasons = {r.reason for r in results if r.status == "failed"}
         raise SystemExit(f"{summary.failed} failed: {reasons}")
-    return seconds, summary.done
+    return seconds, summary.done, sum(r.cpu_seconds for r in results)
 
 
 def main() -> None:
@@ -85,11 +85,20 @@ def main() -> None:
         print(
             f"{args.count} {kind}, {args.width}x{height}, preset {args.preset}, {os.cpu_count()} cores"
         )
-        serial, done = measure(source, root / "one", preset=args.preset, jobs=1)
-        print(f"  1 job : {serial:6.2f} s  {done / serial:6.2f} images/s")
-        parallel, done = measure(source, root / "many", preset=args.preset, jobs=args.jobs)
-        print(f"  {args.jobs} jobs: {parallel:6.2f} s  {done / parallel:6.2f} images/s")
-        print(f"  speed-up {serial / parallel:.2f}x")
+        load = os.getloadavg()[0]
+        serial, done, serial_cpu = measure(source, root / "one", preset=args.preset, jobs=1)
+        print(
+            f"  1 job : {serial:6.2f} s  {done / serial:6.2f} images/s"
+            f"  (worker CPU {serial_cpu:.1f} s = {serial_cpu / serial:.2f} cores busy)"
+        )
+        parallel, done, parallel_cpu = measure(
+            source, root / "many", preset=args.preset, jobs=args.jobs
+        )
+        print(
+            f"  {args.jobs} jobs: {parallel:6.2f} s  {done / parallel:6.2f} images/s"
+            f"  (worker CPU {parallel_cpu:.1f} s = {parallel_cpu / parallel:.2f} cores busy)"
+        )
+        print(f"  speed-up {serial / parallel:.2f}x (load average before the runs: {load:.1f})")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

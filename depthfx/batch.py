@@ -126,6 +126,8 @@ class ItemResult:
         Where depth came from: "file", "cache", "stereo", "mono" (empty if not reached).
     seconds : float
         Wall time spent on the item.
+    cpu_seconds : float
+        CPU time the worker spent on the item (to tell slow work from a busy machine).
     before, after : ndarray (h, w, 3) uint8 or None
         sRGB thumbnails for a contact sheet, when asked for.
     image : Path or None
@@ -138,6 +140,7 @@ class ItemResult:
     reason: str = ""
     depth_source: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     before: np.ndarray | None = field(default=None, repr=False, compare=False)
     after: np.ndarray | None = field(default=None, repr=False, compare=False)
     image: Path | None = None
@@ -505,6 +508,7 @@ def process_item(task: BatchTask) -> ItemResult:
     Any error becomes a failed :class:`ItemResult` whose reason is one line.
     """
     start = time.perf_counter()
+    cpu_start = time.process_time()
     depth_source = ""
     try:
         from .cli.options import load_photo_and_depth
@@ -525,6 +529,7 @@ def process_item(task: BatchTask) -> ItemResult:
             task.output,
             depth_source=depth_source,
             seconds=time.perf_counter() - start,
+            cpu_seconds=time.process_time() - cpu_start,
             before=before,
             after=after,
             image=task.item.image,
@@ -542,6 +547,7 @@ def process_item(task: BatchTask) -> ItemResult:
         reason=reason,
         depth_source=depth_source,
         seconds=time.perf_counter() - start,
+        cpu_seconds=time.process_time() - cpu_start,
         image=task.item.image,
     )
 

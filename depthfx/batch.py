@@ -236,6 +236,26 @@ def find_depth_file(image: Path) -> Path | None:
     return None
 
 
+def find_right_view(image: Path) -> Path | None:
+    """The right view beside a left view named ``*_L.*`` or ``*left*``, if it exists.
+
+    Examples
+    --------
+    >>> find_right_view(Path("examples/teddy_left.jpg"))  # doctest: +SKIP
+    PosixPath('examples/teddy_right.jpg')
+    """
+    pairing = _right_stem_and_name(image.stem)
+    if pairing is None or not image.parent.is_dir():
+        return None
+    candidates = sorted(
+        p
+        for p in image.parent.glob(f"{glob.escape(pairing[0])}.*")
+        if _is_image_name(p) and p != image
+    )
+    same_suffix = [p for p in candidates if p.suffix.lower() == image.suffix.lower()]
+    return (same_suffix or candidates or [None])[0]
+
+
 def _right_stem_and_name(stem: str) -> tuple[str, str] | None:
     """For a left view's stem: (the right view's stem, the pair's output name)."""
     match = _LEFT_PATTERNS[0].match(stem)
@@ -822,6 +842,7 @@ __all__ = [
     "depth_request_for",
     "discover_inputs",
     "find_depth_file",
+    "find_right_view",
     "output_path_for",
     "plan_batch",
     "process_item",

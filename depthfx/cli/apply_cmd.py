@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from ..batch import BatchItem, BatchTask, DepthFallback, depth_request_for, find_depth_file
+from ..batch import (
+    BatchItem,
+    BatchTask,
+    DepthFallback,
+    depth_request_for,
+    find_depth_file,
+    find_right_view,
+)
 from ..errors import DepthfxError, ParameterError
 from ..image import check_output_path, write_image
 from ..pipeline import dumps_preset, load_preset, preset_names
@@ -66,8 +73,8 @@ def apply(
     """Apply a preset (a chain of effects) to one photo.
 
     Depth comes from the options given; without any, from the preset's [depth] settings:
-    a depth file beside the photo (photo.depth.png/.npy), a stereo file (MPO), or a
-    monocular estimate.
+    a depth file beside the photo (photo.depth.png/.npy), the right view found by name
+    (x_L/x_R, left/right), a stereo file (MPO), or a monocular estimate.
     """
     chain = load_preset(preset)
     if not 1 <= quality <= 100:
@@ -86,8 +93,14 @@ def apply(
     )
     check_output_path(output, inputs=(image, *request.inputs()))
     if right is None and depth_file is None and sbs is None and not mono:
-        # No depth option: the preset's settings decide (depth file, stereo file, or mono).
-        item = BatchItem(image=image, depth_file=find_depth_file(image), name=image.stem)
+        # No depth option: the preset's settings decide (depth file, stereo pair by name,
+        # stereo file, or mono), as in a batch.
+        item = BatchItem(
+            image=image,
+            right=find_right_view(image),
+            depth_file=find_depth_file(image),
+            name=image.stem,
+        )
         fallback = DepthFallback(
             model=model,
             download=download,

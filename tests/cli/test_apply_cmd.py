@@ -119,3 +119,12 @@ def test_apply_refuses_bad_output_before_work(tmp_path: Path) -> None:
 def test_apply_help() -> None:
     code, output = run("apply", "--help")
     assert code == 0 and "--preset" in output and "--mono" in output
+
+
+def test_apply_finds_the_right_view_by_name(tmp_path: Path, examples_dir: Path) -> None:
+    left, right = tmp_path / "toy_L.png", tmp_path / "toy_R.png"
+    write_teddy_pair(examples_dir, left, right)
+    out = tmp_path / "out.png"
+    code, output = run("apply", left, "-p", "miniature-city", "-o", out)
+    assert code == 0, output
+    assert read_image(out).shape == (125, 150)

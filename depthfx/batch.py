@@ -253,7 +253,8 @@ def find_right_view(image: Path) -> Path | None:
         if _is_image_name(p) and p != image
     )
     same_suffix = [p for p in candidates if p.suffix.lower() == image.suffix.lower()]
-    return (same_suffix or candidates or [None])[0]
+    found = same_suffix or candidates
+    return found[0] if found else None
 
 
 def _right_stem_and_name(stem: str) -> tuple[str, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -239,8 +240,14 @@ def test_save_depth_caches_and_the_next_run_reuses_it(tmp_path: Path, examples_d
     assert first[0].depth_source == "stereo"
     cached = out / "s.depth.npy"
     assert cached.is_file() and np.load(cached).shape == (125, 150)
+    assert json.loads((out / "s.depth.json").read_text())["units"] == "disparity_px"
     second = run_batch(plan_batch(items, CHAIN, out, overwrite=True).tasks, jobs=1)
     assert second[0].status == "done" and second[0].depth_source == "cache"
+    # the cached map gives the same picture as the fresh stereo match
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    run_batch(plan_batch(items, CHAIN, fresh).tasks, jobs=1)
+    assert np.array_equal(cv2.imread(str(out / "s.png")), cv2.imread(str(fresh / "s.png")))
 
 
 def test_pool_run_matches_in_process_run(tmp_path: Path) -> None:

@@ -186,7 +186,11 @@ def test_killed_batch_resumes_with_skip_existing(tmp_path: Path, preset_file: Pa
         "batch", str(source), "--preset", str(preset_file), "--out-dir", str(out), "--jobs", "2",
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=tmp_path,  # import the installed depthfx, not a source tree in the cwd
     )
     deadline = time.monotonic() + 60
     try:

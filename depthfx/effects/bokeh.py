@@ -80,7 +80,7 @@ def circle_of_confusion(
     height, width = depth.shape
     nearness = depth.nearness
     diagonal = math.hypot(width, height)
-    low, high = (float(v) for v in np.percentile(nearness, _RANGE_PERCENTILES))
+    low, high = (float(v) for v in np.percentile(_sample(nearness), _RANGE_PERCENTILES))
     half_sharp = 0.5 * depth_of_field * max(high - low, 0.0)
     offset = np.float32(focus_nearness) - nearness  # > 0 behind the focal plane
     if depth_of_field > 0:
@@ -110,6 +110,12 @@ def circle_of_confusion(
         return np.zeros((height, width), np.float32)
     coc = offset * np.float32(radius / largest)
     return np.clip(coc, -radius, radius).astype(np.float32)
+
+
+def _sample(values: np.ndarray, count: int = 250_000) -> np.ndarray:
+    """A regular subsample of at most about ``count`` values (percentiles of big maps)."""
+    step = max(1, int(math.sqrt(values.size / count)))
+    return values[::step, ::step]
 
 
 def bokeh(

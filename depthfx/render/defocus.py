@@ -127,13 +127,19 @@ class _Highlights:
         return rgb * self.factor(_luma(rgb))[:, :, None]
 
     def compress(self, rgb: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`boost` on luminance (identity below the threshold)."""
         boosted_luma = _luma(rgb)
-        top = max(1.0, float(boosted_luma.max(initial=0.0)))
+        bright = boosted_luma > self.threshold
+        if not bright.any():
+            return rgb
+        values = boosted_luma[bright]
+        top = max(1.0, float(values.max()))
         plain = np.linspace(0.0, top, 2048, dtype=np.float32)
         boosted = plain * self.factor(plain)
-        original = np.interp(boosted_luma, boosted, plain).astype(np.float32)
-        scale = np.where(boosted_luma > 1e-12, original / np.maximum(boosted_luma, 1e-12), 1.0)
-        return rgb * scale[:, :, None].astype(np.float32)
+        original = np.interp(values, boosted, plain).astype(np.float32)
+        out = rgb.copy()
+        out[bright] *= (original / values)[:, None]
+        return out
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -426,10 +432,24 @@ class _Renderer:
         acc_level = 0
         indices = range(side.top_index, 1, -1)
         count = max(1, len(indices))
-        for step, index in enumerate(indices):
+        plans = []
+        for index in indices:
             radius = layer_radius(index)
             level = _layer_level(radius)
             box = _layer_box(tile_min, tile_max, index, radius, level, side.position.shape)
+            plans.append((index, radius, level, box))
+
+        def blur(
+            plan: tuple[int, float, int, tuple[int, int, int, int] | None],
+        ) -> tuple[np.ndarray, np.ndarray] | None:
+            index, radius, level, box = plan
+            if box is None:
+                return None
+            return self._layer(side, index, radius, level, box, nearer_fixed, back=back)
+
+        # Layers blur independently (in parallel); compositing is in depth order.
+        for step, (plan, layer) in enumerate(zip(plans, self.pool.map(blur, plans), strict=True)):
+            index, radius, level, box = plan
             if acc_pre is None:
                 acc_level = level
                 shape = _level_shape(side.position.shape, level)
@@ -440,9 +460,9 @@ class _Renderer:
                 acc_pre = _upsample2(acc_pre)
                 acc_alpha = _upsample2(acc_alpha)
                 acc_level -= 1
-            if box is None:
+            if box is None or layer is None:
                 continue
-            pre, alpha = self._layer(side, index, radius, level, box, nearer_fixed, back=back)
+            pre, alpha = layer
             ys, xs = _level_slices(box, level)
             if back:
                 keep = 1.0 - alpha

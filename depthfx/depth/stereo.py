@@ -2,14 +2,18 @@
 
 The pipeline behind :func:`stereo_depth`:
 
-1. rectify the pair when needed (:mod:`depthfx.depth.rectify`);
-2. shrink large photos so the long side is at most ``_MAX_MATCH_SIDE`` pixels;
-3. estimate the disparity range from sparse ORB matches (no tuning by the user);
+1. rectify the pair when needed (:mod:`depthfx.depth.rectify`); a pair whose ORB matches
+   already lie on the same rows skips that step;
+2. shrink large photos so the long side is at most ``_MAX_MATCH_SIDE`` pixels (and the
+   disparity range at most ``_MAX_MATCH_RANGE``);
+3. estimate the disparity range from sparse ORB matches (ratio test, fundamental-matrix
+   RANSAC, |dy| small), robust percentiles plus a margin: no tuning by the user;
 4. match with OpenCV's semi-global matcher (3-way mode) on images padded on both sides, so
    the border strip that SGBM normally leaves empty gets matches too; SGBM's left-right
-   consistency and uniqueness checks and speckle removal mark unreliable pixels;
-5. fill those from the background side, median-filter, and re-estimate holes and depth
-   edges with a colour-weighted median so depth edges sit on image edges;
+   and uniqueness checks, speckle removal, an explicit left-right check of the border
+   strips (mirrored pair) and a range-end check mark unreliable pixels;
+5. fill those from the background side of each row, median-filter, and re-estimate holes
+   and depth edges with a colour-weighted median, so depth edges sit on image edges;
 6. upsample to full size guided by the full-resolution photo, and map back to the
    original left image's grid.
 """
@@ -87,7 +91,7 @@ def stereo_depth(
         already rectified pair. Give both or neither.
     rectify : bool, optional
         ``None`` (default) rectifies when the pair is not aligned; ``False`` trusts that
-        it is rectified already.
+        it is rectified already; ``True`` always runs :func:`rectify_pair`'s full check.
     progress : callable(stage, fraction), optional
 
     Returns

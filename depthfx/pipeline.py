@@ -37,6 +37,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -784,6 +785,18 @@ def _value(value: Any) -> str:
 # --------------------------------------------------------------------------- presets
 
 
+def _preset_folder() -> Traversable:
+    """The shipped presets: the installed ``depthfx._presets`` package, or ``presets/`` of a
+    source checkout imported without installing."""
+    try:
+        return resources.files("depthfx._presets")
+    except ModuleNotFoundError:
+        checkout = Path(__file__).resolve().parents[1] / "presets"
+        if checkout.is_dir():
+            return checkout
+        raise PresetError("the shipped presets are missing; reinstall depthfx") from None
+
+
 def preset_names() -> list[str]:
     """Names of the presets shipped with depthfx, sorted.
 
@@ -792,7 +805,7 @@ def preset_names() -> list[str]:
     >>> "portrait" in preset_names()
     True
     """
-    folder = resources.files("depthfx._presets")
+    folder = _preset_folder()
     return sorted(
         item.name[: -len(".toml")] for item in folder.iterdir() if item.name.endswith(".toml")
     )
@@ -850,7 +863,7 @@ def read_preset_text(preset: str | os.PathLike[str]) -> tuple[str, str, str]:
         raise PresetError(
             f"unknown preset {as_text!r}; shipped presets: {', '.join(names)} (or give a .toml file)"
         )
-    resource = resources.files("depthfx._presets").joinpath(f"{as_text}.toml")
+    resource = _preset_folder().joinpath(f"{as_text}.toml")
     return resource.read_text(encoding="utf-8"), as_text, f"{as_text}.toml"
 
 

@@ -115,6 +115,16 @@ def test_step_edge_values_and_location() -> None:
     assert float(depth.confidence[40:80, 100:140].mean()) > 0.9
 
 
+def test_unrectified_pair_is_rectified_and_mapped_back() -> None:
+    # The right camera sat 3 px lower: without rectification rows would not match.
+    left, right = plane_pair(10.0, seed=7)
+    lowered = np.ascontiguousarray(np.roll(right, 3, axis=0))
+    depth = stereo_depth(left, lowered)
+    assert depth.shape == (HEIGHT, WIDTH)
+    inner = depth.nearness[10:-10, 10:-10]
+    assert float(np.median(np.abs(inner - 10.0))) < 0.5
+
+
 def test_range_estimate_covers_the_scene() -> None:
     left, right, _ = step_pair(background=6, foreground=18)
     low, high = estimate_disparity_range(left, right)

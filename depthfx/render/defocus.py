@@ -268,6 +268,7 @@ class _Renderer:
         # Level-1 arrays are padded so every deeper level divides them exactly.
         self.multiple = 2 ** (deepest - 1) * _TILE
         self.pool = ThreadPoolExecutor(_WORKERS)
+        self.transparent_near: np.ndarray | None = None
 
     # ------------------------------------------------------------------ orchestration
 
@@ -283,6 +284,9 @@ class _Renderer:
             )
             fill, coarse = self._level_one_composite(half, back, front)
             self.report("compositing", 0.8)
+            self.transparent_near = (
+                self._transparency_reach(half) if self.alpha is not None else None
+            )
             return self._compose_full(back, front, fill, coarse)
         finally:
             self.pool.shutdown()
@@ -657,7 +661,7 @@ class _Renderer:
                 # Nothing sharp here: the half-resolution composite is exact enough.
                 colour, cover_up = _upsample_region(coarse, y0, y1, x0, x1)
                 out_rgb[target] = colour
-                out_alpha[target] = 1.0 if alpha is None else cover_up
+                out_alpha[target] = 1.0 if alpha is None or self._opaque(tile) else cover_up
                 return
             pre: np.ndarray | None = None
             cover: np.ndarray | None = None
@@ -693,10 +697,35 @@ class _Renderer:
                 return
             safe = np.where(cover > 1e-6, cover, 1.0)
             np.divide(pre, safe[:, :, None], out=out_rgb[target])
-            out_alpha[target] = np.clip(cover, 0.0, 1.0)
+            out_alpha[target] = (
+                1.0 if alpha is None or self._opaque(tile) else np.clip(cover, 0.0, 1.0)
+            )
 
         list(self.pool.map(work, self._tiles()))
         return out_rgb, out_alpha
+
+    def _transparency_reach(self, half: dict[str, _Side | np.ndarray | None]) -> np.ndarray:
+        """Level-1 mask of pixels within blur reach of any (partly) transparent pixel.
+
+        Where the photo is opaque all around, the output alpha is exactly 1; computing it
+        through the layers would leave tiny deficits where half-resolution layers meet.
+        """
+        fine = half["fine"]
+        assert isinstance(fine, np.ndarray)
+        total = fine.copy()
+        for name in ("back", "front"):
+            side = half[name]
+            if isinstance(side, _Side):
+                total += side.coverage
+        transparent = (total < 0.999).astype(np.uint8)
+        reach = math.ceil(float(np.abs(self.coc).max()) / 2.0) + 2
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
+        return cv2.dilate(transparent, kernel)
+
+    def _opaque(self, tile: tuple[int, int, int, int]) -> bool:
+        y0, y1, x0, x1 = tile
+        mask = self.transparent_near
+        return mask is not None and _region_max(mask, y0, y1, x0, x1) == 0
 
     def _fine_layers(
         self,

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..effects.layers import Layer, push_pull_fill
+from ..effects.layers import Layer, inpaint_hidden
 from ..errors import InputError, ParameterError
 from ..image import atomic_output, check_output_path, to_display
 from .layers import validate_stack
@@ -46,7 +46,9 @@ def _layer_planes(stack: Sequence[Layer]) -> list[float]:
     return planes
 
 
-def _without_fringes(stack: Sequence[Layer], premultiplied: list[np.ndarray]) -> list[np.ndarray]:
+def _without_fringes(
+    stack: Sequence[Layer], premultiplied: list[np.ndarray], band_px: float
+) -> list[np.ndarray]:
     """Replace each depth layer's colour where nearer layers (even partly) cover it by its fill.
 
     The stack keeps the photo's own colour wherever a layer shows at all, so that it
@@ -66,8 +68,11 @@ def _without_fringes(stack: Sequence[Layer], premultiplied: list[np.ndarray]) ->
                 ((alpha * (1.0 - covered)) > 0.95).astype(np.uint8), np.ones((3, 3), np.uint8)
             )
             if clean.any():
-                fill = push_pull_fill(colour, clean.astype(np.float32))
-                colour = np.where((covered > 0.02)[:, :, None], fill, colour)
+                refill = covered > 0.02
+                fill = inpaint_hidden(
+                    colour, clean.astype(np.float32), region=refill & (alpha > 0), band_px=band_px
+                )
+                colour = np.where(refill[:, :, None], fill, colour)
                 cleaned[index] = np.dstack([colour * alpha[:, :, None], alpha]).astype(np.float32)
         covered = covered + alpha * (1.0 - covered)
     return cleaned
@@ -122,10 +127,10 @@ def parallax_frames(
         if scale < 1.0:
             stacked = cv2.resize(stacked, size, interpolation=cv2.INTER_AREA)
         premultiplied.append(stacked)
-    premultiplied = _without_fringes(stack, premultiplied)
     planes = _layer_planes(stack)
     pivot = (min(planes) + max(planes)) / 2.0
     reach = amplitude / 100.0 * math.hypot(*size)
+    premultiplied = _without_fringes(stack, premultiplied, band_px=reach + 2.0)
     # Crop by the largest shift so replicated borders never enter the frame.
     margin_x = math.ceil(max(abs(p - pivot) for p in planes) * reach) + 1
     margin_y = math.ceil(max(abs(p - pivot) for p in planes) * reach * ellipse) + 1

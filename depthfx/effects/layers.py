@@ -298,8 +298,8 @@ def inpaint_hidden(
     height, width = known.shape
     scale = min(1.0, max_side / max(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    codes = encode_srgb8(base)
-    mask = band.astype(np.uint8) * 255
+    codes: np.ndarray = encode_srgb8(base)
+    mask: np.ndarray = band.astype(np.uint8) * 255
     if scale < 1.0:
         codes = cv2.resize(codes, size, interpolation=cv2.INTER_AREA)
         mask = cv2.dilate(

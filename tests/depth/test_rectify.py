@@ -135,7 +135,7 @@ def test_projective_rectification_maps_disparity_back_to_the_left_grid(shared_da
 def test_right_view_warp_inverts_the_fitted_model() -> None:
     model = _VerticalModel(
         a=0.02, b=1.01, t=3.0, quadratic=np.array([1.0, -2.0, 1.5]), centre=(199.5, 149.5),
-        half_size=200.0, residual=0.0,
+        half_size=200.0, residual=0.0, residual_p90=0.0,
     )  # fmt: skip
     map_x, map_y = model.inverse_maps((300, 400))
     # Sending each sampled source position forward lands on its output pixel.
@@ -211,6 +211,28 @@ def test_rotated_and_shifted_right_view_costs_under_3_points_of_bad2(
     assert handheld.shape == left.shape[:2]
     bad_reference, bad_handheld = _bad2(reference.nearness, scene), _bad2(handheld.nearness, scene)
     assert bad_handheld <= bad_reference + 3.0, (bad_reference, bad_handheld)
+
+
+def test_every_middlebury_scene_is_left_as_it_is(shared_data: Path) -> None:
+    # They are rectified; warping them would only blur the right view.
+    scenes = sorted(p for p in (shared_data / "stereo").iterdir() if (p / "left.png").exists())
+    assert len(scenes) >= 10
+    warped = [
+        scene.name
+        for scene in scenes
+        if not rectify_pair(
+            read_image(scene / "left.png").pixels, read_image(scene / "right.png").pixels
+        ).is_identity
+    ]
+    assert warped == []
+
+
+def test_small_misalignments_are_detected(shared_data: Path) -> None:
+    scene = shared_data / "stereo" / "teddy"
+    left = read_image(scene / "left.png").pixels
+    right = read_image(scene / "right.png").pixels
+    assert rectify_pair(left, rotate_and_shift(right, 0.0, 0.8)).method == "hand-held"
+    assert rectify_pair(left, rotate_and_shift(right, 0.3, 0.0)).method == "hand-held"
 
 
 def test_rectified_middlebury_pair_is_detected_as_rectified(shared_data: Path) -> None:

@@ -138,7 +138,11 @@ def stereo_depth(
             rectify = False
             known_range = _range_from_disparities(matches.disparities, matches.scale, matches.width)
     rectification = _rectify(
-        left, right, calibration=calibration, rectify=rectify, progress=progress
+        left,
+        right,
+        calibration=calibration,
+        rectify=rectify,
+        progress=lambda stage, fraction: report(stage, 0.1 * fraction),
     )
     disparity, confidence = match_rectified(
         rectification.left,

@@ -217,3 +217,12 @@ def test_middlebury_bad2_dense(shared_data: Path, scene: str, max_bad2: float) -
     assert np.isfinite(depth.nearness).all()  # density 100 %
     bad2 = 100.0 * float(np.mean(np.abs(depth.nearness - gt)[valid] > 2.0))
     assert bad2 < max_bad2
+
+
+def test_progress_is_reported_in_order() -> None:
+    left, right = plane_pair(8.0)
+    seen: list[tuple[str, float]] = []
+    stereo_depth(left, right, progress=lambda stage, fraction: seen.append((stage, fraction)))
+    fractions = [fraction for _, fraction in seen]
+    assert fractions == sorted(fractions)
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0

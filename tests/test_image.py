@@ -174,3 +174,15 @@ def test_as_float_image_validates() -> None:
     with pytest.raises(ParameterError, match="shape"):
         as_float_image(np.zeros((4, 4, 2), np.float32))
     assert as_float_image(np.zeros((4, 5), np.float64)).shape == (4, 5, 3)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        out = write_image(tmp_path / "o.png", np.zeros((2, 2, 3), np.float32))
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

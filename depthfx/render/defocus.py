@@ -124,28 +124,34 @@ class _Highlights:
         return (1.0 + self.gain * ramp * ramp).astype(np.float32)
 
     def boost(self, rgb: np.ndarray) -> np.ndarray:
-        return rgb * self.factor(_luma(rgb))[:, :, None]
-
-    def compress(self, rgb: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`boost` on luminance (identity below the threshold)."""
-        boosted_luma = _luma(rgb)
-        bright = boosted_luma > self.threshold
+        luma = _luma(rgb)
+        bright = luma > self.threshold
         if not bright.any():
             return rgb
+        out = rgb.copy()
+        out[bright] *= self.factor(luma[bright])[:, None]
+        return out
+
+    def compress(self, premultiplied: np.ndarray, alpha: np.ndarray) -> None:
+        """Undo :meth:`boost` on the colour of premultiplied data, in place."""
+        boosted_luma = _luma(premultiplied) / np.maximum(alpha, 1e-6)
+        bright = boosted_luma > self.threshold
+        if not bright.any():
+            return
         values = boosted_luma[bright]
         top = max(1.0, float(values.max()))
         plain = np.linspace(0.0, top, 2048, dtype=np.float32)
         boosted = plain * self.factor(plain)
         original = np.interp(values, boosted, plain).astype(np.float32)
-        out = rgb.copy()
-        out[bright] *= (original / values)[:, None]
-        return out
+        premultiplied[bright] *= (original / values)[:, None]
+
+
+_LUMA_WEIGHTS = np.array([[0.2126, 0.7152, 0.0722]], np.float32)
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
-    return (0.2126 * rgb[:, :, 0] + 0.7152 * rgb[:, :, 1] + 0.0722 * rgb[:, :, 2]).astype(
-        np.float32
-    )
+    """Rec. 709 luminance of linear RGB (OpenCV's SIMD transform)."""
+    return cv2.transform(np.ascontiguousarray(rgb) if rgb.strides[1] != 12 else rgb, _LUMA_WEIGHTS)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -323,21 +329,38 @@ class _Renderer:
             outputs[f"{name}_pre"] = np.zeros((*padded, 3), np.float32)
             outputs[f"{name}_pos"] = np.zeros(padded, np.float32)
         outputs["fine_pre"] = np.zeros((*padded, 3), np.float32)
-        self.position = np.empty((self.height, self.width), np.float32)
 
         def work(tile: tuple[int, int, int, int]) -> None:
             y0, y1, x0, x1 = tile
-            position = layer_position(self.coc[y0:y1, x0:x1])
-            self.position[y0:y1, x0:x1] = position
-            position = _even(position)
+            coc = self.coc[y0:y1, x0:x1]
+            smallest, largest = float(coc.min()), float(coc.max())
+            high = max(-smallest, largest)
+            low = 0.0 if smallest <= 0.0 <= largest else min(abs(smallest), abs(largest))
+            self.tile_range[tile] = (low, high)
             rgb = _even(self.rgb[y0:y1, x0:x1])
             alpha = None if self.alpha is None else _even(self.alpha[y0:y1, x0:x1])
-            magnitude = np.abs(position)
-            low, high = float(magnitude.min()), float(magnitude.max())
             region = (
                 slice(y0 // 2, y0 // 2 + rgb.shape[0] // 2),
                 slice(x0 // 2, x0 // 2 + rgb.shape[1] // 2),
             )
+            if high <= 1.0:
+                # Wholly fine: no layer position needed.
+                outputs["fine"][region] = 1.0 if alpha is None else _half(alpha)
+                outputs["fine_pre"][region] = _half(
+                    rgb if alpha is None else rgb * alpha[:, :, None]
+                )
+                return
+            if low >= 2.0 and alpha is None and (smallest > 0.0 or largest < 0.0):
+                # Wholly coarse on one side of the focal plane: the common case, kept cheap.
+                # Positions are averaged after mapping on 2x2 blocks of similar CoC.
+                name = "back" if smallest > 0.0 else "front"
+                lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
+                outputs[f"{name}_cov"][region] = 1.0
+                outputs[f"{name}_pre"][region] = _half(lit)
+                outputs[f"{name}_pos"][region] = np.abs(layer_position(_half(_even(coc))))
+                return
+            position = _even(layer_position(coc))
+            magnitude = np.abs(position)
             # Shares as arrays, or None for "1 everywhere" (0 everywhere is skipped).
             fine: np.ndarray | None
             coarse: np.ndarray | None
@@ -380,6 +403,7 @@ class _Renderer:
                     outputs[f"{name}_pre"][region] = _half(lit * share_side[:, :, None])
                     outputs[f"{name}_pos"][region] = _half(share_side * magnitude)
 
+        self.tile_range: dict[tuple[int, int, int, int], tuple[float, float]] = {}
         list(self.pool.map(work, self._tiles()))
         for array in outputs.values():
             _reflect_into_padding(array, half_h, half_w)
@@ -468,14 +492,19 @@ class _Renderer:
                 continue
             pre, alpha = layer
             ys, xs = _level_slices(box, level)
+            target_pre, target_alpha = acc_pre[ys, xs], acc_alpha[ys, xs]
             if back:
                 keep = 1.0 - alpha
-                acc_pre[ys, xs] = pre + acc_pre[ys, xs] * keep[:, :, None]
-                acc_alpha[ys, xs] = alpha + acc_alpha[ys, xs] * keep
+                target_pre *= keep[:, :, None]
+                target_pre += pre
+                target_alpha *= keep
+                target_alpha += alpha
             else:
-                room = 1.0 - acc_alpha[ys, xs]
-                acc_pre[ys, xs] += pre * room[:, :, None]
-                acc_alpha[ys, xs] += alpha * room
+                room = 1.0 - target_alpha
+                pre *= room[:, :, None]
+                target_pre += pre
+                alpha *= room
+                target_alpha += alpha
             base = 0.2 if back else 0.5
             self.report("blurring layers", base + 0.3 * (step + 1) / count)
         assert acc_pre is not None and acc_alpha is not None
@@ -484,8 +513,7 @@ class _Renderer:
             acc_alpha = _upsample2(acc_alpha)
             acc_level -= 1
         if self.highlights is not None:
-            colour = acc_pre / np.maximum(acc_alpha, 1e-6)[:, :, None]
-            acc_pre = self.highlights.compress(colour) * acc_alpha[:, :, None]
+            self.highlights.compress(acc_pre, acc_alpha)
         return acc_pre, acc_alpha
 
     def _layer(
@@ -589,28 +617,32 @@ class _Renderer:
         height = fine.shape[0]
         bands = [(y, min(y + 64, height)) for y in range(0, height, 64)]
 
-        def middle(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        middle_pre = np.empty_like(fine_pre)
+        middle_alpha = np.empty_like(fine)
+
+        def middle(rows: tuple[int, int]) -> None:
             """Fine layers over the background side, premultiplied."""
             band = slice(*rows)
-            pre, alpha = fine_pre[band], fine[band]
-            if back is not None:
-                keep = 1.0 - alpha
-                pre = pre + back[0][band] * keep[:, :, None]
-                alpha = alpha + back[1][band] * keep
-            return pre, alpha
+            if back is None:
+                middle_pre[band] = fine_pre[band]
+                middle_alpha[band] = fine[band]
+                return
+            keep = 1.0 - fine[band]
+            np.multiply(back[0][band], keep[:, :, None], out=middle_pre[band])
+            middle_pre[band] += fine_pre[band]
+            np.multiply(back[1][band], keep, out=middle_alpha[band])
+            middle_alpha[band] += fine[band]
 
+        list(self.pool.map(middle, bands))
         fill = None
         if front is not None:
-            parts = list(self.pool.map(middle, bands))
-            pre_all = np.concatenate([part[0] for part in parts])
-            alpha_all = np.concatenate([part[1] for part in parts])
-            fill = _push_pull_half(pre_all, np.clip(alpha_all, 0.0, 1.0))
+            fill = _push_pull_half(middle_pre, np.clip(middle_alpha, 0.0, 1.0))
         colour_out = np.empty_like(fine_pre)
         alpha_out = np.empty_like(fine)
 
         def compose(rows: tuple[int, int]) -> None:
             band = slice(*rows)
-            pre, alpha = middle(rows)
+            pre, alpha = middle_pre[band], middle_alpha[band]
             if front is not None:
                 assert fill is not None
                 solid = fine[band].copy()
@@ -619,13 +651,16 @@ class _Renderer:
                     if isinstance(side, _Side):
                         solid += side.coverage[band]
                 missing = np.maximum(np.minimum(solid, 1.0) - alpha, 0.0)
-                pre = pre + fill[band] * missing[:, :, None]
-                alpha = alpha + missing
+                pre += fill[band] * missing[:, :, None]
+                alpha += missing
                 keep = 1.0 - front[1][band]
-                pre = front[0][band] + pre * keep[:, :, None]
-                alpha = front[1][band] + alpha * keep
-            np.divide(pre, np.where(alpha > 1e-6, alpha, 1.0)[:, :, None], out=colour_out[band])
-            alpha_out[band] = np.clip(alpha, 0.0, 1.0)
+                pre *= keep[:, :, None]
+                pre += front[0][band]
+                alpha *= keep
+                alpha += front[1][band]
+            inverse = np.divide(1.0, alpha, out=np.ones_like(alpha), where=alpha > 1e-6)
+            np.multiply(pre, inverse[:, :, None], out=colour_out[band])
+            np.clip(alpha, 0.0, 1.0, out=alpha_out[band])
 
         list(self.pool.map(compose, bands))
         return fill, (colour_out, alpha_out)
@@ -649,8 +684,8 @@ class _Renderer:
             target = (slice(y0, y1), slice(x0, x1))
             rgb = self.rgb[target]
             alpha = None if self.alpha is None else self.alpha[target]
-            magnitude = np.abs(self.position[target])
-            low, high = float(magnitude.min()), float(magnitude.max())
+            # |CoC| bounds of the tile (the same thresholds hold for layer positions).
+            low, high = self.tile_range[tile]
             front_here = front is not None and _region_max(front[1], y0, y1, x0, x1) > 0.0
             if high == 0.0 and not front_here:
                 # Wholly in focus: the input, bit for bit.
@@ -659,13 +694,16 @@ class _Renderer:
                 return
             if low >= 2.0:
                 # Nothing sharp here: the half-resolution composite is exact enough.
-                colour, cover_up = _upsample_region(coarse, y0, y1, x0, x1)
-                out_rgb[target] = colour
-                out_alpha[target] = 1.0 if alpha is None or self._opaque(tile) else cover_up
+                if alpha is None or self._opaque(tile):
+                    (out_rgb[target],) = _upsample_region(coarse[:1], y0, y1, x0, x1)
+                    out_alpha[target] = 1.0
+                else:
+                    out_rgb[target], out_alpha[target] = _upsample_region(coarse, y0, y1, x0, x1)
                 return
             pre: np.ndarray | None = None
             cover: np.ndarray | None = None
             if low < 2.0:
+                magnitude = np.abs(layer_position(self.coc[target]))
                 pre, cover = self._fine_layers(rgb, alpha, magnitude, tile, blur_one, high)
             opaque_fine = alpha is None and high <= 1.0
             if back is not None and not opaque_fine:
@@ -695,8 +733,8 @@ class _Renderer:
                 out_rgb[target] = pre
                 out_alpha[target] = 1.0
                 return
-            safe = np.where(cover > 1e-6, cover, 1.0)
-            np.divide(pre, safe[:, :, None], out=out_rgb[target])
+            inverse = np.divide(1.0, cover, out=np.ones_like(cover), where=cover > 1e-6)
+            np.multiply(pre, inverse[:, :, None], out=out_rgb[target])
             out_alpha[target] = (
                 1.0 if alpha is None or self._opaque(tile) else np.clip(cover, 0.0, 1.0)
             )
@@ -816,9 +854,19 @@ def _reflect_into_padding(array: np.ndarray, height: int, width: int) -> None:
     """Fill rows >= height and columns >= width by mirroring the content (BORDER_REFLECT)."""
     total_h, total_w = array.shape[:2]
     if total_h > height:
-        array[height:] = array[_reflect_indices(height, total_h - height)]
+        if total_h - height <= height:
+            array[height:] = array[
+                height - 1 : 2 * height - total_h - 1 if 2 * height - total_h > 0 else None : -1
+            ]
+        else:
+            array[height:] = array[_reflect_indices(height, total_h - height)]
     if total_w > width:
-        array[:, width:] = array[:, _reflect_indices(width, total_w - width)]
+        if total_w - width <= width:
+            array[:, width:] = array[
+                :, width - 1 : 2 * width - total_w - 1 if 2 * width - total_w > 0 else None : -1
+            ]
+        else:
+            array[:, width:] = array[:, _reflect_indices(width, total_w - width)]
 
 
 def _reflect_indices(size: int, count: int) -> np.ndarray:

@@ -10,8 +10,8 @@ import numpy as np
 import typer
 
 from ..depthmap import DEPTH_SUFFIXES, DepthMap
-from ..errors import ModelError, ParameterError
-from ..image import Photo, check_output_path
+from ..errors import InputError, ModelError, ParameterError
+from ..image import Photo, check_output_path, read_image
 from ._app import app
 from .options import (
     BaselineOption,
@@ -199,8 +199,14 @@ def _stereo(
     report: object,
 ) -> tuple[Photo, DepthMap]:
     from ..depth.stereo import stereo_depth
-    from ..depth.stereo_input import read_stereo_pair
+    from ..depth.stereo_input import is_stereo_file, read_stereo_pair
 
+    if request.right is None and request.sbs is None and not is_stereo_file(image):
+        read_image(image)  # a missing or broken file says so first
+        raise InputError(
+            f"{image}: is one photo, not a stereo pair; give --right RIGHT (a stereo pair), "
+            "--depth FILE, or --mono (depth from one photo)"
+        )
     calibration = None
     if request.calibration is not None:
         from ..depth.calibration import StereoCalibration

@@ -262,6 +262,20 @@ class DepthMap:
         return path
 
 
+def read_depth(
+    path: str | os.PathLike[str], *, near: Literal["white", "black"] = "white"
+) -> DepthMap:
+    """Read a depth map file you already have (see :meth:`DepthMap.load`).
+
+    Examples
+    --------
+    >>> depth = read_depth("photo.depth.png", near="white")  # doctest: +SKIP
+    >>> depth.units
+    'relative'
+    """
+    return DepthMap.load(path, near=near)
+
+
 def as_depthmap(depth: DepthMap | np.ndarray, *, name: str = "depth") -> DepthMap:
     """Accept a DepthMap or a bare (H, W) nearness array (larger = nearer)."""
     if isinstance(depth, DepthMap):
@@ -322,4 +336,4 @@ def decode_pfm(data: bytes, *, label: str = "PFM") -> np.ndarray:
     return np.ascontiguousarray(array[::-1, :, 0]).astype(np.float32)
 
 
-__all__ = ["DEPTH_SUFFIXES", "DepthMap", "as_depthmap", "decode_pfm", "encode_pfm"]
+__all__ = ["DEPTH_SUFFIXES", "DepthMap", "as_depthmap", "decode_pfm", "encode_pfm", "read_depth"]

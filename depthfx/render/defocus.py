@@ -56,8 +56,8 @@ _EXTEND_CONFIDENCE = 0.1
 # which a pixel moves from one to the other.
 _LAYERS_PER_OCTAVE = 3.0
 _TRANSITION = 0.5
-_TILE_ROWS = 128
-_TILE_COLS = 1024
+_TILE_ROWS = 64
+_TILE_COLS = 512
 _TILE = 16
 _WORKERS = 2
 
@@ -75,18 +75,22 @@ def layer_radius(index: int) -> float:
 
 def layer_position(coc_radius: np.ndarray) -> np.ndarray:
     """Signed continuous layer position of each CoC (inverse of :func:`layer_radius`)."""
+    coc_radius = np.asarray(coc_radius, dtype=np.float32)
     magnitude = np.abs(coc_radius)
-    position = np.where(
-        magnitude <= 2.0,
-        magnitude,
-        2.0 + _LAYERS_PER_OCTAVE * np.log2(np.maximum(magnitude, 2.0) * 0.5),
-    )
-    return np.copysign(position, coc_radius).astype(np.float32)
+    # 2 + k log2(m / 2) = k log2(m) + (2 - k) for m >= 2; the identity below.
+    position = np.log2(np.maximum(magnitude, np.float32(2.0)))
+    position *= np.float32(_LAYERS_PER_OCTAVE)
+    position += np.float32(2.0 - _LAYERS_PER_OCTAVE)
+    np.minimum(position, magnitude, out=position, where=magnitude <= 2.0)
+    return np.copysign(position, coc_radius, out=position)
 
 
 def _ramp(distance: np.ndarray) -> np.ndarray:
     """0 below the transition band, 1 above it, linear inside (distance in layer units)."""
-    return np.clip((distance - 0.5) * (1.0 / _TRANSITION) + 0.5, 0.0, 1.0)
+    ramp = distance * np.float32(1.0 / _TRANSITION)
+    ramp += np.float32(0.5 - 0.5 / _TRANSITION)
+    np.maximum(ramp, 0.0, out=ramp)
+    return np.minimum(ramp, 1.0, out=ramp)
 
 
 def _kernel_radius(radius: float, level: int) -> float:
@@ -531,11 +535,14 @@ class _Renderer:
         y0, y1, x0, x1 = box
         position = side.position[y0:y1, x0:x1]
         coverage = side.coverage[y0:y1, x0:x1]
-        membership = 1.0 - _ramp(np.abs(position - index))
+        membership = np.subtract(position, np.float32(index))
         if index == 2:
-            membership = np.where(position <= 2.0, 1.0, membership)
+            np.maximum(membership, 0.0, out=membership)  # everything below layer 2 is in it
         if index == side.top_index:
-            membership = np.where(position >= index, 1.0, membership)
+            np.minimum(membership, 0.0, out=membership)  # everything above the top too
+        np.abs(membership, out=membership)
+        membership = _ramp(membership)
+        np.subtract(1.0, membership, out=membership)
         stack = np.empty((y1 - y0, x1 - x0, 5), np.float32)
         np.multiply(side.premultiplied[y0:y1, x0:x1], membership[:, :, None], out=stack[:, :, :3])
         np.multiply(coverage, membership, out=stack[:, :, 3])
@@ -562,14 +569,18 @@ class _Renderer:
         else:
             blurred = cv2.filter2D(stack, -1, kernel, borderType=cv2.BORDER_REFLECT)
         blurred_pre = blurred[:, :, :3]
-        blurred_own = np.maximum(blurred[:, :, 3], 0.0)
-        blurred_nearer = np.maximum(blurred[:, :, 4], 0.0)
+        own = np.maximum(blurred[:, :, 3], 0.0)
+        nearer_blurred = np.maximum(blurred[:, :, 4], 0.0)
         # Normalized convolution: extend the layer under nearer occluders (where it is
         # confidently present) with its own colour only.
-        confidence = np.minimum(blurred_own * (1.0 / _EXTEND_CONFIDENCE), 1.0)
-        alpha = np.minimum(blurred_own + blurred_nearer * confidence, 1.0)
-        gain = np.where(blurred_own > 1e-6, alpha / np.maximum(blurred_own, 1e-6), 0.0)
-        return (blurred_pre * gain[:, :, None]).astype(np.float32), alpha.astype(np.float32)
+        alpha = own * np.float32(1.0 / _EXTEND_CONFIDENCE)
+        np.minimum(alpha, 1.0, out=alpha)
+        alpha *= nearer_blurred
+        alpha += own
+        np.minimum(alpha, 1.0, out=alpha)
+        gain = np.divide(alpha, own, out=np.zeros_like(own), where=own > 1e-6)
+        blurred_pre *= gain[:, :, None]
+        return blurred_pre, alpha
 
     def _cats_eye_blur(
         self, stack: np.ndarray, radius: float, box: tuple[int, int, int, int], level: int
@@ -921,9 +932,9 @@ def _layer_box(
 
 
 def _push_pull_half(pre: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """:func:`_push_pull` run one level coarser (the fill is smooth), returned at full size."""
+    """:func:`_push_pull` run two levels coarser (the fill is smooth), returned at full size."""
     height, width = alpha.shape
-    size = ((width + 1) // 2, (height + 1) // 2)
+    size = ((width + 3) // 4, (height + 3) // 4)
     small = _push_pull(
         cv2.resize(pre, size, interpolation=cv2.INTER_AREA),
         cv2.resize(alpha, size, interpolation=cv2.INTER_AREA),

@@ -458,6 +458,8 @@ class _Renderer:
             assert nearer_fixed is not None
             nearer_fixed += others.coverage
         tile_min, tile_max = _tile_ranges(side.position, side.coverage)
+        deepest = _layer_level(layer_radius(side.top_index))
+        pyramid = _side_pyramid(side, nearer_fixed, deepest - 1)
 
         acc_pre: np.ndarray | None = None
         acc_alpha: np.ndarray | None = None
@@ -477,7 +479,13 @@ class _Renderer:
             index, radius, level, box = plan
             if box is None:
                 return None
-            return self._layer(side, index, radius, level, box, nearer_fixed, back=back)
+            # Layer membership is decided one level finer than the blur: at level 1 for
+            # small blurs (where it matters), cheaper for the wide ones.
+            work_level = max(1, level - 1)
+            source, nearer_source = pyramid[work_level - 1]
+            return self._layer(
+                source, index, radius, level, work_level, box, nearer_source, back=back
+            )
 
         # Layers blur independently (in parallel); compositing is in depth order.
         for step, (plan, layer) in enumerate(zip(plans, self.pool.map(blur, plans), strict=True)):
@@ -526,13 +534,18 @@ class _Renderer:
         index: int,
         radius: float,
         level: int,
+        work_level: int,
         box: tuple[int, int, int, int],
         nearer_fixed: np.ndarray | None,
         *,
         back: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One layer blurred at ``level`` inside ``box`` (level-1 coords): (pre, alpha)."""
-        y0, y1, x0, x1 = box
+        """One layer blurred at ``level`` inside ``box`` (level-1 coords): (pre, alpha).
+
+        ``side`` and ``nearer_fixed`` are given at ``work_level``.
+        """
+        scale = 2 ** (work_level - 1)
+        y0, y1, x0, x1 = (value // scale for value in box)
         position = side.position[y0:y1, x0:x1]
         coverage = side.coverage[y0:y1, x0:x1]
         membership = np.subtract(position, np.float32(index))
@@ -555,7 +568,7 @@ class _Renderer:
         else:
             nearer = coverage * _ramp(position - index)
         np.minimum(nearer, 1.0, out=stack[:, :, 4])
-        factor = 2 ** (level - 1)
+        factor = 2 ** (level - work_level)
         if factor > 1:
             stack = cv2.resize(  # type: ignore[assignment]
                 stack,
@@ -894,6 +907,33 @@ def _level_slices(box: tuple[int, int, int, int], level: int) -> tuple[slice, sl
     factor = 2 ** (level - 1)
     y0, y1, x0, x1 = box
     return slice(y0 // factor, y1 // factor), slice(x0 // factor, x1 // factor)
+
+
+def _side_pyramid(
+    side: _Side, nearer_fixed: np.ndarray | None, levels: int
+) -> list[tuple[_Side, np.ndarray | None]]:
+    """The side's level-1 data and ``levels - 1`` successive 2x reductions of it.
+
+    Positions are averaged weighted by coverage, so a reduced pixel keeps the layer
+    position of what it covers.
+    """
+    pyramid = [(side, nearer_fixed)]
+    for _ in range(max(0, levels - 1)):
+        current, nearer = pyramid[-1]
+        coverage = _half(current.coverage)
+        weighted = _half(current.position * current.coverage)
+        position = np.divide(
+            weighted, coverage, out=np.full_like(coverage, 2.0), where=coverage > 1e-6
+        )
+        np.clip(position, 2.0, current.top_index, out=position)
+        reduced = _Side(
+            coverage=coverage,
+            premultiplied=_half(current.premultiplied),
+            position=position,
+            top_index=current.top_index,
+        )
+        pyramid.append((reduced, None if nearer is None else _half(nearer)))
+    return pyramid
 
 
 def _tile_ranges(position: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

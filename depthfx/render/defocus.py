@@ -570,7 +570,7 @@ class _Renderer:
         np.minimum(nearer, 1.0, out=stack[:, :, 4])
         factor = 2 ** (level - work_level)
         if factor > 1:
-            stack = cv2.resize(  # type: ignore[assignment]
+            stack = cv2.resize(
                 stack,
                 (stack.shape[1] // factor, stack.shape[0] // factor),
                 interpolation=cv2.INTER_AREA,

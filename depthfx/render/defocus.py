@@ -700,7 +700,15 @@ class _Renderer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fine layers at full resolution, composited between the upsampled coarse sides."""
         out_rgb = np.empty((self.height, self.width, 3), np.float32)
-        out_alpha = np.empty((self.height, self.width), np.float32)
+        # An opaque photo needs no alpha plane (a full-size array is 4 bytes a pixel).
+        out_alpha = np.empty(
+            (self.height, self.width) if self.alpha is not None else (1, 1), np.float32
+        )
+
+        def put_alpha(target: tuple[slice, slice], value: float | np.ndarray) -> None:
+            if self.alpha is not None:
+                out_alpha[target] = value
+
         blur_one = aperture_kernel(1.0, self.aperture)
 
         def work(tile: tuple[int, int, int, int]) -> None:
@@ -714,15 +722,16 @@ class _Renderer:
             if high == 0.0 and not front_here:
                 # Wholly in focus: the input, bit for bit.
                 out_rgb[target] = rgb
-                out_alpha[target] = 1.0 if alpha is None else alpha
+                put_alpha(target, 1.0 if alpha is None else alpha)
                 return
             if low >= 2.0:
                 # Nothing sharp here: the half-resolution composite is exact enough.
                 if alpha is None or self._opaque(tile):
                     (out_rgb[target],) = _upsample_region(coarse[:1], y0, y1, x0, x1)
-                    out_alpha[target] = 1.0
+                    put_alpha(target, 1.0)
                 else:
-                    out_rgb[target], out_alpha[target] = _upsample_region(coarse, y0, y1, x0, x1)
+                    out_rgb[target], alpha_up = _upsample_region(coarse, y0, y1, x0, x1)
+                    put_alpha(target, alpha_up)
                 return
             pre: np.ndarray | None = None
             cover: np.ndarray | None = None
@@ -755,12 +764,12 @@ class _Renderer:
                 cover = front_alpha + cover * keep
             if alpha is None and opaque_fine and not front_here:
                 out_rgb[target] = pre
-                out_alpha[target] = 1.0
+                put_alpha(target, 1.0)
                 return
             inverse = np.divide(1.0, cover, out=np.ones_like(cover), where=cover > 1e-6)
             np.multiply(pre, inverse[:, :, None], out=out_rgb[target])
-            out_alpha[target] = (
-                1.0 if alpha is None or self._opaque(tile) else np.clip(cover, 0.0, 1.0)
+            put_alpha(
+                target, (1.0 if alpha is None or self._opaque(tile) else np.clip(cover, 0.0, 1.0))
             )
 
         list(self.pool.map(work, self._tiles()))

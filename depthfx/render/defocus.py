@@ -712,12 +712,36 @@ class _Renderer:
         blur_one = aperture_kernel(1.0, self.aperture)
 
         def work(tile: tuple[int, int, int, int]) -> None:
+            low, high = self.tile_range[tile]
+            if low < 2.0 <= high:
+                # Part sharp, part blurred: upsample the blurred composite everywhere, then
+                # redo only the box around the (nearly) sharp pixels at full resolution.
+                y0, y1, x0, x1 = tile
+                coc = self.coc[y0:y1, x0:x1]
+                near_focus = np.abs(coc) < 2.0
+                rows = np.flatnonzero(near_focus.any(axis=1))
+                cols = np.flatnonzero(near_focus.any(axis=0))
+                if rows.size == 0:  # both sides of the focal plane, nothing near it
+                    render(tile, 2.0, high)
+                    return
+                box = (y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1)
+                if (box[1] - box[0]) * (box[3] - box[2]) < 0.7 * (y1 - y0) * (x1 - x0):
+                    render(tile, 2.0, high)
+                    inner = coc[box[0] - y0 : box[1] - y0, box[2] - x0 : box[3] - x0]
+                    smallest, largest = float(inner.min()), float(inner.max())
+                    inner_low = (
+                        0.0 if smallest <= 0.0 <= largest else min(-smallest, largest, key=abs)
+                    )
+                    render(box, abs(inner_low), max(-smallest, largest))
+                    return
+            render(tile, low, high)
+
+        def render(tile: tuple[int, int, int, int], low: float, high: float) -> None:
+            """Composite one rectangle whose |CoC| lies in low..high."""
             y0, y1, x0, x1 = tile
             target = (slice(y0, y1), slice(x0, x1))
             rgb = self.rgb[target]
             alpha = None if self.alpha is None else self.alpha[target]
-            # |CoC| bounds of the tile (the same thresholds hold for layer positions).
-            low, high = self.tile_range[tile]
             front_here = front is not None and _region_max(front[1], y0, y1, x0, x1) > 0.0
             if high == 0.0 and not front_here:
                 # Wholly in focus: the input, bit for bit.

@@ -11,8 +11,9 @@ How it works (a layered, multi-resolution lens blur):
 * The *fine* layers (|CoC| < 2 px, the in-focus subject) are rendered at full resolution.
   Every coarser layer is rendered at a reduced resolution proportional to its radius
   (half, quarter, ...), where its aperture kernel is only a few pixels wide, and upsampled.
-  Layer membership is computed at full resolution before any downsampling, so sharp
-  pixels never leak into blurred layers.
+  The split between fine and coarse is made per full-resolution pixel before any
+  downsampling, so sharp pixels never leak into blurred layers; among the coarse layers,
+  membership is decided at half resolution (one level finer than the blur for the widest).
 * Colour is premultiplied by coverage (and the image's alpha). A layer behind the focal
   plane is blurred with *normalized convolution* and extended under the nearer pixels that
   occlude it, with its own colour only: background hidden behind the subject is filled from
@@ -24,8 +25,10 @@ How it works (a layered, multi-resolution lens blur):
 * Highlights are boosted above a threshold before blurring (in linear light) and
   compressed back afterwards, so small bright lights bloom into bright aperture shapes.
 
-Full-resolution work is done in horizontal strips on two threads (NumPy and OpenCV
-release the GIL), which bounds memory and keeps caches warm.
+Full-resolution work is done in tiles on two threads (NumPy and OpenCV release the GIL);
+tiles that are wholly sharp are copied and wholly blurred ones are just upsampled, so the
+expensive per-pixel path only runs near the focal plane. Layers are blurred in parallel
+inside the bounding box of their pixels plus the blur's reach.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -44,6 +45,11 @@ _LN20 = math.log(20.0)
 _EDGE_EPS = 1e-4
 # Fraction of the estimated airlight's tint that "auto" keeps.
 _AUTO_TINT = 0.5
+# Full-size work runs in row bands on two threads (NumPy and OpenCV release the GIL);
+# a few bands per thread keep the guided filter's scratch buffers small and reused.
+_WORKERS = 2
+_BANDS_PER_WORKER = 2
+_BLEND_ROWS = 32
 
 # A few CSS colour names (sRGB) that make sense for fog and haze.
 _NAMED_COLORS: dict[str, str] = {
@@ -326,8 +332,6 @@ def fog(
         work_rgb = cv2.resize(rgb, work_shape[::-1], interpolation=cv2.INTER_AREA) if large else rgb
         fog_color = estimate_fog_color(work_rgb)
 
-    # Transmission is pointwise at full size (cheap); only the edge refinement is done at
-    # the reduced size.
     report("transmission", 0.3)
     distance = _distance(depth_map, visibility=visibility, near=near, far=far, focal_px=focal_px)
     beta = _LN20 / visibility if visibility is not None else density
@@ -343,34 +347,65 @@ def fog(
         noise *= np.float32(patchiness)
         noise += np.float32(1.0)
         tau *= np.maximum(noise, 0.0, out=noise)
-    np.negative(tau, out=tau)
-    transmission = np.exp(tau, out=tau)
     floor = np.float32(1.0 - max_fog)
-    np.maximum(transmission, floor, out=transmission)
+    airlight = np.asarray(fog_color, np.float32)
+    radius = max(2, round(max(height, width) / 200))
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        bands = _bands(height, _BANDS_PER_WORKER * _WORKERS)
 
-    if edge_aware:
-        report("edges", 0.5)
-        radius = max(2, round(max(height, width) / 200))
-        if large:
-            # Large photos: a grey guide at full size. (The fast, subsampled guided filter
-            # would leak fog a few pixels across outlines, where halos show most.)
-            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-            guide = np.sqrt(np.maximum(gray, 0.0, out=gray), out=gray)
-            transmission = _gray_guided_filter(guide, transmission, radius=radius, eps=_EDGE_EPS)
-        else:
+        def transmit(rows: tuple[int, int]) -> None:
+            band = tau[rows[0] : rows[1]]
+            np.negative(band, out=band)
+            np.exp(band, out=band)
+            np.maximum(band, floor, out=band)
+
+        list(pool.map(transmit, bands))
+        transmission = tau
+        if edge_aware and not large:
             transmission = guided_filter(
                 _perceptual(rgb), transmission, radius=radius, eps=_EDGE_EPS
             )
-        np.maximum(transmission, floor, out=transmission)
-        np.minimum(transmission, 1.0, out=transmission)
+            _clamp(transmission, floor)
+        out = np.empty_like(rgb)
 
-    report("blending", 0.85)
-    airlight = np.asarray(fog_color, np.float32)
-    out = rgb - airlight
-    out *= transmission[:, :, None]
-    out += airlight
+        def refine_and_blend(rows: tuple[int, int]) -> None:
+            y0, y1 = rows
+            local = transmission[y0:y1]
+            if edge_aware and large:
+                # Large photos: a grey guide at full size, filtered in row bands with a halo
+                # of twice the radius (the filter boxes twice), which gives the same result
+                # as one whole-image pass. (The fast, subsampled guided filter would leak
+                # fog a few pixels across outlines, where halos show most.)
+                h0, h1 = max(0, y0 - 2 * radius), min(height, y1 + 2 * radius)
+                gray = cv2.cvtColor(rgb[h0:h1], cv2.COLOR_RGB2GRAY)
+                guide = np.sqrt(np.maximum(gray, 0.0, out=gray), out=gray)
+                refined = _gray_guided_filter(
+                    guide, transmission[h0:h1].copy(), radius=radius, eps=_EDGE_EPS
+                )
+                local = _clamp(refined[y0 - h0 : y1 - h0], floor)
+            # Koschmieder blend I = A + t (J - A), in chunks that stay in the cache.
+            for c0 in range(y0, y1, _BLEND_ROWS):
+                c1 = min(c0 + _BLEND_ROWS, y1)
+                chunk = out[c0:c1]
+                np.subtract(rgb[c0:c1], airlight, out=chunk)
+                chunk *= local[c0 - y0 : c1 - y0, :, None]
+                chunk += airlight
+
+        report("edges" if edge_aware else "blending", 0.5)
+        list(pool.map(refine_and_blend, bands))
     report("done", 1.0)
     return join_alpha(out, alpha)
+
+
+def _bands(height: int, count: int) -> list[tuple[int, int]]:
+    """``count`` row ranges covering ``height`` rows (fewer for small images)."""
+    step = max(64, -(-height // count))
+    return [(y, min(y + step, height)) for y in range(0, height, step)]
+
+
+def _clamp(transmission: np.ndarray, floor: np.float32) -> np.ndarray:
+    np.maximum(transmission, floor, out=transmission)
+    return np.minimum(transmission, 1.0, out=transmission)
 
 
 def _gray_guided_filter(

@@ -5,8 +5,11 @@ the subject and the background. :func:`focus_at_pixel` takes the median nearness
 window and, when the window straddles a depth edge, of its *nearer* part: the subject a
 photographer points at is usually in front of what surrounds it.
 
-``"auto"`` focuses on the largest face found by OpenCV's Haar cascade (shipped inside
-opencv-python); without a face, on the near, salient region closest to the image centre.
+``"auto"`` focuses on the largest face found by OpenCV's Haar cascades (shipped inside
+opencv-python) that also passes a second cascade, a skin-tone check and, against the depth,
+a coherence check: charts, posters and textures behind a scene fool a single cascade.
+Without a face, it focuses inside the main near subject: a region of the nearer depth
+quantiles that is large, central and textured (see :func:`find_salient_subject`).
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def choose_focus(image: np.ndarray, depth: DepthMap, focus: FocusSpec = "auto") 
     Parameters
     ----------
     image : ndarray float32 (H, W, 3|4), linear light
-        The photo (used by ``"auto"`` to find faces).
+        The photo (used by ``"auto"`` to find faces and to judge texture).
     depth : DepthMap
         Depth of the photo, same size.
     focus : "auto", (x, y), "X,Y" or float

@@ -80,16 +80,12 @@ def main() -> int:
     parser.add_argument(
         "--strength", type=float, default=1.5, help="largest blur, %% of the diagonal"
     )
-    parser.add_argument(
-        "--mallopt", action="store_true", help="use the CLI's allocator settings"
-    )
+    parser.add_argument("--mallopt", action="store_true", help="use the CLI's allocator settings")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     context = multiprocessing.get_context("spawn")
     allocator = "CLI allocator settings (mallopt)" if args.mallopt else "library default allocator"
-    print(
-        f"bokeh, strength {args.strength}% of the diagonal, best of {args.repeat}, {allocator}"
-    )
+    print(f"bokeh, strength {args.strength}% of the diagonal, best of {args.repeat}, {allocator}")
     print(
         f"{'size':>6} {'pixels':>11} {'max blur':>8} {'depthfx':>8} {'cpu':>6} "
         f"{'cv2 jpeg':>9} {'ratio':>6} {'dfx I/O':>8} {'ratio':>6} {'peak MB':>8}"

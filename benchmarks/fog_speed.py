@@ -81,8 +81,12 @@ def run_cases(
     baselines.close()
     opencv, io = best.pop("opencv")[0], best.pop("io")[0]
     allocator = "CLI allocator settings (mallopt)" if args.mallopt else "library default allocator"
-    print(f"{title}: {width}x{height} ({width * height / 1e6:.1f} MP), best of {args.repeat}, {allocator}")
-    print(f"OpenCV JPEG decode + encode (imdecode + imencode q95): {opencv:.3f} s  <- target yardstick")
+    print(
+        f"{title}: {width}x{height} ({width * height / 1e6:.1f} MP), best of {args.repeat}, {allocator}"
+    )
+    print(
+        f"OpenCV JPEG decode + encode (imdecode + imencode q95): {opencv:.3f} s  <- target yardstick"
+    )
     print(f"depthfx read_image + write_image (linear float I/O):   {io:.3f} s  (context)")
     for label, (seconds, cpu) in best.items():
         print(ratio_line(label, seconds, cpu, opencv, io, target))

@@ -120,7 +120,9 @@ def interleaved_best(
     return best
 
 
-def ratio_line(label: str, seconds: float, cpu: float, opencv: float, io: float, target: float) -> str:
+def ratio_line(
+    label: str, seconds: float, cpu: float, opencv: float, io: float, target: float
+) -> str:
     verdict = "met" if seconds <= target * opencv else "NOT met"
     return (
         f"{label:34s} {seconds:6.2f} s (cpu {cpu:5.2f} s)  {seconds / opencv:5.1f}x OpenCV JPEG"

@@ -175,4 +175,87 @@ def weighted_median(
     return out
 
 
-__all__ = ["fill_from_background", "weighted_median"]
+def fill_smooth(
+    disparity: np.ndarray,
+    valid: np.ndarray,
+    *,
+    background_bias: float,
+    fill: np.ndarray | None = None,
+) -> np.ndarray:
+    """Fill invalid pixels in 2-D from their surroundings, preferring the background.
+
+    A push-pull pyramid (normalized convolution at every scale): each hole takes the
+    average of the measurements around it at the finest scale that has enough of them,
+    blended smoothly into coarser scales, so large unmatched regions (a border strip with
+    no partner in the other view, sky) get smooth values without the streaks a row-by-row
+    fill leaves. Within each average a measurement ``d`` weighs ``exp(-(d - d_far) /
+    background_bias)``, so where near and far values meet, the far (background) side wins:
+    occlusions and unmatched areas are mostly background.
+
+    Parameters
+    ----------
+    disparity : ndarray (H, W) float
+        Disparity in pixels; values at invalid pixels are ignored.
+    valid : ndarray (H, W) bool
+        Where ``disparity`` is a measurement.
+    background_bias : float
+        Disparity difference (px) over which a sample's weight falls by a factor e; smaller
+        prefers the background more strongly. Must be > 0.
+    fill : ndarray (H, W) bool, optional
+        Pixels to fill (default: all invalid pixels). Others are returned unchanged.
+
+    Returns
+    -------
+    ndarray (H, W) float32, finite everywhere.
+
+    Examples
+    --------
+    >>> disparity = np.tile(np.linspace(10, 12, 32, dtype=np.float32), (16, 1))
+    >>> valid = np.ones((16, 32), bool); valid[:, 24:] = False
+    >>> out = fill_smooth(disparity, valid, background_bias=1.0)
+    >>> bool(np.ptp(out[:, 28]) < 0.1 and 11.0 < out[8, 28] < 12.0)
+    True
+    """
+    if not background_bias > 0:
+        raise ParameterError(f"background_bias must be > 0 (px), got {background_bias}")
+    disparity = np.asarray(disparity, dtype=np.float32)
+    valid = np.asarray(valid, dtype=bool)
+    if disparity.shape != valid.shape or disparity.ndim != 2:
+        raise ParameterError(
+            f"disparity {disparity.shape} and valid {valid.shape} must be equal (H, W)"
+        )
+    fill = ~valid if fill is None else np.asarray(fill, dtype=bool) & ~valid
+    if not valid.any():
+        return np.zeros_like(disparity)
+    if not fill.any():
+        return disparity.copy()
+    values = np.where(valid, disparity, 0.0).astype(np.float32)
+    far = float(np.percentile(disparity[valid], 2.0))
+    exponent = np.clip((far - values) / np.float32(background_bias), -60.0, 0.0)
+    bias = np.where(valid, np.exp(exponent), 0.0).astype(np.float32)
+    # Per level: coverage (how much of the footprint is measured, saturating at 1) decides
+    # how much the level's own average counts against the coarser one; the biased weights
+    # decide the average.
+    coverage: list[np.ndarray] = [valid.astype(np.float32)]
+    weight: list[np.ndarray] = [bias]
+    weighted: list[np.ndarray] = [bias * values]
+    while min(coverage[-1].shape) > 2 and coverage[-1].min() < 1.0:
+        coverage.append(np.minimum(1.0, 4.0 * cv2.pyrDown(coverage[-1])))
+        weight.append(cv2.pyrDown(weight[-1]))
+        weighted.append(cv2.pyrDown(weighted[-1]))
+    tiny = np.float32(1e-30)
+    coarsest = weighted[-1] / np.maximum(weight[-1], tiny)
+    # A level without any measurement (cannot happen at the coarsest unless ``valid`` is
+    # empty, excluded above) falls back to the image-wide biased average.
+    mean = float(weighted[-1].sum() / max(float(weight[-1].sum()), 1e-30))
+    estimate = np.where(weight[-1] > tiny, coarsest, mean).astype(np.float32)
+    for level in range(len(coverage) - 2, -1, -1):
+        height, width = coverage[level].shape
+        upper = cv2.pyrUp(estimate, dstsize=(width, height))
+        own = weighted[level] / np.maximum(weight[level], tiny)
+        alpha = np.where(weight[level] > tiny, coverage[level], 0.0)
+        estimate = (alpha * own + (1.0 - alpha) * upper).astype(np.float32)
+    return np.where(fill, estimate, disparity).astype(np.float32)
+
+
+__all__ = ["fill_from_background", "fill_smooth", "weighted_median"]

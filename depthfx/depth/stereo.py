@@ -30,10 +30,10 @@ import numpy as np
 
 from ..depthmap import DepthMap
 from ..errors import InputError, ParameterError, StereoMatchError
-from ..filters import guided_upsample
+from ..filters import guided_filter, guided_upsample
 from ..image import encode_srgb8
 from .rectify import Rectification, rectify_pair
-from .refine import fill_from_background, weighted_median
+from .refine import fill_from_background, fill_smooth, weighted_median
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -57,6 +57,20 @@ _BLOCK_SIZE = 3
 _P1, _P2 = 3, 16
 _UNIQUENESS = 10
 _MONO_HINT = "use --mono (depth from one photo) instead"
+# Measurements whose surroundings (window of this share of the image side) are less than
+# _ISLAND_DENSITY matched are dropped as islands of wrong matches.
+_ISLAND_WINDOW, _ISLAND_DENSITY = 0.03, 0.25
+# Unmatched pixels farther than these shares of the image side from a measurement are
+# filled in 2-D (blended in between); nearer ones keep the row-wise background fill.
+_FILL_NEAR, _FILL_FAR = 0.03, 0.06
+# Background preference of the 2-D fill, as a share of the disparity spread.
+_FILL_BACKGROUND_BIAS = 0.4
+# Disparity spread (px at matching scale) below which low-spread smoothing is blended in,
+# and at which it is at full strength (Middlebury scenes: 10.7-51 px; Nintendo 3DS: ~5).
+_SPREAD_SMOOTH_END, _SPREAD_SMOOTH_FULL = 10.0, 6.0
+# Clusters of values off the large-scale median smaller than this share of the image are
+# discarded by the low-spread smoothing as wrong matches.
+_SPREAD_OUTLIER_AREA = 0.005
 
 
 # --------------------------------------------------------------------------- public API
@@ -239,7 +253,7 @@ def match_rectified(
         )
 
     report("refining", 0.6)
-    disparity = _refine(disparity, valid, small_left, (work_min, work_min + work_num - 1))
+    disparity, valid = _refine(disparity, valid, small_left, (work_min, work_min + work_num - 1))
     confidence = valid.astype(np.float32)
 
     if work_size != (width, height):
@@ -535,9 +549,15 @@ def _refine(
     valid: np.ndarray,
     guide_u8: np.ndarray,
     disparity_range: tuple[int, int],
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Filled, edge-aligned disparity and the mask of measurements it kept."""
+    kept = _drop_islands(valid)
+    valid = kept if kept.any() else valid
+    low, high = np.percentile(disparity[valid], [2.0, 98.0])
+    spread = float(high - low)
     filled = fill_from_background(disparity, valid)
     _smooth_border_strips(filled, valid, disparity_range)
+    filled_in_2d = _fill_large_regions(filled, disparity, valid, spread)
     filled = cv2.medianBlur(filled, 5)
     # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
     # neighbours, so edges follow the photo instead of the matcher's block footprint.
@@ -546,8 +566,98 @@ def _refine(
     )
     redo = ~valid | (gradient > _EDGE_STEP)
     redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    redo &= ~filled_in_2d  # smooth already; the median would only cost time there
     guide = guide_u8.astype(np.float32) / 255.0
-    return weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
+    refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
+    return _smooth_low_spread(refined, valid, guide, float(low), float(high)), valid
+
+
+def _drop_islands(valid: np.ndarray) -> np.ndarray:
+    """Unmark measurements in mostly unmatched surroundings (a few % of the image across).
+
+    Small clusters of matches inside a large unmatched area (a textureless wall, sky) are
+    mostly wrong, and a fill would spread them over the whole area.
+    """
+    size = 2 * round(_ISLAND_WINDOW * max(valid.shape)) + 1
+    density = cv2.blur(valid.astype(np.float32), (size, size))
+    return valid & (density >= _ISLAND_DENSITY)
+
+
+def _fill_large_regions(
+    filled: np.ndarray, disparity: np.ndarray, valid: np.ndarray, spread: float
+) -> np.ndarray:
+    """Refill, in place, the parts of unmatched regions far from any measurement in 2-D.
+
+    The row-by-row background fill suits occlusions (a few pixels beside a depth edge) but
+    turns large unmatched regions (a border strip with no partner, sky, a blank wall) into
+    horizontal streaks. Beyond ``_FILL_NEAR`` of the image size from the nearest
+    measurement a smooth background-biased push-pull fill takes over, blended in up to
+    ``_FILL_FAR``. It runs at half resolution (the values it gives are smooth anyway) and
+    only when such regions exist. Returns the mask of pixels filled in 2-D alone.
+    """
+    side = max(valid.shape)
+    near, far = _FILL_NEAR * side, _FILL_FAR * side
+    distance = cv2.distanceTransform((~valid).astype(np.uint8), cv2.DIST_L2, 3)
+    blend = np.clip((distance - near) / (far - near), 0.0, 1.0)
+    region = blend > 0
+    if not region.any():
+        return region
+    height, width = valid.shape
+    half = (max(1, width // 2), max(1, height // 2))
+    coverage = cv2.resize(valid.astype(np.float32), half, interpolation=cv2.INTER_AREA)
+    total = cv2.resize(
+        np.where(valid, disparity, 0.0).astype(np.float32), half, interpolation=cv2.INTER_AREA
+    )
+    small_valid = coverage > 0.5
+    small = np.where(small_valid, total / np.maximum(coverage, 1e-6), 0.0).astype(np.float32)
+    if not small_valid.any():
+        return np.zeros_like(region)
+    smooth = fill_smooth(
+        small, small_valid, background_bias=max(0.5, _FILL_BACKGROUND_BIAS * spread)
+    )
+    smooth = cv2.resize(smooth, (width, height), interpolation=cv2.INTER_LINEAR)
+    weight = blend[region]
+    filled[region] = weight * smooth[region] + (1.0 - weight) * filled[region]
+    return blend >= 1.0
+
+
+def _smooth_low_spread(
+    disparity: np.ndarray, valid: np.ndarray, guide: np.ndarray, low: float, high: float
+) -> np.ndarray:
+    """Strong edge-aware smoothing when the depth spread is close to the matching noise.
+
+    Pairs with only a few pixels of disparity range (the Nintendo 3DS: 3-10 px) are
+    dominated by matching noise of about half a pixel and by clusters of wrong matches on
+    blank surfaces. Values far from a large-window median are discarded (those clusters),
+    then a confidence-weighted guided filter (``GF(guide, d * c) / GF(guide, c)``) with a
+    large window keeps the structure that follows the photo. Blended in from
+    ``_SPREAD_SMOOTH_END`` down to ``_SPREAD_SMOOTH_FULL`` px of spread (``high - low``),
+    so pairs with a real depth range are untouched. Depth edges soften by a few pixels.
+    """
+    spread = high - low
+    strength = (_SPREAD_SMOOTH_END - spread) / (_SPREAD_SMOOTH_END - _SPREAD_SMOOTH_FULL)
+    strength = float(np.clip(strength, 0.0, 1.0))
+    if strength == 0.0:
+        return disparity
+    side = max(disparity.shape)
+    offset = float(disparity.min())
+    step = max(float(disparity.max()) - offset, 1e-6) / 255.0
+    # 8-bit so OpenCV's constant-time median handles the large window.
+    quantized = np.round((disparity - offset) / step).astype(np.uint8)
+    median = cv2.medianBlur(quantized, 2 * round(0.1 * side) + 1).astype(np.float32)
+    median = median * np.float32(step) + np.float32(offset)
+    weight = np.where(valid, 1.0, 0.05).astype(np.float32)
+    # Clusters off the median are wrong matches when small; large ones are real objects.
+    off = (np.abs(disparity - median) > max(1.0, 0.25 * spread)).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(off, connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] < _SPREAD_OUTLIER_AREA * disparity.size
+    small[0] = False  # background label: pixels near the median
+    weight[small[labels]] = 0.0
+    radius = max(2, round(0.02 * side))
+    numerator = guided_filter(guide, disparity * weight, radius=radius, eps=0.01)
+    denominator = guided_filter(guide, weight, radius=radius, eps=0.01)
+    smooth = numerator / np.maximum(denominator, np.float32(1e-3))
+    return (strength * smooth + (1.0 - strength) * disparity).astype(np.float32)
 
 
 def _smooth_border_strips(

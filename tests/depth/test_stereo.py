@@ -9,8 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from depthfx.depth.refine import fill_from_background, weighted_median
-from depthfx.depth.stereo import estimate_disparity_range, match_rectified, stereo_depth
+from depthfx.depth.refine import fill_from_background, fill_smooth, weighted_median
+from depthfx.depth.stereo import (
+    _smooth_low_spread,
+    estimate_disparity_range,
+    match_rectified,
+    stereo_depth,
+)
 from depthfx.depthmap import DepthMap
 from depthfx.errors import InputError, ParameterError, StereoMatchError
 from depthfx.image import read_image, srgb_to_linear
@@ -113,6 +118,104 @@ def test_step_edge_values_and_location() -> None:
     # Confidence: the occluded strip left of the square (12 px wide) is filled, not trusted.
     assert float(depth.confidence[40:80, 80:88].mean()) < 0.5
     assert float(depth.confidence[40:80, 100:140].mean()) > 0.9
+
+
+def border_strip_pair() -> tuple[np.ndarray, np.ndarray]:
+    """A 3DS-like pair: disparity -40 (left(x) = right(x + 40)), so the left view's right
+    40 px have no counterpart; three nearer squares (-28 px) touch that strip's edge."""
+    height, width, offset = 160, 240, 10
+    back = texture(height, width + 100, 3) * np.float32([0.3, 0.5, 1.0])
+    front = texture(height, width + 100, 4) * np.float32([1.0, 0.5, 0.3])
+    square = np.zeros((height, width + 100), bool)  # in right-view columns (+ offset)
+    for top in (8, 62, 116):
+        square[top : top + 36, offset + 188 : offset + 228] = True
+    columns = np.arange(width)
+    right = np.where(
+        square[:, offset + columns, None], front[:, offset + columns], back[:, offset + columns]
+    )
+    in_front = square[:, offset + columns + 28]
+    left = np.where(
+        in_front[:, :, None], front[:, offset + columns + 28], back[:, offset + columns + 40]
+    )
+    return np.ascontiguousarray(left), np.ascontiguousarray(right)
+
+
+def test_unmatched_border_strip_is_filled_without_row_streaks() -> None:
+    left, right = border_strip_pair()
+    nearness = stereo_depth(left, right).nearness
+    strip = nearness[:, 224:]  # the outer 16 px of the 40 px strip that has no partner
+    beside = nearness[:, 175:200]  # measured: background and the nearer squares
+    # Row-by-row filling copies each row's last measurement, so the squares' -28 px run
+    # across the strip as bands, as varied from row to row as the measured band (std 5.7,
+    # median -28 before the 2-D fill).
+    assert float(np.std(beside, axis=0).mean()) > 3.0
+    assert float(np.std(strip, axis=0).mean()) < 0.25 * float(np.std(beside, axis=0).mean())
+    # The strip leans to the background (-40 px), not to the squares (-28 px).
+    assert float(np.median(strip)) < -35.0
+    assert float(strip.max()) < -34.0
+    assert float(strip.min()) > -42.0
+    # Measured background elsewhere is untouched.
+    assert float(np.median(nearness[:, 20:150])) == pytest.approx(-40.0, abs=0.25)
+
+
+def test_fill_smooth_prefers_background_and_is_smooth() -> None:
+    # Background (10 px) left, a nearer object (20 px) right, an unmatched gap between.
+    rng = np.random.default_rng(0)
+    disparity = np.where(np.arange(96)[None, :] < 40, 10.0, 20.0).astype(np.float32)
+    disparity = np.repeat(disparity, 64, axis=0) + rng.normal(0, 0.5, (64, 96)).astype(np.float32)
+    valid = np.ones((64, 96), bool)
+    valid[:, 40:64] = False
+    out = fill_smooth(disparity, valid, background_bias=2.0)
+    assert np.isfinite(out).all()
+    assert (out[valid] == disparity[valid]).all()
+    gap = out[:, 44:60]
+    # A row-wise fill would copy each row's noisy neighbour (std 0.5 across rows).
+    assert float(np.std(gap, axis=0).max()) < 0.15
+    assert float(gap.mean()) < 15.0  # nearer to the background than to the object
+    with pytest.raises(ParameterError, match="background_bias"):
+        fill_smooth(disparity, valid, background_bias=0.0)
+
+
+def test_low_spread_pair_is_smoothed_and_keeps_its_structure() -> None:
+    # A 3DS-like pair: two planes only 4 px apart, in noisy images.
+    left, right, truth = step_pair(background=6, foreground=10)
+    rng = np.random.default_rng(0)
+    left = np.clip(left + rng.normal(0, 0.03, left.shape), 0, 1).astype(np.float32)
+    right = np.clip(right + rng.normal(0, 0.03, right.shape), 0, 1).astype(np.float32)
+    nearness = stereo_depth(left, right).nearness
+    assert float(np.median(nearness[40:80, 95:130])) == pytest.approx(10.0, abs=0.25)
+    assert float(np.median(nearness[:, 10:60])) == pytest.approx(6.0, abs=0.25)
+    assert float(np.std(nearness[40:80, 95:130])) < 0.3
+    assert float(np.std(nearness[:, 10:60])) < 0.3
+    # Smoothing softens the square's edges by a few pixels, no more.
+    assert float(np.mean(np.abs(nearness - truth) <= 1.0)) > 0.95
+    row = np.median(nearness[40:80], axis=0)
+    above = np.flatnonzero(row > 8.0)
+    square = np.flatnonzero(truth[60] == 10)  # x = 82..141 in the left view
+    assert abs(int(above.min()) - int(square.min())) <= 2
+    assert abs(int(above.max()) - int(square.max())) <= 2
+
+
+def test_low_spread_smoothing_removes_matching_noise() -> None:
+    # Two planes 4 px apart (a 3DS-like spread) with half-pixel matching noise and a small
+    # cluster of wrong matches; the guide shows the two surfaces in different colours.
+    rng = np.random.default_rng(2)
+    truth = np.full((120, 160), 6.0, np.float32)
+    truth[:, 80:] = 10.0
+    noisy = truth + rng.normal(0, 0.5, truth.shape).astype(np.float32)
+    noisy[30:36, 30:36] = 14.0  # wrong matches on a blank wall
+    guide = np.zeros((120, 160, 3), np.float32)
+    guide[:, :80] = (0.2, 0.3, 0.8)
+    guide[:, 80:] = (0.8, 0.3, 0.2)
+    valid = np.ones(truth.shape, bool)
+    smooth = _smooth_low_spread(noisy, valid, guide, 6.0, 10.0)
+    assert float(np.std(smooth[:, 5:75])) < 0.2 * 0.5  # noise down by more than 5x
+    assert float(np.abs(smooth[:, 85:] - 10.0).max()) < 0.5
+    assert float(smooth[30:36, 30:36].max()) < 7.0  # the cluster is gone
+    # The depth edge stays on the colour edge.
+    assert float(np.median(smooth[:, 78])) < 6.5 and float(np.median(smooth[:, 81])) > 9.5
+    # A pair with a real depth range is left alone.
+    assert np.array_equal(_smooth_low_spread(noisy, valid, guide, 0.0, 30.0), noisy)
 
 
 def test_unrectified_pair_is_rectified_and_mapped_back() -> None:

@@ -70,7 +70,9 @@ _FILL_BACKGROUND_BIAS = 0.4
 _SPREAD_SMOOTH_END, _SPREAD_SMOOTH_FULL = 10.0, 6.0
 # Clusters of values off the large-scale median smaller than this share of the image are
 # discarded by the low-spread smoothing as wrong matches.
-_SPREAD_OUTLIER_AREA = 0.005
+_SPREAD_OUTLIER_AREA = 0.02
+# Weight of the large-window median against the trusted measurements in that smoothing.
+_SPREAD_MEDIAN_PRIOR = 0.2
 
 
 # --------------------------------------------------------------------------- public API
@@ -648,15 +650,22 @@ def _smooth_low_spread(
     median = median * np.float32(step) + np.float32(offset)
     weight = np.where(valid, 1.0, 0.05).astype(np.float32)
     # Clusters off the median are wrong matches when small; large ones are real objects.
+    # Filled values off the median (spread from such clusters) are discarded too.
     off = (np.abs(disparity - median) > max(1.0, 0.25 * spread)).astype(np.uint8)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(off, connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] < _SPREAD_OUTLIER_AREA * disparity.size
     small[0] = False  # background label: pixels near the median
     weight[small[labels]] = 0.0
+    weight[(off > 0) & ~valid] = 0.0  # filled, not measured: no support of their own
+    # Far outside the bulk of the measurements (2nd-98th percentile): wrong matches.
+    margin = 0.5 * spread
+    weight[(disparity < low - margin) | (disparity > high + margin)] = 0.0
     radius = max(2, round(0.02 * side))
     numerator = guided_filter(guide, disparity * weight, radius=radius, eps=0.01)
     denominator = guided_filter(guide, weight, radius=radius, eps=0.01)
-    smooth = numerator / np.maximum(denominator, np.float32(1e-3))
+    # Where little trusted support is left (a blank wall), lean on the robust median.
+    prior = np.float32(_SPREAD_MEDIAN_PRIOR)
+    smooth = (numerator + prior * median) / (np.maximum(denominator, 0.0) + prior)
     return (strength * smooth + (1.0 - strength) * disparity).astype(np.float32)
 
 

@@ -12,8 +12,13 @@ The pipeline behind :func:`stereo_depth`:
    the border strip that SGBM normally leaves empty gets matches too; SGBM's left-right
    and uniqueness checks, speckle removal, an explicit left-right check of the border
    strips (mirrored pair) and a range-end check mark unreliable pixels;
-5. fill those from the background side of each row, median-filter, and re-estimate holes
-   and depth edges with a colour-weighted median, so depth edges sit on image edges;
+5. drop islands of matches inside mostly unmatched areas; fill small holes (occlusions)
+   from the background side of each row and large unmatched regions (a border strip with
+   no partner, sky, a blank wall) in 2-D with a background-biased push-pull fill, so they
+   get smooth values without row streaks; median-filter, and re-estimate holes and depth
+   edges with a colour-weighted median, so depth edges sit on image edges; when the
+   disparity spread is only a few pixels (Nintendo 3DS), smooth strongly with a
+   confidence-weighted guided filter so matching noise does not dominate;
 6. upsample to full size guided by the full-resolution photo, and map back to the
    original left image's grid.
 """
@@ -58,8 +63,8 @@ _P1, _P2 = 3, 16
 _UNIQUENESS = 10
 _MONO_HINT = "use --mono (depth from one photo) instead"
 # Measurements whose surroundings (window of this share of the image side) are less than
-# _ISLAND_DENSITY matched are dropped as islands of wrong matches.
-_ISLAND_WINDOW, _ISLAND_DENSITY = 0.03, 0.25
+# this much matched are dropped as islands of wrong matches, first at the small scale.
+_ISLANDS = ((0.03, 0.25), (0.1, 0.2))
 # Unmatched pixels farther than these shares of the image side from a measurement are
 # filled in 2-D (blended in between); nearer ones keep the row-wise background fill.
 _FILL_NEAR, _FILL_FAR = 0.03, 0.06
@@ -580,9 +585,11 @@ def _drop_islands(valid: np.ndarray) -> np.ndarray:
     Small clusters of matches inside a large unmatched area (a textureless wall, sky) are
     mostly wrong, and a fill would spread them over the whole area.
     """
-    size = 2 * round(_ISLAND_WINDOW * max(valid.shape)) + 1
-    density = cv2.blur(valid.astype(np.float32), (size, size))
-    return valid & (density >= _ISLAND_DENSITY)
+    kept = valid.astype(np.float32)
+    for window, density in _ISLANDS:
+        size = 2 * round(window * max(valid.shape)) + 1
+        kept *= cv2.blur(kept, (size, size)) >= density
+    return kept > 0
 
 
 def _fill_large_regions(

@@ -70,6 +70,9 @@ _ISLANDS = ((0.03, 0.25), (0.1, 0.2))
 _FILL_NEAR, _FILL_FAR = 0.03, 0.06
 # Background preference of the 2-D fill, as a share of the disparity spread.
 _FILL_BACKGROUND_BIAS = 0.4
+# Stronger background preference deep inside large unmatched regions in the upper part of
+# the frame (sky): full above _FILL_SKY_FULL of the height, none below _FILL_SKY_END.
+_FILL_SKY_BIAS, _FILL_SKY_FULL, _FILL_SKY_END = 0.05, 0.25, 0.5
 # Disparity spread (px at matching scale) below which low-spread smoothing is blended in,
 # and at which it is at full strength (Middlebury scenes: 10.7-51 px; Nintendo 3DS: ~5).
 _SPREAD_SMOOTH_END, _SPREAD_SMOOTH_FULL = 10.0, 6.0
@@ -624,6 +627,16 @@ def _fill_large_regions(
     smooth = fill_smooth(
         small, small_valid, background_bias=max(0.5, _FILL_BACKGROUND_BIAS * spread)
     )
+    # Deep inside a large unmatched region in the upper part of the frame (sky) prefer
+    # the background strongly: what cannot be matched there is mostly far away.
+    rows = np.arange(half[1], dtype=np.float32)[:, None] / half[1]
+    deep = np.clip((distance[::2, ::2][: half[1], : half[0]] - far) / far, 0.0, 1.0)
+    deep *= np.clip((_FILL_SKY_END - rows) / (_FILL_SKY_END - _FILL_SKY_FULL), 0.0, 1.0)
+    if deep.shape == smooth.shape and deep.any():
+        far_fill = fill_smooth(
+            small, small_valid, background_bias=max(0.5, _FILL_SKY_BIAS * spread)
+        )
+        smooth = deep * far_fill + (1.0 - deep) * smooth
     smooth = cv2.resize(smooth, (width, height), interpolation=cv2.INTER_LINEAR)
     weight = blend[region]
     filled[region] = weight * smooth[region] + (1.0 - weight) * filled[region]

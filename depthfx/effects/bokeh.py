@@ -82,7 +82,8 @@ def circle_of_confusion(
     diagonal = math.hypot(width, height)
     low, high = (float(v) for v in np.percentile(_sample(nearness), _RANGE_PERCENTILES))
     half_sharp = 0.5 * depth_of_field * max(high - low, 0.0)
-    offset = np.float32(focus_nearness) - nearness  # > 0 behind the focal plane
+    offset = (np.float32(focus_nearness) - nearness).astype(np.float32, copy=False)
+    # offset > 0 behind the focal plane
     if depth_of_field > 0:
         offset = np.sign(offset) * np.maximum(np.abs(offset) - np.float32(half_sharp), 0.0)
     if focal_length_mm is not None and f_number is not None:
@@ -108,8 +109,9 @@ def circle_of_confusion(
     radius = strength / 100.0 * diagonal
     if largest <= 1e-12 or radius <= 0:
         return np.zeros((height, width), np.float32)
-    coc = offset * np.float32(radius / largest)
-    return np.clip(coc, -radius, radius).astype(np.float32)
+    # In place: each fresh full-size temporary costs more than the arithmetic on it.
+    coc = np.multiply(offset, np.float32(radius / largest), out=offset)
+    return np.clip(coc, -radius, radius, out=coc)
 
 
 def _sample(values: np.ndarray, count: int = 250_000) -> np.ndarray:

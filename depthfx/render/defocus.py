@@ -131,8 +131,14 @@ class _Highlights:
     gain: float
 
     def factor(self, luma: np.ndarray) -> np.ndarray:
-        ramp = np.clip((luma - self.threshold) / (1.0 - self.threshold), 0.0, 1.0)
-        return (1.0 + self.gain * ramp * ramp).astype(np.float32)
+        # In place after the first step; same operations as 1 + gain * ramp^2.
+        ramp = np.subtract(luma, self.threshold, dtype=np.float32)
+        ramp /= np.float32(1.0 - self.threshold)
+        np.clip(ramp, 0.0, 1.0, out=ramp)
+        factor = ramp * np.float32(self.gain)
+        factor *= ramp
+        factor += np.float32(1.0)
+        return factor
 
     def boost(self, rgb: np.ndarray) -> np.ndarray:
         luma = _luma(rgb)
@@ -140,20 +146,55 @@ class _Highlights:
             return rgb
         # Dense over the tile: the factor is exactly 1 at or below the threshold, and a
         # few passes over a small tile beat boolean gathers and scatters.
-        return rgb * self.factor(luma)[:, :, None]
+        factor = self.factor(luma)
+        spread = cv2.merge([factor, factor, factor])
+        return cv2.multiply(np.ascontiguousarray(rgb), spread, dst=spread)
 
-    def compress(self, premultiplied: np.ndarray, alpha: np.ndarray) -> None:
-        """Undo :meth:`boost` on the colour of premultiplied data, in place."""
-        boosted_luma = _luma(premultiplied) / np.maximum(alpha, 1e-6)
-        bright = boosted_luma > self.threshold
-        if not bright.any():
+    def compress(
+        self,
+        premultiplied: np.ndarray,
+        alpha: np.ndarray,
+        map_bands: Callable[[Callable[[slice], None], list[slice]], object] | None = None,
+    ) -> None:
+        """Undo :meth:`boost` on the colour of premultiplied data, in place.
+
+        Works in row bands through ``map_bands`` (e.g. a thread pool's map).
+        """
+        run = map_bands or _serial_map
+        height = alpha.shape[0]
+        bands = [slice(y, min(y + 64, height)) for y in range(0, height, 64)]
+        boosted_luma = np.empty(alpha.shape, np.float32)
+        band_max = np.zeros(len(bands), np.float32)
+
+        def measure(band: slice) -> None:
+            luma = _luma(premultiplied[band])
+            np.divide(luma, np.maximum(alpha[band], 1e-6), out=boosted_luma[band])
+            band_max[band.start // 64] = boosted_luma[band].max(initial=0.0)
+
+        list(run(measure, bands))  # type: ignore[call-overload]
+        largest = float(band_max.max(initial=0.0))
+        if not largest > self.threshold:
             return
-        values = boosted_luma[bright]
-        top = max(1.0, float(values.max()))
+        top = max(1.0, largest)
         plain = np.linspace(0.0, top, 2048, dtype=np.float32)
         boosted = plain * self.factor(plain)
-        original = np.interp(values, boosted, plain).astype(np.float32)
-        premultiplied[bright] *= (original / values)[:, None]
+
+        def restore(band: slice) -> None:
+            values_band = boosted_luma[band]
+            bright = values_band > self.threshold
+            if not bright.any():
+                return
+            values = values_band[bright]
+            original = np.interp(values, boosted, plain).astype(np.float32)
+            premultiplied[band][bright] *= (original / values)[:, None]
+
+        list(run(restore, bands))  # type: ignore[call-overload]
+
+
+def _serial_map(function: Callable[[slice], None], items: list[slice]) -> list[None]:
+    for item in items:
+        function(item)
+    return []
 
 
 _LUMA_WEIGHTS = np.array([[0.2126, 0.7152, 0.0722]], np.float32)
@@ -219,8 +260,10 @@ def render_defocus(
         raise ParameterError(
             f"coc_radius has shape {coc.shape} but the image is {image.shape[1]}x{image.shape[0]}"
         )
-    # min/max are NaN or infinite iff some value is (cheaper than a full-size isfinite).
-    if not math.isfinite(float(coc.min(initial=0.0)) + float(coc.max(initial=0.0))):
+    # The extremes, once (each pass over a 12 MP map counts); they are NaN or infinite
+    # iff some value is, which is cheaper to check than a full-size isfinite.
+    extremes = (float(coc.min()), float(coc.max())) if coc.size else (0.0, 0.0)
+    if not math.isfinite(extremes[0] + extremes[1]):
         raise ParameterError("coc_radius must be finite everywhere")
     highlights = None
     if highlight_threshold is not None and highlight_gain > 0:
@@ -234,11 +277,11 @@ def render_defocus(
     aperture = aperture or Aperture()
     report = progress or (lambda stage, fraction: None)
 
-    if max(float(coc.max(initial=0.0)), -float(coc.min(initial=0.0))) < 0.5:
+    if max(extremes[1], -extremes[0], 0.0) < 0.5:
         report("done", 1.0)
         return image.copy()
     rgb, alpha = split_alpha(image)
-    renderer = _Renderer(rgb, alpha, coc, aperture, highlights, report)
+    renderer = _Renderer(rgb, alpha, coc, extremes, aperture, highlights, report)
     out_rgb, out_alpha = renderer.run()
     report("done", 1.0)
     return join_alpha(out_rgb, out_alpha if alpha is not None else None)
@@ -263,6 +306,7 @@ class _Renderer:
         rgb: np.ndarray,
         alpha: np.ndarray | None,
         coc: np.ndarray,
+        extremes: tuple[float, float],
         aperture: Aperture,
         highlights: _Highlights | None,
         report: ProgressCallback,
@@ -275,12 +319,14 @@ class _Renderer:
         self.report = report
         self.height, self.width = coc.shape
         self.half_shape = ((self.height + 1) // 2, (self.width + 1) // 2)
-        top = float(layer_position(np.array([coc.max(), -coc.min()], np.float32)).max())
-        self.has_back = float(coc.max()) > 1.0
-        self.has_front = float(coc.min()) < -1.0
-        extremes = layer_position(np.array([max(coc.max(), 0.0), max(-coc.min(), 0.0)], np.float32))
-        self.back_top = math.ceil(float(extremes[0]))
-        self.front_top = math.ceil(float(extremes[1]))
+        smallest, largest = extremes
+        self.largest_blur = max(largest, -smallest)
+        top = float(layer_position(np.array([largest, -smallest], np.float32)).max())
+        self.has_back = largest > 1.0
+        self.has_front = smallest < -1.0
+        tops = layer_position(np.array([max(largest, 0.0), max(-smallest, 0.0)], np.float32))
+        self.back_top = math.ceil(float(tops[0]))
+        self.front_top = math.ceil(float(tops[1]))
         deepest = _layer_level(layer_radius(max(2, math.ceil(top))))
         # Level-1 arrays are padded so every deeper level divides them exactly.
         self.multiple = 2 ** (deepest - 1) * _TILE
@@ -546,7 +592,7 @@ class _Renderer:
             acc_alpha = _upsample2(acc_alpha)
             acc_level -= 1
         if self.highlights is not None:
-            self.highlights.compress(acc_pre, acc_alpha)
+            self.highlights.compress(acc_pre, acc_alpha, self.pool.map)
         return acc_pre, acc_alpha
 
     def _layer(
@@ -841,7 +887,7 @@ class _Renderer:
             if isinstance(side, _Side):
                 total += side.coverage
         transparent = (total < 0.999).astype(np.uint8)
-        reach = math.ceil(float(np.abs(self.coc).max()) / 2.0) + 2
+        reach = math.ceil(self.largest_blur / 2.0) + 2
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
         return cv2.dilate(transparent, kernel)
 

@@ -298,6 +298,8 @@ class _Side:
     premultiplied: np.ndarray  # (h, w, 3)
     position: np.ndarray  # (h, w) coverage-weighted mean |layer position|, clamped >= 2
     top_index: int
+    # Per-tile (_TILE px) min and max position over covered pixels.
+    tile_ranges: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class _Renderer:
@@ -476,8 +478,24 @@ class _Renderer:
 
         self.tile_range: dict[tuple[int, int, int, int], tuple[float, float]] = {}
         list(self.pool.map(work, self._tiles()))
-        for array in outputs.values():
-            _reflect_into_padding(array, half_h, half_w)
+        tops = {"back": max(self.back_top, 2), "front": max(self.front_top, 2)}
+        ranges: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+        def finish(name: str) -> None:
+            """Mirror into the padding; for a side also normalize positions and range them."""
+            if name in sides:
+                coverage, position = outputs[f"{name}_cov"], outputs[f"{name}_pos"]
+                _reflect_into_padding(coverage, half_h, half_w)
+                _reflect_into_padding(position, half_h, half_w)
+                np.divide(position, np.maximum(coverage, 1e-12), out=position)
+                np.clip(position, 2.0, tops[name], out=position)
+                ranges[name] = _tile_ranges(position, coverage)
+            else:
+                _reflect_into_padding(outputs[name], half_h, half_w)
+
+        # The sides' (larger) jobs first, so the two threads finish together.
+        jobs = sides + [name for name in outputs if name.endswith("_pre")] + ["fine"]
+        list(self.pool.map(finish, jobs))
 
         result: dict[str, _Side | np.ndarray | None] = {
             "fine": outputs["fine"],
@@ -487,16 +505,12 @@ class _Renderer:
             if name not in sides:
                 result[name] = None
                 continue
-            coverage = outputs[f"{name}_cov"]
-            top = max(self.back_top if name == "back" else self.front_top, 2)
-            position = outputs[f"{name}_pos"]
-            np.divide(position, np.maximum(coverage, 1e-12), out=position)
-            np.clip(position, 2.0, top, out=position)
             result[name] = _Side(
-                coverage=coverage,
+                coverage=outputs[f"{name}_cov"],
                 premultiplied=outputs[f"{name}_pre"],
-                position=position,
-                top_index=top,
+                position=outputs[f"{name}_pos"],
+                top_index=tops[name],
+                tile_ranges=ranges[name],
             )
         return result
 
@@ -524,7 +538,8 @@ class _Renderer:
         if back and isinstance(others, _Side):
             assert nearer_fixed is not None
             nearer_fixed += others.coverage
-        tile_min, tile_max = _tile_ranges(side.position, side.coverage)
+        assert side.tile_ranges is not None
+        tile_min, tile_max = side.tile_ranges
         deepest = _layer_level(layer_radius(side.top_index))
         pyramid = _side_pyramid(side, nearer_fixed, deepest - 1)
 

@@ -171,8 +171,8 @@ def _band_distance(shape: tuple[int, int], *, position: float, angle: float) -> 
     normal_x, normal_y = math.sin(theta), math.cos(theta)
     ys = (np.arange(height, dtype=np.float32) + 0.5 - position * height) / np.float32(height)
     xs = (np.arange(width, dtype=np.float32) + 0.5 - width / 2) / np.float32(height)
-    return (np.float32(normal_x) * xs[None, :] + np.float32(normal_y) * ys[:, None]).astype(
-        np.float32
+    return np.add(
+        np.float32(normal_x) * xs[None, :], np.float32(normal_y) * ys[:, None], dtype=np.float32
     )
 
 
@@ -257,9 +257,10 @@ def fit_focal_plane(
     a, b, c = (float(v) for v in coefficients)
     xs = np.arange(width, dtype=np.float32) / np.float32(scale)
     ys = np.arange(height, dtype=np.float32) / np.float32(scale)
-    return (np.float32(a) * xs[None, :] + np.float32(b) * ys[:, None] + np.float32(c)).astype(
-        np.float32
-    )
+    # Written into one array (a 12 MP temporary costs more than the arithmetic on it).
+    plane = np.add(np.float32(a) * xs[None, :], np.float32(b) * ys[:, None], dtype=np.float32)
+    plane += np.float32(c)
+    return plane
 
 
 def _depth_coc(

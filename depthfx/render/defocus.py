@@ -419,9 +419,7 @@ class _Renderer:
             if high <= 1.0:
                 # Wholly fine: no layer position needed.
                 outputs["fine"][region] = 1.0 if alpha is None else _half(alpha)
-                outputs["fine_pre"][region] = _half(
-                    rgb if alpha is None else rgb * alpha[:, :, None]
-                )
+                outputs["fine_pre"][region] = _half(rgb if alpha is None else _scaled(rgb, alpha))
                 return
             if low >= 2.0 and alpha is None and (smallest > 0.0 or largest < 0.0):
                 # Wholly coarse on one side of the focal plane: the common case, kept cheap.
@@ -450,7 +448,7 @@ class _Renderer:
                 all_fine = no_fine = False
             if not no_fine:
                 outputs["fine"][region] = 1.0 if fine is None else _half(fine)
-                outputs["fine_pre"][region] = _half(rgb if fine is None else rgb * fine[:, :, None])
+                outputs["fine_pre"][region] = _half(rgb if fine is None else _scaled(rgb, fine))
             if all_fine:
                 return
             lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
@@ -473,7 +471,7 @@ class _Renderer:
                 else:
                     share_side = share_side.astype(np.float32, copy=False)
                     outputs[f"{name}_cov"][region] = _half(share_side)
-                    outputs[f"{name}_pre"][region] = _half(lit * share_side[:, :, None])
+                    outputs[f"{name}_pre"][region] = _half(_scaled(lit, share_side))
                     outputs[f"{name}_pos"][region] = _half(share_side * magnitude)
 
         self.tile_range: dict[tuple[int, int, int, int], tuple[float, float]] = {}
@@ -589,13 +587,13 @@ class _Renderer:
             target_pre, target_alpha = acc_pre[ys, xs], acc_alpha[ys, xs]
             if back:
                 keep = np.subtract(1.0, alpha, out=self._scratch("keep", alpha.shape))
-                target_pre *= keep[:, :, None]
+                _scaled(target_pre, keep, out=target_pre)
                 target_pre += pre
                 target_alpha *= keep
                 target_alpha += alpha
             else:
                 room = np.subtract(1.0, target_alpha, out=self._scratch("keep", alpha.shape))
-                pre *= room[:, :, None]
+                _scaled(pre, room, out=pre)
                 target_pre += pre
                 alpha *= room
                 target_alpha += alpha
@@ -682,7 +680,7 @@ class _Renderer:
         gain = self._scratch("gain", plane)
         gain.fill(0.0)
         np.divide(alpha, own, out=gain, where=own > 1e-6)
-        blurred_pre *= gain[:, :, None]
+        _scaled(blurred_pre, gain, out=blurred_pre)
         return blurred_pre, alpha
 
     def _cats_eye_blur(
@@ -742,7 +740,7 @@ class _Renderer:
                 middle_alpha[band] = fine[band]
                 return
             keep = 1.0 - fine[band]
-            np.multiply(back[0][band], keep[:, :, None], out=middle_pre[band])
+            _scaled(back[0][band], keep, out=middle_pre[band])
             middle_pre[band] += fine_pre[band]
             np.multiply(back[1][band], keep, out=middle_alpha[band])
             middle_alpha[band] += fine[band]
@@ -763,15 +761,15 @@ class _Renderer:
                     if isinstance(side, _Side):
                         solid += side.coverage[band]
                 missing = np.maximum(np.minimum(solid, 1.0) - alpha, 0.0)
-                pre += fill[band] * missing[:, :, None]
+                pre += _scaled(fill[band], missing)
                 alpha += missing
                 keep = 1.0 - front[1][band]
-                pre *= keep[:, :, None]
+                _scaled(pre, keep, out=pre)
                 pre += front[0][band]
                 alpha *= keep
                 alpha += front[1][band]
             inverse = np.divide(1.0, alpha, out=np.ones_like(alpha), where=alpha > 1e-6)
-            np.multiply(pre, inverse[:, :, None], out=pre)
+            _scaled(pre, inverse, out=pre)
             np.clip(alpha, 0.0, 1.0, out=alpha)
 
         list(self.pool.map(compose, bands))
@@ -858,7 +856,7 @@ class _Renderer:
                     pre, cover = back_pre, back_alpha
                 else:
                     keep = 1.0 - cover
-                    pre = pre + back_pre * keep[:, :, None]
+                    pre = pre + _scaled(back_pre, keep)
                     cover = cover + back_alpha * keep
             if pre is None or cover is None:
                 pre = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
@@ -869,18 +867,18 @@ class _Renderer:
                 missing = np.maximum(solid - cover, 0.0)
                 if float(missing.max()) > 0.0:
                     (fill_colour,) = _upsample_region((fill,), y0, y1, x0, x1)
-                    pre = pre + fill_colour * missing[:, :, None]
+                    pre = pre + _scaled(fill_colour, missing)
                     cover = cover + missing
                 front_pre, front_alpha = _upsample_region(front, y0, y1, x0, x1)
                 keep = 1.0 - front_alpha
-                pre = front_pre + pre * keep[:, :, None]
+                pre = front_pre + _scaled(pre, keep)
                 cover = front_alpha + cover * keep
             if alpha is None and opaque_fine and not front_here:
                 out_rgb[target] = pre
                 put_alpha(target, 1.0)
                 return
             inverse = np.divide(1.0, cover, out=np.ones_like(cover), where=cover > 1e-6)
-            np.multiply(pre, inverse[:, :, None], out=out_rgb[target])
+            _scaled(pre, inverse, out=out_rgb[target])
             put_alpha(
                 target, (1.0 if alpha is None or self._opaque(tile) else np.clip(cover, 0.0, 1.0))
             )
@@ -935,24 +933,37 @@ class _Renderer:
                 )
             blurred = cv2.filter2D(source, -1, blur_one, borderType=cv2.BORDER_REFLECT)
             blurred = blurred[y0 - m0 : y0 - m0 + (y1 - y0), x0 - n0 : x0 - n0 + (x1 - x0)]
-        partial = np.minimum(magnitude, 1.0)[:, :, None]
+        partial = np.minimum(magnitude, 1.0)
         if alpha is None:
-            pre = rgb if blurred is None else rgb + partial * (blurred - rgb)
+            pre = rgb if blurred is None else rgb + _scaled(blurred - rgb, partial)
             cover = np.ones_like(magnitude)
         else:
-            sharp = rgb * alpha[:, :, None]
+            sharp = _scaled(rgb, alpha)
             if blurred is None:
                 pre, cover = sharp, alpha.copy()
             else:
-                pre = sharp + partial * (blurred[:, :, :3] - sharp)
-                cover = alpha + partial[:, :, 0] * (blurred[:, :, 3] - alpha)
+                pre = sharp + _scaled(blurred[:, :, :3] - sharp, partial)
+                cover = alpha + partial * (blurred[:, :, 3] - alpha)
         if fine is not None:
-            pre = pre * fine[:, :, None]
+            pre = _scaled(pre, fine)
             cover = cover * fine
         return pre, cover
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _scaled(colour: np.ndarray, plane: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``colour * plane[:, :, None]``, one channel at a time (``out`` may be ``colour``).
+
+    NumPy broadcasts over a trailing axis of 3 with a tiny inner loop; per-channel passes
+    over tiles are several times faster, with the same result.
+    """
+    if out is None:
+        out = np.empty(colour.shape, np.float32)
+    for channel in range(colour.shape[2]):
+        np.multiply(colour[:, :, channel], plane, out=out[:, :, channel])
+    return out
 
 
 def _even(array: np.ndarray) -> np.ndarray:

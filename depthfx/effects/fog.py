@@ -9,6 +9,8 @@ line) and has a closed-form optical depth (:func:`height_fog_optical_depth`).
 Everything is computed in linear light. The transmission is computed per pixel at full
 size and refined by a guided filter steered by the photo (colour guide up to 1024 px, a
 grey guide with reused buffers above), so fog edges follow object outlines without halos.
+Full-size work runs in row bands on two threads (the guided filter with a halo, so the
+result is the same as one whole-image pass).
 The subsampled "fast" guided filter was tried and rejected: its interpolated coefficients
 leak fog a few pixels onto near silhouettes.
 """

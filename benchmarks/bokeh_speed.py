@@ -46,8 +46,12 @@ def synthetic_nearness(width: int, height: int) -> np.ndarray:
     return nearness
 
 
-def measure(  # type: ignore[type-arg]
-    megapixels: int, repeat: int, strength: float, mallopt: bool, queue: multiprocessing.Queue
+def measure(
+    megapixels: int,
+    repeat: int,
+    strength: float,
+    mallopt: bool,
+    queue: multiprocessing.Queue,
 ) -> None:
     if mallopt:
         apply_mallopt()

@@ -86,6 +86,7 @@ class Baselines:
 
     def opencv(self) -> None:
         image = cv2.imdecode(np.frombuffer(self.data, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None
         cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
 
     def depthfx_io(self) -> None:

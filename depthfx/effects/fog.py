@@ -294,7 +294,7 @@ def fog(
     --------
     >>> photo = np.zeros((8, 8, 3), np.float32)
     >>> plane = DepthMap(np.full((8, 8), 2.0, np.float32), metric_scale=20.0)  # 10 m away
-    >>> out = fog(photo, plane, visibility=10.0, color="white")
+    >>> out = fog(photo, plane, visibility=10.0, color="white", max_fog=1.0)
     >>> round(float(out[4, 4, 0]), 3)  # 1 - exp(-ln 20) = 0.95 of the way to white
     0.95
     """

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import glob
-import json
 import multiprocessing
 import os
 import re
@@ -341,8 +340,9 @@ def output_path_for(item: BatchItem, out_dir: Path, *, suffix: str | None = None
 
 
 def depth_cache_path(item: BatchItem, cache_dir: Path) -> Path:
-    """Where ``--save-depth`` stores the item's depth map (``name.depth.npy``)."""
-    return cache_dir / f"{item.name}.depth.npy"
+    """Where ``--save-depth`` stores the item's depth map (``name.depth.npz``: nearness,
+    confidence, units and metric scale, so a cached map acts exactly like a fresh one)."""
+    return cache_dir / f"{item.name}.depth.npz"
 
 
 @dataclass(frozen=True)
@@ -461,7 +461,7 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask]) -> list[Path]:
     removed = []
     for task in tasks:
         cache = task.depth_cache
-        for target in (task.output, cache, _scale_path(cache) if cache is not None else None):
+        for target in (task.output, cache):
             if target is None:
                 continue
             for temp in target.parent.glob(
@@ -539,10 +539,8 @@ def process_item(task: BatchTask) -> ItemResult:
 
         request, depth_source = depth_request_for(task)
         photo, depth = load_photo_and_depth(task.item.image, request)
-        if depth_source == "cache" and task.depth_cache is not None:
-            depth = _with_cached_scale(depth, task.depth_cache)
         if task.save_depth and depth_source in ("stereo", "mono") and task.depth_cache is not None:
-            _save_cached_depth(depth, task.depth_cache, inputs=task.item.inputs())
+            depth.save(task.depth_cache, inputs=task.item.inputs())
         result = task.chain.apply(photo.rgba(), depth)
         write_image(task.output, result, like=photo, inputs=task.item.inputs())
         before = after = None
@@ -575,30 +573,6 @@ def process_item(task: BatchTask) -> ItemResult:
         cpu_seconds=time.process_time() - cpu_start,
         image=task.item.image,
     )
-
-
-def _scale_path(cache: Path) -> Path:
-    return cache.with_suffix(".json")
-
-
-def _save_cached_depth(depth: Any, cache: Path, *, inputs: tuple[Path, ...]) -> None:
-    """Nearness as .npy, and what it measures (units, metric scale) in a small .json beside it."""
-    from .image import write_bytes_atomic
-
-    depth.save(cache, inputs=inputs)
-    meta = {"units": depth.units, "metric_scale": depth.metric_scale}
-    write_bytes_atomic(_scale_path(cache), json.dumps(meta).encode("utf-8"))
-
-
-def _with_cached_scale(depth: Any, cache: Path) -> Any:
-    try:
-        meta = json.loads(_scale_path(cache).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return depth  # a bare .npy: relative nearness
-    units = meta.get("units") if meta.get("units") in ("disparity_px", "relative") else "relative"
-    scale = meta.get("metric_scale")
-    scale = float(scale) if isinstance(scale, int | float) and scale > 0 else None
-    return replace(depth, units=units, metric_scale=scale)
 
 
 def _thumbnail(image: np.ndarray, height: int = THUMBNAIL_HEIGHT) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import InputError, ParameterError
 from .image import atomic_output, check_output_path, decode_image
 
-DEPTH_SUFFIXES = (".npy", ".pfm", ".tif", ".tiff", ".png")
+DEPTH_SUFFIXES = (".npy", ".npz", ".pfm", ".tif", ".tiff", ".png")
 DEPTH_READ_SUFFIXES = (*DEPTH_SUFFIXES, ".jpg", ".jpeg", ".webp", ".bmp", ".exr")
 Units = Literal["disparity_px", "relative"]
 # Aspect ratios closer than this are treated as equal when fitting a depth map to a photo.
@@ -167,8 +167,9 @@ class DepthMap:
         """Write the map atomically.
 
         ``.npy``, ``.pfm`` and ``.tif``/``.tiff`` keep float32 nearness exactly (disparity in
-        pixels for stereo). ``.png`` is a 16-bit picture normalized to the full range, white
-        = near, for viewing; it loses the scale.
+        pixels for stereo). ``.npz`` keeps everything: nearness, confidence, units and metric
+        scale (what a depth cache needs). ``.png`` is a 16-bit picture normalized to the full
+        range, white = near, for viewing; it loses the scale.
         """
         path = check_output_path(path, allowed=DEPTH_SUFFIXES, inputs=inputs)
         suffix = path.suffix.lower()
@@ -176,6 +177,18 @@ class DepthMap:
             if suffix == ".npy":
                 with open(temp, "wb") as handle:
                     np.save(handle, self.nearness)
+            elif suffix == ".npz":
+                fields: dict[str, np.ndarray] = {
+                    "nearness": self.nearness,
+                    "units": np.array(self.units),
+                    "metric_scale": np.array(
+                        np.nan if self.metric_scale is None else self.metric_scale
+                    ),
+                }
+                if self.confidence is not None:
+                    fields["confidence"] = self.confidence
+                with open(temp, "wb") as handle:
+                    np.savez(handle, **fields)  # type: ignore[arg-type]
             elif suffix == ".pfm":
                 temp.write_bytes(encode_pfm(self.nearness))
             elif suffix in (".tif", ".tiff"):
@@ -200,6 +213,8 @@ class DepthMap:
         path : path
             ``.npy``, ``.pfm``, float ``.tif``/``.tiff``, or an 8/16-bit grey picture
             (PNG, JPEG, TIFF, WebP). Colour pictures are read through their luminance.
+            ``.npz`` files written by :meth:`save` come back whole (confidence, units,
+            scale); ``near`` does not apply to them.
         near : {"white", "black"}
             Which end is near. ``"white"`` (default): larger values are nearer, as in
             disparity and MiDaS-style depth pictures. ``"black"``: values are depth-like; float
@@ -216,6 +231,8 @@ class DepthMap:
                 f"{path}: unknown depth file type {suffix or '(none)'!r}; "
                 f"use one of {', '.join(DEPTH_READ_SUFFIXES)}"
             )
+        if suffix == ".npz":
+            return _load_npz(path)
         try:
             values, is_float = _read_depth_values(path)
         except InputError:
@@ -310,6 +327,23 @@ def _read_depth_values(path: Path) -> tuple[np.ndarray, bool]:
 
     # Depth pictures store values, not light: undo the transfer curve read_image applied.
     return linear_to_srgb(luminance(photo.pixels)), False
+
+
+def _load_npz(path: Path) -> DepthMap:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            nearness = archive["nearness"]
+            confidence = archive["confidence"] if "confidence" in archive.files else None
+            units = str(archive["units"]) if "units" in archive.files else "relative"
+            scale = float(archive["metric_scale"]) if "metric_scale" in archive.files else np.nan
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{path}: not a depthfx depth archive ({exc})") from exc
+    return DepthMap(
+        nearness=nearness,
+        confidence=confidence,
+        metric_scale=None if not np.isfinite(scale) else scale,
+        units="disparity_px" if units == "disparity_px" else "relative",
+    )
 
 
 def encode_pfm(array: np.ndarray) -> bytes:

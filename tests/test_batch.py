@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from depthfx.batch import (
     run_batch,
     summarize,
 )
+from depthfx.depthmap import DepthMap
 from depthfx.effects.fog import Fog
 from depthfx.errors import InputError, ParameterError
 from depthfx.image import read_image, to_display
@@ -238,9 +238,9 @@ def test_save_depth_caches_and_the_next_run_reuses_it(tmp_path: Path, examples_d
     first = run_batch(plan_batch(items, CHAIN, out, save_depth=True).tasks, jobs=1)
     assert first[0].status == "done", first[0].reason
     assert first[0].depth_source == "stereo"
-    cached = out / "s.depth.npy"
-    assert cached.is_file() and np.load(cached).shape == (125, 150)
-    assert json.loads((out / "s.depth.json").read_text())["units"] == "disparity_px"
+    cached = DepthMap.load(out / "s.depth.npz")
+    assert cached.shape == (125, 150) and cached.units == "disparity_px"
+    assert cached.confidence is not None and 0 < cached.confidence.mean() < 1
     second = run_batch(plan_batch(items, CHAIN, out, overwrite=True).tasks, jobs=1)
     assert second[0].status == "done" and second[0].depth_source == "cache"
     # the cached map gives the same picture as the fresh stereo match

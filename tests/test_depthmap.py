@@ -117,3 +117,15 @@ def test_preview_is_warm_for_near() -> None:
     assert preview.shape == (30, 40, 3) and preview.dtype == np.uint8
     assert preview[0, -1, 0] > preview[0, -1, 2]  # near = red end of TURBO
     assert preview[0, 0, 2] > preview[0, 0, 0]  # far = blue end
+
+
+def test_npz_keeps_confidence_units_and_scale(tmp_path: Path) -> None:
+    confidence = np.ones((30, 40), np.float32)
+    confidence[:, :5] = 0
+    depth = DepthMap(_ramp(), confidence=confidence, metric_scale=42.5, units="disparity_px")
+    loaded = DepthMap.load(depth.save(tmp_path / "d.npz"))
+    assert np.array_equal(loaded.nearness, depth.nearness)
+    assert loaded.confidence is not None and np.array_equal(loaded.confidence, confidence)
+    assert loaded.metric_scale == 42.5 and loaded.units == "disparity_px"
+    bare = DepthMap.load(DepthMap(_ramp()).save(tmp_path / "bare.npz"))
+    assert bare.confidence is None and bare.metric_scale is None and bare.units == "relative"

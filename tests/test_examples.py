@@ -77,7 +77,7 @@ def test_batch_folder_pairs_the_example_and_resumes(tmp_path: Path) -> None:
     output = run_example("batch_folder.py", "--out", tmp_path, "--jobs", "1")
     assert "done 1, skipped 0, failed 0" in output
     assert read_image(tmp_path / "teddy.jpg").shape == (375, 450)
-    assert (tmp_path / "teddy.depth.npy").is_file()
+    assert (tmp_path / "teddy.depth.npz").is_file()
     assert "done 0, skipped 1, failed 0" in run_example("batch_folder.py", "--out", tmp_path)
 
 

@@ -78,7 +78,7 @@ def batch(
         bool,
         typer.Option(
             "--save-depth",
-            help="Cache computed depth maps as NAME.depth.npy (in --depth-cache); later runs reuse them.",
+            help="Cache computed depth maps as NAME.depth.npz (in --depth-cache); later runs reuse them.",
             rich_help_panel=_RUN,
         ),
     ] = False,

@@ -60,6 +60,8 @@ _EXTEND_CONFIDENCE = 0.1
 # which a pixel moves from one to the other.
 _LAYERS_PER_OCTAVE = 3.0
 _TRANSITION = 0.5
+# OpenCV's filter2D uses the DFT from this many kernel cells on (float32, SSE3).
+_DIRECT_FILTER_AREA = 130
 _TILE_ROWS = 64
 _TILE_COLS = 512
 _TILE = 16
@@ -639,7 +641,7 @@ class _Renderer:
         _ramp(membership, in_place=True)
         np.subtract(1.0, membership, out=membership)
         stack = self._scratch("stack", (y1 - y0, x1 - x0, 5))
-        np.multiply(side.premultiplied[y0:y1, x0:x1], membership[:, :, None], out=stack[:, :, :3])
+        _scaled(side.premultiplied[y0:y1, x0:x1], membership, out=stack[:, :, :3])
         np.multiply(coverage, membership, out=stack[:, :, 3])
         # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
         # the focal plane) the fine layers and the whole foreground. (Reuses the
@@ -665,7 +667,7 @@ class _Renderer:
         if self.aperture.cats_eye > 0:
             blurred = self._cats_eye_blur(stack, kernel_radius, box, level)
         else:
-            blurred = cv2.filter2D(stack, -1, kernel, borderType=cv2.BORDER_REFLECT)
+            blurred = _convolve(stack, kernel)
         blurred_pre = blurred[:, :, :3]
         plane = blurred.shape[:2]
         own = np.maximum(blurred[:, :, 3], 0.0, out=self._scratch("own", plane))
@@ -706,7 +708,7 @@ class _Renderer:
                 kernel = aperture_kernel(
                     radius, self.aperture, offset=(gx * strength, gy * strength)
                 )
-                blurred = cv2.filter2D(stack, -1, kernel, borderType=cv2.BORDER_REFLECT)
+                blurred = _convolve(stack, kernel)
                 result += blurred * (wy[:, None] * wx[None, :])[:, :, None]
         return result
 
@@ -966,6 +968,63 @@ def _scaled(colour: np.ndarray, plane: np.ndarray, out: np.ndarray | None = None
     return out
 
 
+def _convolve(source: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``cv2.filter2D(source, -1, kernel, borderType=cv2.BORDER_REFLECT)``, always direct.
+
+    OpenCV switches to DFT filtering for kernels of 130 or more cells, which costs two to
+    three times the direct sum for aperture kernels of 13x13 to 19x19. Such a kernel is
+    cut into bands of rows whose non-zero boxes stay below that size; each band filters
+    the reflect-padded source directly and the bands are summed (the same sum, in another
+    order: differences are float32 rounding, ~3e-7).
+    """
+    size = kernel.shape[0]
+    if size * kernel.shape[1] < _DIRECT_FILTER_AREA:
+        return cv2.filter2D(source, -1, kernel, borderType=cv2.BORDER_REFLECT)
+    half_y, half_x = kernel.shape[0] // 2, kernel.shape[1] // 2
+    height, width = source.shape[:2]
+    padded = cv2.copyMakeBorder(source, half_y, half_y, half_x, half_x, cv2.BORDER_REFLECT)
+    result: np.ndarray | None = None
+    for row, col, piece in _kernel_bands(kernel):
+        rows, cols = piece.shape
+        window = padded[row : row + height + rows - 1, col : col + width + cols - 1]
+        part = cv2.filter2D(window, -1, piece, anchor=(0, 0), borderType=cv2.BORDER_REFLECT)
+        if result is None:
+            result = part[:height, :width]
+        else:
+            result += part[:height, :width]
+    if result is None:  # an all-zero kernel
+        return np.zeros_like(source)
+    return result
+
+
+def _kernel_bands(kernel: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """Row bands of ``kernel`` cropped to their non-zero columns, each under the DFT size.
+
+    Returns (first row, first column, band) triples that together hold every non-zero cell.
+    """
+    present = kernel != 0
+    bands = []
+    start = 0
+    size = kernel.shape[0]
+    while start < size:
+        end, box = start + 1, None
+        while end <= size:
+            cols = np.flatnonzero(present[start:end].any(axis=0))
+            candidate = (int(cols[0]), int(cols[-1]) + 1) if cols.size else None
+            area = 0 if candidate is None else (end - start) * (candidate[1] - candidate[0])
+            if area >= _DIRECT_FILTER_AREA and end > start + 1:
+                end -= 1
+                break
+            box = candidate
+            end += 1
+        end = min(end, size)
+        if box is not None:
+            piece = np.ascontiguousarray(kernel[start:end, box[0] : box[1]])
+            bands.append((start, box[0], piece))
+        start = end
+    return bands
+
+
 def _even(array: np.ndarray) -> np.ndarray:
     """Pad rows and columns to even counts by repeating the last one."""
     height, width = array.shape[:2]
@@ -1072,11 +1131,13 @@ def _side_pyramid(
 def _tile_ranges(position: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-tile min and max layer position over covered pixels (+inf/-inf when empty)."""
     height, width = position.shape
-    tiles = (height // _TILE, _TILE, width // _TILE, _TILE)
     present = coverage > 1e-6
-    low = np.where(present, position, np.inf).reshape(tiles).min(axis=(1, 3))
-    high = np.where(present, position, -np.inf).reshape(tiles).max(axis=(1, 3))
-    return low, high
+    # Rows of tiles first (long contiguous passes), then the short runs within a row:
+    # the same values as one reduction over both axes, in less time.
+    low = np.where(present, position, np.inf).reshape(height // _TILE, _TILE, width).min(axis=1)
+    high = np.where(present, position, -np.inf).reshape(height // _TILE, _TILE, width).max(axis=1)
+    tiles = (height // _TILE, width // _TILE, _TILE)
+    return low.reshape(tiles).min(axis=2), high.reshape(tiles).max(axis=2)
 
 
 def _layer_box(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -20,20 +21,11 @@ from ..image import check_output_path, write_image
 from ..pipeline import dumps_preset, load_preset, preset_names
 from ._app import app
 from .options import (
-    BaselineOption,
-    CalibrationOption,
-    DepthFileOption,
-    DepthNearOption,
     DepthRequest,
-    DownloadOption,
-    FocalOption,
-    ModelOption,
-    MonoOption,
     OutputOption,
-    RightOption,
-    SbsOption,
     load_photo_and_depth,
     progress_reporter,
+    with_depth_options,
 )
 
 PresetOption = Annotated[
@@ -54,20 +46,12 @@ app.add_typer(presets_app, name="presets")
 
 
 @app.command()
+@with_depth_options
 def apply(
     image: Annotated[Path, typer.Argument(help="Photo to process (the left view of a pair).")],
     preset: PresetOption,
     output: OutputOption,
-    right: RightOption = None,
-    depth_file: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
-    sbs: SbsOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
+    depth_request: DepthRequest,
     quality: Annotated[int, typer.Option("--quality", help="JPEG/WebP quality, 1-100.")] = 95,
 ) -> None:
     """Apply a preset (a chain of effects) to one photo.
@@ -79,20 +63,14 @@ def apply(
     chain = load_preset(preset)
     if not 1 <= quality <= 100:
         raise ParameterError(f"--quality must be in 1..100, got {quality}")
-    request = DepthRequest(
-        right=right,
-        depth_file=depth_file,
-        depth_near=depth_near,
-        sbs=sbs,
-        mono=mono,
-        model=model or chain.depth.model,
-        download=download,
-        calibration=calibration,
-        baseline=baseline,
-        focal=focal,
-    )
+    request = replace(depth_request, model=depth_request.model or chain.depth.model)
     check_output_path(output, inputs=(image, *request.inputs()))
-    if right is None and depth_file is None and sbs is None and not mono:
+    if (
+        request.right is None
+        and request.depth_file is None
+        and request.sbs is None
+        and not request.mono
+    ):
         # No depth option: the preset's settings decide (depth file, stereo pair by name,
         # stereo file, or mono), as in a batch.
         item = BatchItem(
@@ -102,12 +80,12 @@ def apply(
             name=image.stem,
         )
         fallback = DepthFallback(
-            model=model,
-            download=download,
-            depth_near=depth_near,
-            calibration=calibration,
-            baseline=baseline,
-            focal=focal,
+            model=depth_request.model,
+            download=request.download,
+            depth_near=request.depth_near,
+            calibration=request.calibration,
+            baseline=request.baseline,
+            focal=request.focal,
         )
         task = BatchTask(item=item, chain=chain, output=output, fallback=fallback)
         request, _ = depth_request_for(task)

@@ -13,39 +13,22 @@ from ..errors import ParameterError
 from ..image import check_output_path, write_image
 from ._app import app
 from .options import (
-    BaselineOption,
-    CalibrationOption,
-    DepthFileOption,
-    DepthNearOption,
     DepthRequest,
-    DownloadOption,
-    FocalOption,
-    ModelOption,
-    MonoOption,
     OutputOption,
-    RightOption,
-    SbsOption,
     load_photo_and_depth,
     progress_reporter,
+    with_depth_options,
 )
 
 _LENS = "Lens"
 
 
 @app.command("bokeh")
+@with_depth_options
 def bokeh_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     output: OutputOption,
-    right: RightOption = None,
-    depth: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
-    sbs: SbsOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
+    depth_request: DepthRequest,
     focus: Annotated[
         str,
         typer.Option(
@@ -132,18 +115,7 @@ def bokeh_command(
 
     Example: depthfx bokeh portrait.jpg --right portrait_r.jpg --focus 812,440 --strength 2 -o out.jpg
     """
-    request = DepthRequest(
-        right=right,
-        depth_file=depth,
-        depth_near=depth_near,
-        sbs=sbs,
-        mono=mono,
-        model=model,
-        download=download,
-        calibration=calibration,
-        baseline=baseline,
-        focal=focal,
-    )
+    request = depth_request
     options = BokehOptions(
         strength=strength,
         depth_of_field=dof,

@@ -14,20 +14,11 @@ from ..errors import InputError, ModelError, ParameterError
 from ..image import Photo, check_output_path, read_image
 from ._app import app
 from .options import (
-    BaselineOption,
-    CalibrationOption,
-    DepthFileOption,
-    DepthNearOption,
     DepthRequest,
-    DownloadOption,
-    FocalOption,
-    ModelOption,
-    MonoOption,
     OutputOption,
-    RightOption,
-    SbsOption,
     load_photo_and_depth,
     progress_reporter,
+    with_depth_options,
 )
 
 _OUTPUTS = "Outputs"
@@ -36,6 +27,7 @@ PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @app.command()
+@with_depth_options
 def depth(
     image: Annotated[
         Path,
@@ -45,16 +37,7 @@ def depth(
         ),
     ],
     output: OutputOption,
-    right: RightOption = None,
-    sbs: SbsOption = None,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    depth_file: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
+    depth_request: DepthRequest,
     preview: Annotated[
         Path | None,
         typer.Option(
@@ -98,10 +81,7 @@ def depth(
     depthfx depth photo.mpo -o depth.tiff; depthfx depth pair.jpg --sbs cross -o depth.pfm
     """
     started = time.perf_counter()
-    request = DepthRequest(
-        right=right, depth_file=depth_file, depth_near=depth_near, sbs=sbs, mono=mono,
-        model=model, download=download, calibration=calibration, baseline=baseline, focal=focal,
-    )  # fmt: skip
+    request = depth_request
     inputs = (image, *request.inputs())
     # Every output is checked before any work, so bad input writes nothing.
     check_output_path(output, allowed=DEPTH_SUFFIXES, inputs=inputs)

@@ -13,39 +13,22 @@ from ..errors import ParameterError
 from ..image import check_output_path, write_image
 from ._app import app
 from .options import (
-    BaselineOption,
-    CalibrationOption,
-    DepthFileOption,
-    DepthNearOption,
     DepthRequest,
-    DownloadOption,
-    FocalOption,
-    ModelOption,
-    MonoOption,
     OutputOption,
-    RightOption,
-    SbsOption,
     load_photo_and_depth,
     progress_reporter,
+    with_depth_options,
 )
 
 _FOG = "Fog"
 
 
 @app.command("fog")
+@with_depth_options
 def fog_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     output: OutputOption,
-    right: RightOption = None,
-    depth: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
-    sbs: SbsOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
+    depth_request: DepthRequest,
     visibility: Annotated[
         float | None,
         typer.Option(
@@ -119,18 +102,7 @@ def fog_command(
 
     Example: depthfx fog street.jpg --mono --color white --density 0.3 -o foggy.jpg
     """
-    request = DepthRequest(
-        right=right,
-        depth_file=depth,
-        depth_near=depth_near,
-        sbs=sbs,
-        mono=mono,
-        model=model,
-        download=download,
-        calibration=calibration,
-        baseline=baseline,
-        focal=focal,
-    )
+    request = depth_request
     # Options are checked before any depth is computed, so a typo costs no time.
     Fog(
         visibility=visibility,
@@ -144,10 +116,10 @@ def fog_command(
         patchiness=patchiness,
         patch_size=patch_size,
         seed=seed,
-        focal_px=focal,
+        focal_px=request.focal,
         edge_aware=edge_aware,
     )
-    if visibility is not None and depth is not None:
+    if visibility is not None and request.depth_file is not None:
         raise ParameterError(
             "visibility needs metric depth, and a --depth file is relative; "
             "use --density with --near/--far, or a stereo pair with --calib or --baseline and --focal"
@@ -169,7 +141,7 @@ def fog_command(
             patchiness=patchiness,
             patch_size=patch_size,
             seed=seed,
-            focal_px=focal,
+            focal_px=request.focal,
             edge_aware=edge_aware,
             progress=progress,
         )

@@ -15,20 +15,11 @@ from ..errors import InputError, ParameterError
 from ..image import check_output_path, join_alpha, read_image, write_image
 from ._app import app
 from .options import (
-    BaselineOption,
-    CalibrationOption,
-    DepthFileOption,
-    DepthNearOption,
     DepthRequest,
-    DownloadOption,
-    FocalOption,
-    ModelOption,
-    MonoOption,
     OutputOption,
-    RightOption,
-    SbsOption,
     load_photo_and_depth,
     progress_reporter,
+    with_depth_options,
 )
 
 _LAYERS = "Layers"
@@ -73,19 +64,11 @@ def _check_targets(
 
 
 @app.command("layers")
+@with_depth_options
 def layers_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     output: OutputOption,
-    right: RightOption = None,
-    depth: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
-    sbs: SbsOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
+    depth_request: DepthRequest,
     count: Annotated[
         int,
         typer.Option(
@@ -194,18 +177,7 @@ def layers_command(
     """
     from ..export import export_layers, write_ora, write_parallax
 
-    request = DepthRequest(
-        right=right,
-        depth_file=depth,
-        depth_near=depth_near,
-        sbs=sbs,
-        mono=mono,
-        model=model,
-        download=download,
-        calibration=calibration,
-        baseline=baseline,
-        focal=focal,
-    )
+    request = depth_request
     inputs = (image, *request.inputs())
     exports = list(export or [])
     animations = list(parallax or [])
@@ -273,12 +245,14 @@ def _parse_point(text: str) -> tuple[float, float]:
 
 
 @app.command("insert")
+@with_depth_options
 def insert_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     overlay: Annotated[
         Path, typer.Argument(help="Picture to insert (PNG with transparency, JPEG, ...).")
     ],
     output: OutputOption,
+    depth_request: DepthRequest,
     at: Annotated[
         str,
         typer.Option(
@@ -294,16 +268,6 @@ def insert_command(
             rich_help_panel=_INSERT,
         ),
     ],
-    right: RightOption = None,
-    depth: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
-    sbs: SbsOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
     anchor: Annotated[
         str,
         typer.Option(
@@ -327,18 +291,7 @@ def insert_command(
     Example: depthfx insert teddy_left.jpg logo.png --right teddy_right.jpg --at 200,150
     --depth-of-overlay 0.3 -o teddy_logo.jpg
     """
-    request = DepthRequest(
-        right=right,
-        depth_file=depth,
-        depth_near=depth_near,
-        sbs=sbs,
-        mono=mono,
-        model=model,
-        download=download,
-        calibration=calibration,
-        baseline=baseline,
-        focal=focal,
-    )
+    request = depth_request
     inputs = (image, overlay, *request.inputs())
     check_output_path(output, inputs=inputs)
     x, y = _parse_point(at)
@@ -370,19 +323,11 @@ _RELIGHT = "Light"
 
 
 @app.command("shadows")
+@with_depth_options
 def shadows_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     output: OutputOption,
-    right: RightOption = None,
-    depth: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
-    sbs: SbsOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
+    depth_request: DepthRequest,
     azimuth: Annotated[
         float,
         typer.Option(
@@ -419,18 +364,7 @@ def shadows_command(
     """
     from ..effects.shadows import Shadows, relight_shadows
 
-    request = DepthRequest(
-        right=right,
-        depth_file=depth,
-        depth_near=depth_near,
-        sbs=sbs,
-        mono=mono,
-        model=model,
-        download=download,
-        calibration=calibration,
-        baseline=baseline,
-        focal=focal,
-    )
+    request = depth_request
     inputs = (image, *request.inputs())
     check_output_path(output, inputs=inputs)
     options = Shadows(

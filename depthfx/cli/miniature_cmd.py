@@ -14,39 +14,22 @@ from ..errors import ParameterError
 from ..image import check_output_path, read_image, write_image
 from ._app import app
 from .options import (
-    BaselineOption,
-    CalibrationOption,
-    DepthFileOption,
-    DepthNearOption,
     DepthRequest,
-    DownloadOption,
-    FocalOption,
-    ModelOption,
-    MonoOption,
     OutputOption,
-    RightOption,
-    SbsOption,
     load_photo_and_depth,
     progress_reporter,
+    with_depth_options,
 )
 
 _LOOK = "Miniature"
 
 
 @app.command("miniature")
+@with_depth_options
 def miniature_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     output: OutputOption,
-    right: RightOption = None,
-    depth: DepthFileOption = None,
-    depth_near: DepthNearOption = "white",
-    sbs: SbsOption = None,
-    mono: MonoOption = False,
-    model: ModelOption = None,
-    download: DownloadOption = False,
-    calibration: CalibrationOption = None,
-    baseline: BaselineOption = None,
-    focal: FocalOption = None,
+    depth_request: DepthRequest,
     mode: Annotated[
         str,
         typer.Option(
@@ -107,22 +90,17 @@ def miniature_command(
 
     Example: depthfx miniature town.jpg --position 0.6 --strength 1.5 -o model.jpg
     """
-    request = DepthRequest(
-        right=right,
-        depth_file=depth,
-        depth_near=depth_near,
-        sbs=sbs,
-        mono=mono,
-        model=model,
-        download=download,
-        calibration=calibration,
-        baseline=baseline,
-        focal=focal,
-    )
+    request = depth_request
     if mode not in ("auto", "band", "depth"):
         raise ParameterError(f"--mode must be auto, band or depth, got {mode!r}")
     has_source = any(
-        (right is not None, depth is not None, mono, sbs is not None, calibration is not None)
+        (
+            request.right is not None,
+            request.depth_file is not None,
+            request.mono,
+            request.sbs is not None,
+            request.calibration is not None,
+        )
     )
     if mode == "band" and has_source:
         raise ParameterError(

@@ -7,10 +7,12 @@ they are declared here as ``Annotated`` aliases and resolved by :func:`resolve_d
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -120,9 +122,66 @@ class DepthRequest:
     baseline: float | None = None
     focal: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.depth_near not in ("white", "black"):
+            raise ParameterError(f"--depth-near must be white or black, got {self.depth_near!r}")
+        if self.sbs is not None and self.sbs not in ("parallel", "cross"):
+            raise ParameterError(f"--sbs must be 'parallel' or 'cross', got {self.sbs!r}")
+
     def inputs(self) -> tuple[Path, ...]:
         """Files that outputs must never overwrite."""
         return tuple(p for p in (self.right, self.depth_file, self.calibration) if p is not None)
+
+
+# name, CLI declaration, default: the depth options every depth-using command shares.
+_DEPTH_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("right", RightOption, None),
+    ("depth", DepthFileOption, None),
+    ("depth_near", DepthNearOption, "white"),
+    ("sbs", SbsOption, None),
+    ("mono", MonoOption, False),
+    ("model", ModelOption, None),
+    ("download", DownloadOption, False),
+    ("calibration", CalibrationOption, None),
+    ("baseline", BaselineOption, None),
+    ("focal", FocalOption, None),
+)
+
+CommandT = TypeVar("CommandT", bound=Callable[..., Any])
+
+
+def with_depth_options(command: CommandT) -> CommandT:
+    """Give a command the shared depth options; it receives them as ``depth_request``.
+
+    The options are declared once, here, and appear in every such command's ``--help``
+    right after ``--output``. The decorated function takes a keyword ``depth_request:
+    DepthRequest`` instead of ten separate parameters.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [
+        parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for parameter in signature.parameters.values()
+        if parameter.name != "depth_request"
+    ]
+    names = [parameter.name for parameter in own]
+    split = names.index("output") + 1 if "output" in names else len(own)
+    shared = [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=declared
+        )
+        for name, declared, default in _DEPTH_OPTIONS
+    ]
+    parameters = own[:split] + shared + own[split:]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name, _, _ in _DEPTH_OPTIONS}
+        given["depth_file"] = given.pop("depth")
+        return command(depth_request=DepthRequest(**given), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return cast(CommandT, wrapper)
 
 
 ProgressCallback = Callable[[str, float], None]

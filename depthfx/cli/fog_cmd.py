@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from pathlib import Path
 from typing import Annotated
 
@@ -104,7 +106,7 @@ def fog_command(
     """
     request = depth_request
     # Options are checked before any depth is computed, so a typo costs no time.
-    Fog(
+    settings = Fog(
         visibility=visibility,
         density=density,
         near=near,
@@ -127,23 +129,6 @@ def fog_command(
     check_output_path(output, inputs=(image, *request.inputs()))
     with progress_reporter("fog") as progress:
         photo, depth_map = load_photo_and_depth(image, request, progress=progress)
-        result = apply_fog(
-            photo.rgba(),
-            depth_map,
-            visibility=visibility,
-            density=density,
-            near=near,
-            far=far,
-            color=color,
-            max_fog=max_fog,
-            height_falloff=height_falloff,
-            horizon=horizon,
-            patchiness=patchiness,
-            patch_size=patch_size,
-            seed=seed,
-            focal_px=request.focal,
-            edge_aware=edge_aware,
-            progress=progress,
-        )
+        result = apply_fog(photo.rgba(), depth_map, **asdict(settings), progress=progress)
     written = write_image(output, result, like=photo, inputs=(image, *request.inputs()))
     typer.echo(f"wrote {written}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from pathlib import Path
 from typing import Annotated
 
@@ -107,7 +109,7 @@ def miniature_command(
             "--mode band uses no depth; leave out the depth source or use --mode depth"
         )
     # Options are checked before any depth is computed, so a typo costs no time.
-    Miniature(
+    settings = Miniature(
         mode=mode,
         strength=strength,
         position=position,
@@ -125,19 +127,6 @@ def miniature_command(
             photo, depth_map = load_photo_and_depth(image, request, progress=progress)
         else:
             photo = read_image(image)
-        result = apply_miniature(
-            photo.rgba(),
-            depth_map,
-            mode=mode,
-            strength=strength,
-            position=position,
-            width=width,
-            angle=angle,
-            transition=transition,
-            saturation=saturation,
-            contrast=contrast,
-            vignette=vignette,
-            progress=progress,
-        )
+        result = apply_miniature(photo.rgba(), depth_map, **asdict(settings), progress=progress)
     written = write_image(output, result, like=photo, inputs=(image, *request.inputs()))
     typer.echo(f"wrote {written}")

@@ -421,7 +421,9 @@ class _Renderer:
             if high <= 1.0:
                 # Wholly fine: no layer position needed.
                 outputs["fine"][region] = 1.0 if alpha is None else _half(alpha)
-                outputs["fine_pre"][region] = _half(rgb if alpha is None else _scaled(rgb, alpha))
+                _half(
+                    rgb if alpha is None else _scaled(rgb, alpha), out=outputs["fine_pre"][region]
+                )
                 return
             if low >= 2.0 and alpha is None and (smallest > 0.0 or largest < 0.0):
                 # Wholly coarse on one side of the focal plane: the common case, kept cheap.
@@ -429,7 +431,7 @@ class _Renderer:
                 name = "back" if smallest > 0.0 else "front"
                 lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
                 outputs[f"{name}_cov"][region] = 1.0
-                outputs[f"{name}_pre"][region] = _half(lit)
+                _half(lit, out=outputs[f"{name}_pre"][region])
                 outputs[f"{name}_pos"][region] = np.abs(layer_position(_half(_even(coc))))
                 return
             position = _even(layer_position(coc))
@@ -450,7 +452,7 @@ class _Renderer:
                 all_fine = no_fine = False
             if not no_fine:
                 outputs["fine"][region] = 1.0 if fine is None else _half(fine)
-                outputs["fine_pre"][region] = _half(rgb if fine is None else _scaled(rgb, fine))
+                _half(rgb if fine is None else _scaled(rgb, fine), out=outputs["fine_pre"][region])
             if all_fine:
                 return
             lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
@@ -468,12 +470,12 @@ class _Renderer:
                 share_side = coarse if mask is None else (mask if coarse is None else coarse * mask)
                 if share_side is None:
                     outputs[f"{name}_cov"][region] = 1.0
-                    outputs[f"{name}_pre"][region] = _half(lit)
-                    outputs[f"{name}_pos"][region] = _half(magnitude)
+                    _half(lit, out=outputs[f"{name}_pre"][region])
+                    _half(magnitude, out=outputs[f"{name}_pos"][region])
                 else:
                     share_side = share_side.astype(np.float32, copy=False)
                     outputs[f"{name}_cov"][region] = _half(share_side)
-                    outputs[f"{name}_pre"][region] = _half(_scaled(lit, share_side))
+                    _half(_scaled(lit, share_side), out=outputs[f"{name}_pre"][region])
                     outputs[f"{name}_pos"][region] = _half(share_side * magnitude)
 
         self.tile_range: dict[tuple[int, int, int, int], tuple[float, float]] = {}
@@ -789,6 +791,26 @@ class _Renderer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fine layers at full resolution, composited between the upsampled coarse sides."""
         out_rgb = np.empty((self.height, self.width, 3), np.float32)
+        # An opaque photo of even size gets the whole coarse composite upsampled straight
+        # into the output in one (multithreaded) call; tiles with any sharp or nearer
+        # pixel overwrite their part below. Same values as per-tile upsampling (bilinear
+        # 2x weights do not depend on the crop).
+        upsampled_whole = self.alpha is None and self.height % 2 == 0 and self.width % 2 == 0
+        if upsampled_whole:
+            half_h, half_w = self.half_shape
+            cv2.resize(
+                coarse[0][:half_h, :half_w],
+                (self.width, self.height),
+                dst=out_rgb,
+                interpolation=cv2.INTER_LINEAR,
+            )
+            # The last row and column interpolate toward the level-1 padding, as per tile.
+            (out_rgb[-1:],) = _upsample_region(
+                coarse[:1], self.height - 1, self.height, 0, self.width
+            )
+            (out_rgb[:, -1:],) = _upsample_region(
+                coarse[:1], 0, self.height, self.width - 1, self.width
+            )
         # An opaque photo needs no alpha plane (a full-size array is 4 bytes a pixel).
         out_alpha = np.empty(
             (self.height, self.width) if self.alpha is not None else (1, 1), np.float32
@@ -839,6 +861,8 @@ class _Renderer:
                 return
             if low >= 2.0:
                 # Nothing sharp here: the half-resolution composite is exact enough.
+                if upsampled_whole:
+                    return
                 if alpha is None or self._opaque(tile):
                     (out_rgb[target],) = _upsample_region(coarse[:1], y0, y1, x0, x1)
                     put_alpha(target, 1.0)
@@ -1033,10 +1057,14 @@ def _even(array: np.ndarray) -> np.ndarray:
     return cv2.copyMakeBorder(array, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
 
 
-def _half(array: np.ndarray) -> np.ndarray:
-    """Exact 2x2 box average (both dimensions even)."""
+def _half(array: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Exact 2x2 box average (both dimensions even), written into ``out`` when given."""
     height, width = array.shape[:2]
-    return cv2.resize(array, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    result = cv2.resize(array, (width // 2, height // 2), dst=out, interpolation=cv2.INTER_AREA)
+    if out is not None and result is not out:  # OpenCV could not write into the view
+        out[...] = result
+        return out
+    return result
 
 
 def _upsample2(array: np.ndarray) -> np.ndarray:

@@ -308,16 +308,21 @@ def _grade(rgb: np.ndarray, *, saturation: float, contrast: float, vignette: flo
         target = out[y0:y1]
         if matrix is not None:
             cv2.transform(np.ascontiguousarray(rgb[y0:y1]), matrix, dst=target)
-            np.maximum(target, 0.0, out=target)
         else:
-            np.maximum(rgb[y0:y1], 0.0, out=target)
+            target[...] = rgb[y0:y1]
+        # max(x, 0) by OpenCV's SIMD threshold (several times faster than np.maximum).
+        cv2.threshold(target, 0.0, 0.0, cv2.THRESH_TOZERO, dst=target)
         if table is not None:
-            target[...] = _apply_curve(target, table)
+            _apply_curve(target, table, out=target)
         if vignette > 0:
             ys = (np.arange(y0, y1, dtype=np.float32) + 0.5) / np.float32(height) - 0.5
             radius_sq = (xs[None, :] ** 2 + ys[:, None] ** 2) * 2  # 1 in the corners
             falloff = np.float32(1.0) - np.float32(vignette) * radius_sq * radius_sq
-            target *= falloff.astype(np.float32)[:, :, None]
+            falloff = falloff.astype(np.float32, copy=False)
+            # Channel by channel: broadcasting over a trailing axis of 3 is several times
+            # slower, for the same products.
+            for channel in range(3):
+                np.multiply(target[:, :, channel], falloff, out=target[:, :, channel])
 
     # Row chunks that stay in the cache, on two threads (NumPy and OpenCV release the GIL).
     chunks = [(y, min(y + _GRADE_ROWS, height)) for y in range(0, height, _GRADE_ROWS)]
@@ -339,14 +344,17 @@ def _contrast_curve(contrast: float) -> np.ndarray:
     return srgb_to_linear(encoded)
 
 
-def _apply_curve(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+def _apply_curve(
+    values: np.ndarray, table: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
     """Look up ``values`` (>= 0, clipped to 1) in a table over sqrt(value); uses ``values``
-    as scratch. A 16-bit index keeps this a single gather (the fastest way at 12 MP)."""
-    np.minimum(values, 1.0, out=values)
+    as scratch (``out`` may be ``values``). A 16-bit index keeps this a single gather (the
+    fastest way at 12 MP); the index never exceeds the table, so ``take`` need not check."""
+    cv2.threshold(values, 1.0, 1.0, cv2.THRESH_TRUNC, dst=values)  # min(x, 1), SIMD
     np.sqrt(values, out=values)
     values *= np.float32(table.size - 1)
     values += np.float32(0.5)
-    return table[values.astype(np.uint16)]
+    return np.take(table, values.astype(np.uint16), out=out, mode="clip")
 
 
 # --------------------------------------------------------------------------- options

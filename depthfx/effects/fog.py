@@ -405,10 +405,11 @@ def fog(
             for c0 in range(y0, y1, _BLEND_ROWS):
                 c1 = min(c0 + _BLEND_ROWS, y1)
                 chunk = out[c0:c1]
-                cv2.subtract(np.ascontiguousarray(rgb[c0:c1]), airlight_scalar, dst=chunk)
+                source = np.ascontiguousarray(rgb[c0:c1])
+                cv2.subtract(source, airlight_scalar, dst=chunk)  # type: ignore[call-overload]
                 t_chunk = local[c0 - y0 : c1 - y0]
                 cv2.multiply(chunk, cv2.merge([t_chunk, t_chunk, t_chunk]), dst=chunk)
-                cv2.add(chunk, airlight_scalar, dst=chunk)
+                cv2.add(chunk, airlight_scalar, dst=chunk)  # type: ignore[call-overload]
 
         report("edges" if edge_aware else "blending", 0.5)
         list(pool.map(refine_and_blend, bands))

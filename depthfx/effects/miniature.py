@@ -276,8 +276,9 @@ def _depth_coc(
     if not reach > 0:
         return np.zeros_like(offset)
     offset *= np.float32(max_radius / reach)
-    np.maximum(offset, -max_radius, out=offset)
-    np.minimum(offset, max_radius, out=offset)
+    # OpenCV's SIMD max/min (several times NumPy's on 12 MP; the same values).
+    cv2.max(offset, float(np.float32(-max_radius)), dst=offset)  # type: ignore[call-overload]
+    cv2.min(offset, float(np.float32(max_radius)), dst=offset)  # type: ignore[call-overload]
     return offset
 
 

@@ -62,7 +62,7 @@ _LAYERS_PER_OCTAVE = 3.0
 _TRANSITION = 0.5
 # OpenCV's filter2D uses the DFT from this many kernel cells on (float32, SSE3).
 _DIRECT_FILTER_AREA = 130
-_TILE_ROWS = 64
+_TILE_ROWS = 128
 _TILE_COLS = 512
 _TILE = 16
 _WORKERS = 2

@@ -52,6 +52,7 @@ _AUTO_TINT = 0.5
 _WORKERS = 2
 _BANDS_PER_WORKER = 2
 _BLEND_ROWS = 32
+_CHUNK_ROWS = 32
 
 # A few CSS colour names (sRGB) that make sense for fog and haze.
 _NAMED_COLORS: dict[str, str] = {
@@ -443,19 +444,30 @@ def _gray_guided_filter(
     def box(array: np.ndarray, out: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(array, -1, size, dst=out, borderType=cv2.BORDER_REFLECT)
 
-    mean_i, mean_p, cov, scratch, var = (np.empty_like(guide) for _ in range(5))
+    mean_i, mean_p, cov, var = (np.empty_like(guide) for _ in range(4))
     box(guide, mean_i)
     box(source, mean_p)
-    box(cv2.multiply(guide, source, dst=scratch), cov)
-    cv2.subtract(cov, cv2.multiply(mean_i, mean_p, dst=scratch), dst=cov)
-    box(cv2.multiply(guide, guide, dst=scratch), var)
-    cv2.subtract(var, cv2.multiply(mean_i, mean_i, dst=scratch), dst=var)
-    var += np.float32(eps)
-    a = cv2.divide(cov, var, dst=cov)
-    b = cv2.subtract(mean_p, cv2.multiply(a, mean_i, dst=scratch), dst=mean_p)
-    out = cv2.multiply(box(a, mean_i), guide, dst=source)
-    out += box(b, var)
-    return out
+    box(cv2.multiply(guide, source, dst=cov), cov)
+    box(cv2.multiply(guide, guide, dst=var), var)
+    # The pointwise steps run in row chunks that stay in the cache (each full-band step
+    # would stream 3 x 13 MB through memory); the values are the same.
+    rows = guide.shape[0]
+    scratch = np.empty((_CHUNK_ROWS, guide.shape[1]), np.float32)
+    for y0 in range(0, rows, _CHUNK_ROWS):
+        y1 = min(y0 + _CHUNK_ROWS, rows)
+        tmp = scratch[: y1 - y0]
+        m_i, m_p, c_ip, v_i = mean_i[y0:y1], mean_p[y0:y1], cov[y0:y1], var[y0:y1]
+        cv2.subtract(c_ip, cv2.multiply(m_i, m_p, dst=tmp), dst=c_ip)
+        cv2.subtract(v_i, cv2.multiply(m_i, m_i, dst=tmp), dst=v_i)
+        v_i += np.float32(eps)
+        a = cv2.divide(c_ip, v_i, dst=c_ip)
+        cv2.subtract(m_p, cv2.multiply(a, m_i, dst=tmp), dst=m_p)  # b
+    mean_a, mean_b = box(cov, mean_i), box(mean_p, var)
+    for y0 in range(0, rows, _CHUNK_ROWS):
+        y1 = min(y0 + _CHUNK_ROWS, rows)
+        out = cv2.multiply(mean_a[y0:y1], guide[y0:y1], dst=source[y0:y1])
+        out += mean_b[y0:y1]
+    return source
 
 
 def _perceptual(rgb: np.ndarray) -> np.ndarray:

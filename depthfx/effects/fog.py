@@ -331,39 +331,40 @@ def fog(
     scale = min(1.0, _WORK_SIDE / max(height, width))
     work_shape = (max(1, round(height * scale)), max(1, round(width * scale)))
     large = work_shape != (height, width)
-    if fog_color is None:
-        work_rgb = cv2.resize(rgb, work_shape[::-1], interpolation=cv2.INTER_AREA) if large else rgb
-        fog_color = estimate_fog_color(work_rgb)
-
-    report("transmission", 0.3)
-    beta = _LN20 / visibility if visibility is not None else density
-    # The common case (relative depth, uniform fog) is pointwise from nearness to
-    # transmission and runs entirely in the banded pass below.
-    pointwise = visibility is None and focal_px is None and height_falloff <= 0 and patchiness <= 0
-    nearness_range = _nearness_range(depth_map) if pointwise else (0.0, 1.0)
-    if pointwise:
-        tau = np.empty((height, width), np.float32)
-    else:
-        distance = _distance(
-            depth_map, visibility=visibility, near=near, far=far, focal_px=focal_px
-        )
-        if height_falloff > 0:
-            sin_elevation = _sin_elevation((height, width), horizon=horizon, focal_px=focal_px)
-            tau = height_fog_optical_depth(beta, distance, sin_elevation, height_falloff)
-        else:
-            tau = np.multiply(distance, np.float32(beta), out=distance)
-        if patchiness > 0:
-            noise = fractal_noise(work_shape, scale=patch_size, seed=seed)
-            if large:
-                noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
-            noise *= np.float32(patchiness)
-            noise += np.float32(1.0)
-            tau *= np.maximum(noise, 0.0, out=noise)
-    floor = np.float32(1.0 - max_fog)
-    airlight = np.asarray(fog_color, np.float32)
-    airlight_scalar = (*(float(value) for value in airlight[:3]), 0.0)
-    radius = max(2, round(max(height, width) / 200))
     with ThreadPoolExecutor(_WORKERS) as pool:
+        if fog_color is None:
+            # The colour estimate needs only the photo: it runs on a worker thread while the
+            # transmission is computed.
+            colour_job = pool.submit(_estimate_on_work_size, rgb, work_shape)
+
+        report("transmission", 0.3)
+        beta = _LN20 / visibility if visibility is not None else density
+        # The common case (relative depth, uniform fog) is pointwise from nearness to
+        # transmission and runs entirely in the banded pass below.
+        pointwise = (
+            visibility is None and focal_px is None and height_falloff <= 0 and patchiness <= 0
+        )
+        nearness_range = _nearness_range(depth_map) if pointwise else (0.0, 1.0)
+        if pointwise:
+            tau = np.empty((height, width), np.float32)
+        else:
+            distance = _distance(
+                depth_map, visibility=visibility, near=near, far=far, focal_px=focal_px
+            )
+            if height_falloff > 0:
+                sin_elevation = _sin_elevation((height, width), horizon=horizon, focal_px=focal_px)
+                tau = height_fog_optical_depth(beta, distance, sin_elevation, height_falloff)
+            else:
+                tau = np.multiply(distance, np.float32(beta), out=distance)
+            if patchiness > 0:
+                noise = fractal_noise(work_shape, scale=patch_size, seed=seed)
+                if large:
+                    noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
+                noise *= np.float32(patchiness)
+                noise += np.float32(1.0)
+                tau *= np.maximum(noise, 0.0, out=noise)
+        floor = np.float32(1.0 - max_fog)
+        radius = max(2, round(max(height, width) / 200))
         bands = _bands(height, _BANDS_PER_WORKER * _WORKERS)
 
         def transmit(rows: tuple[int, int]) -> None:
@@ -413,10 +414,20 @@ def fog(
                 cv2.multiply(chunk, cv2.merge([t_chunk, t_chunk, t_chunk]), dst=chunk)
                 cv2.add(chunk, airlight_scalar, dst=chunk)  # type: ignore[call-overload]
 
+        if fog_color is None:
+            fog_color = colour_job.result()
+        airlight = np.asarray(fog_color, np.float32)
+        airlight_scalar = (*(float(value) for value in airlight[:3]), 0.0)
         report("edges" if edge_aware else "blending", 0.5)
         list(pool.map(refine_and_blend, bands))
     report("done", 1.0)
     return join_alpha(out, alpha)
+
+
+def _estimate_on_work_size(rgb: np.ndarray, work_shape: tuple[int, int]) -> np.ndarray:
+    if work_shape != rgb.shape[:2]:
+        rgb = cv2.resize(rgb, work_shape[::-1], interpolation=cv2.INTER_AREA)
+    return estimate_fog_color(rgb)
 
 
 def _bands(height: int, count: int) -> list[tuple[int, int]]:

@@ -992,9 +992,23 @@ def _scaled(colour: np.ndarray, plane: np.ndarray, out: np.ndarray | None = None
     """
     if out is None:
         out = np.empty(colour.shape, np.float32)
+    if colour.shape[2] == 3 and plane.dtype == np.float32 and _packed(colour) and _packed(out):
+        # OpenCV's SIMD per-pixel product with a 3-channel copy of the plane: faster still
+        # on tiles whose pixels are packed (any row stride), and the same IEEE products.
+        cv2.multiply(colour, cv2.merge([plane, plane, plane]), dst=out)
+        return out
     for channel in range(colour.shape[2]):
         np.multiply(colour[:, :, channel], plane, out=out[:, :, channel])
     return out
+
+
+def _packed(array: np.ndarray) -> bool:
+    """Float32 pixels and channels packed within each row (what ``cv::Mat`` can view)."""
+    return (
+        array.dtype == np.float32
+        and array.strides[2] == array.itemsize
+        and array.strides[1] == array.itemsize * array.shape[2]
+    )
 
 
 def _convolve(source: np.ndarray, kernel: np.ndarray) -> np.ndarray:

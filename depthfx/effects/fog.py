@@ -345,24 +345,21 @@ def fog(
             visibility is None and focal_px is None and height_falloff <= 0 and patchiness <= 0
         )
         nearness_range = _nearness_range(depth_map) if pointwise else (0.0, 1.0)
+        sin_elevation = noise = None
         if pointwise:
             tau = np.empty((height, width), np.float32)
         else:
-            distance = _distance(
-                depth_map, visibility=visibility, near=near, far=far, focal_px=focal_px
-            )
+            # The patch noise needs no depth: a worker makes it while this thread computes
+            # the distances. Optical depth and patches are pointwise: done in the bands.
+            if patchiness > 0:
+                noise_job = pool.submit(
+                    _patch_noise, work_shape, (height, width), patch_size=patch_size, seed=seed
+                )
+            tau = _distance(depth_map, visibility=visibility, near=near, far=far, focal_px=focal_px)
             if height_falloff > 0:
                 sin_elevation = _sin_elevation((height, width), horizon=horizon, focal_px=focal_px)
-                tau = height_fog_optical_depth(beta, distance, sin_elevation, height_falloff)
-            else:
-                tau = np.multiply(distance, np.float32(beta), out=distance)
             if patchiness > 0:
-                noise = fractal_noise(work_shape, scale=patch_size, seed=seed)
-                if large:
-                    noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
-                noise *= np.float32(patchiness)
-                noise += np.float32(1.0)
-                tau *= np.maximum(noise, 0.0, out=noise)
+                noise = noise_job.result()
         floor = np.float32(1.0 - max_fog)
         radius = max(2, round(max(height, width) / 200))
         bands = _bands(height, _BANDS_PER_WORKER * _WORKERS)
@@ -373,6 +370,17 @@ def fog(
                 nearness = depth_map.nearness[rows[0] : rows[1]]
                 _relative_distance(_normalize(nearness, *nearness_range, out=band), near, far)
                 band *= np.float32(beta)
+            elif sin_elevation is not None:
+                band[...] = height_fog_optical_depth(
+                    beta, band, sin_elevation[rows[0] : rows[1]], height_falloff
+                )
+            else:
+                np.multiply(band, np.float32(beta), out=band)
+            if noise is not None:
+                patches = noise[rows[0] : rows[1]]
+                patches *= np.float32(patchiness)
+                patches += np.float32(1.0)
+                band *= np.maximum(patches, 0.0, out=patches)
             np.negative(band, out=band)
             cv2.exp(band, dst=band)  # OpenCV's SIMD exp: ~6x NumPy's, within 3e-7
             cv2.max(band, float(floor), dst=band)  # type: ignore[call-overload]
@@ -422,6 +430,15 @@ def fog(
         list(pool.map(refine_and_blend, bands))
     report("done", 1.0)
     return join_alpha(out, alpha)
+
+
+def _patch_noise(
+    work_shape: tuple[int, int], shape: tuple[int, int], *, patch_size: float, seed: int
+) -> np.ndarray:
+    noise = fractal_noise(work_shape, scale=patch_size, seed=seed)
+    if work_shape != shape:
+        noise = cv2.resize(noise, shape[::-1], interpolation=cv2.INTER_LINEAR)
+    return noise
 
 
 def _estimate_on_work_size(rgb: np.ndarray, work_shape: tuple[int, int]) -> np.ndarray:

@@ -218,8 +218,6 @@ def load_photo_and_depth(
     """
     from ..image import read_image
 
-    if request.depth_near not in ("white", "black"):
-        raise ParameterError(f"--depth-near must be white or black, got {request.depth_near!r}")
     chosen = [
         name
         for name, given in (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -182,35 +182,23 @@ def layers_command(
     exports = list(export or [])
     animations = list(parallax or [])
     _check_targets(output, exports, animations, inputs, force)
-    check_layer_options(
-        count=count,
-        split=split,
-        feather=feather,
-        extend=extend,
-        light_angle=light_angle,
-        shadow_opacity=shadow_opacity,
-        shadow_length=shadow_length,
-        shadow_softness=shadow_softness,
-        shadow_color=shadow_color,
-    )
+    layer_options: dict[str, Any] = {
+        "count": count,
+        "split": split,
+        "feather": feather,
+        "extend": extend,
+        "light_angle": light_angle,
+        "shadow_opacity": shadow_opacity,
+        "shadow_length": shadow_length,
+        "shadow_softness": shadow_softness,
+        "shadow_color": shadow_color,
+    }
+    check_layer_options(**layer_options)
     if animations and not 4 <= parallax_frames <= 240:
         raise ParameterError(f"--parallax-frames must be in 4..240, got {parallax_frames}")
     with progress_reporter("layers") as progress:
         photo, depth_map = load_photo_and_depth(image, request, progress=progress)
-        stack = split_layers(
-            photo.pixels,
-            depth_map,
-            count=count,
-            split=split,  # type: ignore[arg-type]
-            feather=feather,
-            extend=extend,
-            light_angle=light_angle,
-            shadow_opacity=shadow_opacity,
-            shadow_length=shadow_length,
-            shadow_softness=shadow_softness,
-            shadow_color=shadow_color,
-            progress=progress,
-        )
+        stack = split_layers(photo.pixels, depth_map, **layer_options, progress=progress)
         result = join_alpha(composite_layers(stack), photo.alpha)
         written = [write_image(output, result, like=photo, inputs=inputs)]
         for target in exports:

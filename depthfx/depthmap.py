@@ -302,7 +302,8 @@ def as_depthmap(depth: DepthMap | np.ndarray, *, name: str = "depth") -> DepthMa
         raise ParameterError(
             f"{name}: expected a DepthMap or an (H, W) array, got shape {array.shape}"
         )
-    return DepthMap(nearness=array.astype(np.float32))
+    # No copy of a float32 map: nothing in depthfx writes into a DepthMap's arrays.
+    return DepthMap(nearness=array.astype(np.float32, copy=False))
 
 
 # --------------------------------------------------------------------------- formats

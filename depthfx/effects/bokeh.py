@@ -29,6 +29,7 @@ from ..errors import ParameterError
 from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srgb_to_linear
 from ..render.defocus import render_defocus
 from ..render.kernels import SHAPES, Aperture
+from ..stats import percentiles
 from .focus import FocusChoice, FocusSpec, choose_focus
 
 NAME = "bokeh"
@@ -80,7 +81,7 @@ def circle_of_confusion(
     height, width = depth.shape
     nearness = depth.nearness
     diagonal = math.hypot(width, height)
-    low, high = (float(v) for v in np.percentile(_sample(nearness), _RANGE_PERCENTILES))
+    low, high = (float(v) for v in percentiles(_sample(nearness), _RANGE_PERCENTILES))
     half_sharp = 0.5 * depth_of_field * max(high - low, 0.0)
     offset = (np.float32(focus_nearness) - nearness).astype(np.float32, copy=False)
     # offset > 0 behind the focal plane

@@ -25,6 +25,7 @@ import numpy as np
 from ..depthmap import DepthMap
 from ..errors import ParameterError
 from ..image import linear_to_srgb
+from ..stats import percentiles
 
 # Focus may be "auto", a point (x, y) as a tuple/list or an "X,Y" string, or a nearness value.
 FocusSpec = str | float | int | tuple[float, float] | list[float]
@@ -182,7 +183,7 @@ def _window_nearness(nearness: np.ndarray, x: int, y: int, radius: int) -> float
     ].ravel()
     low, high = np.percentile(window, [10, 90])
     step = max(1, int(math.sqrt(nearness.size / 250_000)))
-    low_all, high_all = np.percentile(nearness[::step, ::step], [5, 95])
+    low_all, high_all = percentiles(nearness[::step, ::step], [5, 95])
     spread = float(high_all - low_all)
     if spread > 0 and (high - low) > 0.1 * spread:
         # The window straddles a depth edge: keep the nearer side.

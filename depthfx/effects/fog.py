@@ -30,6 +30,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, split_alpha, srgb_to_linear
+from ..stats import percentiles
 from .noise import fractal_noise
 
 NAME = "fog"
@@ -541,7 +542,7 @@ def _nearness_range(depth: DepthMap) -> tuple[float, float]:
         trusted = sample[depth.confidence[::step, ::step] > 0.5]
         if trusted.size < 16:
             trusted = sample
-    low, high = (float(v) for v in np.percentile(trusted, [0.5, 99.5]))
+    low, high = (float(v) for v in percentiles(trusted, [0.5, 99.5]))
     return low, high
 
 

@@ -35,6 +35,7 @@ from ..image import (
     srgb_to_linear,
 )
 from ..render.defocus import render_defocus
+from ..stats import percentiles
 
 NAME = "miniature"
 MODES = ("auto", "band", "depth")
@@ -251,7 +252,7 @@ def fit_focal_plane(
     # RANSAC: the plane through three sampled pixels that most pixels agree with, refined
     # by least squares on those. It locks onto the surface most of the region shows,
     # where a plain least-squares fit would pass between a subject and its background.
-    low, high = np.percentile(nearness[::step, ::step], [1, 99])
+    low, high = percentiles(nearness[::step, ::step], [1, 99])
     tolerance = max(_PLANE_TOLERANCE * float(high - low), 1e-6)
     rng = np.random.default_rng(0)
     triples = rng.integers(0, rows.size, size=(_RANSAC_TRIALS, 3))
@@ -288,7 +289,7 @@ def _depth_coc(
     # where CoC is proportional to the difference in disparity.
     offset = np.subtract(plane, nearness, out=plane)
     step = _sample_step(offset.size)
-    reach = float(np.percentile(np.abs(offset[::step, ::step]), 99))
+    reach = float(percentiles(np.abs(offset[::step, ::step]), [99])[0])
     if not reach > 0:
         return np.zeros_like(offset)
     offset *= np.float32(max_radius / reach)

@@ -96,6 +96,18 @@ def layer_position(coc_radius: np.ndarray) -> np.ndarray:
     return np.copysign(position, coc_radius, out=position)
 
 
+def _coarse_layer_magnitude(coc_radius: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """``|layer_position(coc_radius)|`` where every ``|coc_radius| >= 2``, into ``out``.
+
+    The same operations as :func:`layer_position` minus those that only matter below
+    2 px or for the sign (``coc_radius`` is overwritten).
+    """
+    magnitude = np.abs(coc_radius, out=coc_radius)
+    cv2.log(magnitude, dst=magnitude)
+    magnitude *= np.float32(_LAYERS_PER_OCTAVE / math.log(2.0))
+    return np.add(magnitude, np.float32(2.0 - _LAYERS_PER_OCTAVE), out=out)
+
+
 def _ramp(distance: np.ndarray, *, in_place: bool = False) -> np.ndarray:
     """0 below the transition band, 1 above it, linear inside (distance in layer units)."""
     if in_place:
@@ -413,7 +425,7 @@ class _Renderer:
         def work(tile: tuple[int, int, int, int]) -> None:
             y0, y1, x0, x1 = tile
             coc = self.coc[y0:y1, x0:x1]
-            smallest, largest = float(coc.min()), float(coc.max())
+            smallest, largest = _extremes(coc)
             high = max(-smallest, largest)
             low = 0.0 if smallest <= 0.0 <= largest else min(abs(smallest), abs(largest))
             self.tile_range[tile] = (low, high)
@@ -437,7 +449,7 @@ class _Renderer:
                 lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
                 outputs[f"{name}_cov"][region] = 1.0
                 _half(lit, out=outputs[f"{name}_pre"][region])
-                outputs[f"{name}_pos"][region] = np.abs(layer_position(_half(_even(coc))))
+                _coarse_layer_magnitude(_half(_even(coc)), out=outputs[f"{name}_pos"][region])
                 return
             position = _even(layer_position(coc))
             magnitude = np.abs(position)
@@ -1077,9 +1089,15 @@ def _even(array: np.ndarray) -> np.ndarray:
 
 
 def _half(array: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Exact 2x2 box average (both dimensions even), written into ``out`` when given."""
+    """Exact 2x2 box average (both dimensions even), written into ``out`` when given.
+
+    Bilinear sampling at exactly half size lands on the centre of each 2x2 block with
+    weights of 1/2, so it is the box average too (to 1 ulp); OpenCV runs it three times
+    faster than INTER_AREA on 3-channel float images, and slower on 1-channel ones.
+    """
     height, width = array.shape[:2]
-    result = cv2.resize(array, (width // 2, height // 2), dst=out, interpolation=cv2.INTER_AREA)
+    method = cv2.INTER_LINEAR if array.ndim == 3 and array.shape[2] == 3 else cv2.INTER_AREA
+    result = cv2.resize(array, (width // 2, height // 2), dst=out, interpolation=method)
     if out is not None and result is not out:  # OpenCV could not write into the view
         out[...] = result
         return out
@@ -1105,6 +1123,12 @@ def _upsample_region(
         up = cv2.resize(piece, ((w1 - w0) * 2, (h1 - h0) * 2), interpolation=cv2.INTER_LINEAR)
         results.append(up[y0 - 2 * h0 : y1 - 2 * h0, x0 - 2 * w0 : x1 - 2 * w0])
     return results
+
+
+def _extremes(array: np.ndarray) -> tuple[float, float]:
+    """(min, max) of a 2-D float32 array (OpenCV's SIMD pass: a quarter of NumPy's time)."""
+    smallest, largest, _, _ = cv2.minMaxLoc(array)
+    return float(smallest), float(largest)
 
 
 def _region_max(array: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> float:

@@ -1,0 +1,36 @@
+"""Order statistics of large float maps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """``np.percentile(values, q)`` (linear method) for finite values, by sorting.
+
+    NumPy's percentile selects with ``partition``, which is several times slower than its
+    SIMD sort on float32 samples of a few hundred thousand values (and slower still on
+    the long runs of equal values of depth maps). The interpolation is NumPy's own, so the
+    results are the same.
+
+    Examples
+    --------
+    >>> values = np.array([[4.0, 1.0], [3.0, 2.0]], np.float32)
+    >>> percentiles(values, [0, 50, 100]).tolist()
+    [1.0, 2.5, 4.0]
+    """
+    ordered = np.sort(np.asarray(values).ravel())
+    if ordered.size == 0:
+        raise ValueError("percentiles of an empty array")
+    position = np.asarray(q, dtype=np.float64) / 100.0 * (ordered.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, ordered.size - 1)
+    gamma = position - below
+    low, high = ordered[below], ordered[above]
+    # NumPy's _lerp: from the nearer end, for symmetry and exact endpoints.
+    difference = np.subtract(high, low)
+    result = np.add(low, difference * gamma)
+    np.subtract(high, difference * (1 - gamma), out=result, where=gamma >= 0.5)
+    return result

@@ -692,7 +692,8 @@ class _Renderer:
             blurred = self._cats_eye_blur(planes, kernel_radius, box, level)
         else:
             kernel = aperture_kernel(kernel_radius, self.aperture)
-            blurred = [_convolve(plane, kernel) for plane in planes]
+            bands = _kernel_bands(kernel)
+            blurred = [_convolve(plane, kernel, bands) for plane in planes]
         blurred_pre = blurred[:3]
         plane_shape = blurred[3].shape
         own = np.maximum(blurred[3], 0.0, out=self._scratch("own", plane_shape))
@@ -736,8 +737,9 @@ class _Renderer:
                     radius, self.aperture, offset=(gx * strength, gy * strength)
                 )
                 weight = (wy[:, None] * wx[None, :]).astype(np.float32)
+                bands = _kernel_bands(kernel)
                 for total, plane in zip(result, planes, strict=True):
-                    total += _convolve(plane, kernel) * weight
+                    total += _convolve(plane, kernel, bands) * weight
         return result
 
     # ------------------------------------------------------------------ level-1 composite
@@ -1032,14 +1034,19 @@ def _packed(array: np.ndarray) -> bool:
     )
 
 
-def _convolve(source: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+def _convolve(
+    source: np.ndarray,
+    kernel: np.ndarray,
+    bands: list[tuple[int, int, np.ndarray]] | None = None,
+) -> np.ndarray:
     """``cv2.filter2D(source, -1, kernel, borderType=cv2.BORDER_REFLECT)``, always direct.
 
     OpenCV switches to DFT filtering for kernels of 130 or more cells, which costs two to
     three times the direct sum for aperture kernels of 13x13 to 19x19. Such a kernel is
     cut into bands of rows whose non-zero boxes stay below that size; each band filters
     the reflect-padded source directly and the bands are summed (the same sum, in another
-    order: differences are float32 rounding, ~3e-7).
+    order: differences are float32 rounding, ~3e-7). ``bands`` is ``_kernel_bands(kernel)``
+    when the caller filters several planes with one kernel.
     """
     size = kernel.shape[0]
     if size * kernel.shape[1] < _DIRECT_FILTER_AREA:
@@ -1048,7 +1055,7 @@ def _convolve(source: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     height, width = source.shape[:2]
     padded = cv2.copyMakeBorder(source, half_y, half_y, half_x, half_x, cv2.BORDER_REFLECT)
     result: np.ndarray | None = None
-    for row, col, piece in _kernel_bands(kernel):
+    for row, col, piece in bands if bands is not None else _kernel_bands(kernel):
         rows, cols = piece.shape
         window = padded[row : row + height + rows - 1, col : col + width + cols - 1]
         part = cv2.filter2D(window, -1, piece, anchor=(0, 0), borderType=cv2.BORDER_REFLECT)

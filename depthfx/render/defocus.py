@@ -565,6 +565,9 @@ class _Renderer:
         acc_pre: np.ndarray | None = None
         acc_alpha: np.ndarray | None = None
         acc_level = 0
+        # Level-1 box outside which the running composite is still zero: upsampling only
+        # inside it gives the same arrays (bilinear weights of zeros are zeros).
+        acc_box: tuple[int, int, int, int] | None = None
         indices = range(side.top_index, 1, -1)
         count = max(1, len(indices))
         plans = []
@@ -599,11 +602,11 @@ class _Renderer:
                 acc_alpha = np.zeros(shape, np.float32)
             assert acc_alpha is not None
             while acc_level > level:
-                acc_pre = _upsample2_planes(acc_pre)
-                acc_alpha = _upsample2(acc_alpha)
+                acc_pre, acc_alpha = _upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
                 acc_level -= 1
             if box is None or layer is None:
                 continue
+            acc_box = box if acc_box is None else _union(acc_box, box)
             pre, alpha = layer
             ys, xs = _level_slices(box, level)
             target_alpha = acc_alpha[ys, xs]
@@ -625,8 +628,7 @@ class _Renderer:
             self.report("blurring layers", base + 0.3 * (step + 1) / count)
         assert acc_pre is not None and acc_alpha is not None
         while acc_level > 1:
-            acc_pre = _upsample2_planes(acc_pre)
-            acc_alpha = _upsample2(acc_alpha)
+            acc_pre, acc_alpha = _upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
             acc_level -= 1
         interleaved = cv2.merge(list(acc_pre))
         if self.highlights is not None:
@@ -1125,13 +1127,43 @@ def _upsample2(array: np.ndarray) -> np.ndarray:
     return cv2.resize(array, (width * 2, height * 2), interpolation=cv2.INTER_LINEAR)
 
 
-def _upsample2_planes(planes: np.ndarray) -> np.ndarray:
-    """:func:`_upsample2` of each plane of a (C, H, W) array."""
-    channels, height, width = planes.shape
-    result = np.empty((channels, height * 2, width * 2), np.float32)
-    for plane, target in zip(planes, result, strict=True):
-        cv2.resize(plane, (width * 2, height * 2), dst=target, interpolation=cv2.INTER_LINEAR)
-    return result
+def _upsample2_within(
+    arrays: tuple[np.ndarray, np.ndarray], box: tuple[int, int, int, int] | None, level: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_upsample2` of (C, H, W) planes and an (H, W) plane at ``level`` that are zero
+    outside the level-1 ``box``: only the box, plus a margin of zeros, is resampled.
+
+    Bilinear 2x upsampling reads a pixel's neighbours at most one away, so a crop with one
+    row and column of zeros around the data (or the array's own border, which OpenCV
+    replicates either way) gives the same values as the whole array.
+    """
+    planes, alpha = arrays
+    height, width = alpha.shape
+    up_planes = np.zeros((planes.shape[0], height * 2, width * 2), np.float32)
+    up_alpha = np.zeros((height * 2, width * 2), np.float32)
+    if box is None:
+        return up_planes, up_alpha
+    factor = 2 ** (level - 1)
+    y0, y1, x0, x1 = box
+    y0, x0 = max(0, y0 // factor - 1), max(0, x0 // factor - 1)
+    y1, x1 = min(height, -(-y1 // factor) + 1), min(width, -(-x1 // factor) + 1)
+    size = (2 * (x1 - x0), 2 * (y1 - y0))
+    target = (slice(2 * y0, 2 * y1), slice(2 * x0, 2 * x1))
+    for plane, up in zip(planes, up_planes, strict=True):
+        cv2.resize(plane[y0:y1, x0:x1], size, dst=up[target], interpolation=cv2.INTER_LINEAR)
+    cv2.resize(alpha[y0:y1, x0:x1], size, dst=up_alpha[target], interpolation=cv2.INTER_LINEAR)
+    return up_planes, up_alpha
+
+
+def _union(
+    first: tuple[int, int, int, int], second: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    return (
+        min(first[0], second[0]),
+        max(first[1], second[1]),
+        min(first[2], second[2]),
+        max(first[3], second[3]),
+    )
 
 
 def _upsample_region(

@@ -333,8 +333,9 @@ def _grade(
         y0, y1 = rows
         target = out[y0:y1]
         if matrix is not None:
-            # A cache-sized copy of the source rows, so in-place grading reads no output.
-            source = rgb[y0:y1].copy() if in_place else np.ascontiguousarray(rgb[y0:y1])
+            # Per-pixel, so OpenCV may write over its source (each pixel is read whole
+            # before it is written): in place needs no copy of the rows.
+            source = target if in_place else np.ascontiguousarray(rgb[y0:y1])
             cv2.transform(source, matrix, dst=target)
         elif not in_place:
             target[...] = rgb[y0:y1]

@@ -375,10 +375,19 @@ class _Renderer:
             self.report("preparing layers", 0.0)
             half = self._downsample_coarse()
             self.report("blurring layers", 0.2)
-            back = self._composite_side(half["back"], half, back=True) if self.has_back else None
+            # The foreground's reduced copies are made on a worker while the background's
+            # layers start.
+            front_pyramid = self.pool.submit(self._pyramid, half, back=False)
+            back = (
+                self._composite_side(half["back"], self._pyramid(half, back=True), back=True)
+                if self.has_back
+                else None
+            )
             self.report("blurring layers", 0.5)
             front = (
-                self._composite_side(half["front"], half, back=False) if self.has_front else None
+                self._composite_side(half["front"], front_pyramid.result(), back=False)
+                if self.has_front
+                else None
             )
             fill, coarse = self._level_one_composite(half, back, front)
             self.report("compositing", 0.8)
@@ -535,10 +544,28 @@ class _Renderer:
 
     # ------------------------------------------------------------------ coarse layers
 
+    def _pyramid(
+        self, half: dict[str, _Side | np.ndarray | None], *, back: bool
+    ) -> list[tuple[_Side, np.ndarray | None]]:
+        """A side's level-1 data and its reductions, with the occupancy nearer than all its
+        layers (behind the focal plane: the fine layers and the whole foreground)."""
+        side = half["back" if back else "front"]
+        if not isinstance(side, _Side):
+            return []
+        fine = half["fine"]
+        assert isinstance(fine, np.ndarray)
+        others = half["front"] if back else None
+        nearer_fixed = fine.copy() if back else None
+        if back and isinstance(others, _Side):
+            assert nearer_fixed is not None
+            nearer_fixed += others.coverage
+        deepest = _layer_level(layer_radius(side.top_index))
+        return _side_pyramid(side, nearer_fixed, deepest - 1)
+
     def _composite_side(
         self,
         side: _Side | np.ndarray | None,
-        half: dict[str, _Side | np.ndarray | None],
+        pyramid: list[tuple[_Side, np.ndarray | None]],
         *,
         back: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -549,18 +576,8 @@ class _Renderer:
         the running composite is upsampled, never downsampled.
         """
         assert isinstance(side, _Side)
-        fine = half["fine"]
-        assert isinstance(fine, np.ndarray)
-        others = half["front"] if back else None
-        # Occupancy that is nearer than every layer of this side.
-        nearer_fixed = fine.copy() if back else None
-        if back and isinstance(others, _Side):
-            assert nearer_fixed is not None
-            nearer_fixed += others.coverage
         assert side.tile_ranges is not None
         tile_min, tile_max = side.tile_ranges
-        deepest = _layer_level(layer_radius(side.top_index))
-        pyramid = _side_pyramid(side, nearer_fixed, deepest - 1)
 
         acc_pre: np.ndarray | None = None
         acc_alpha: np.ndarray | None = None

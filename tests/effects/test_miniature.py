@@ -182,3 +182,18 @@ def test_stereo_scene_depth_mode(shared_data) -> None:
 def test_dataclass_checks_options_when_built() -> None:
     with pytest.raises(ParameterError, match=r"^position must be in 0\.\.1"):
         Miniature(position=2.0)
+
+
+def test_grading_in_place_equals_grading_a_copy() -> None:
+    # The renderer's fresh output is graded in place (OpenCV's colour matrix writes over
+    # its source): the pixels must be those of grading into a new array.
+    from depthfx.effects.miniature import _grade
+
+    photo = np.random.default_rng(4).random((150, 97, 3), dtype=np.float32) * 1.2
+    options = {"saturation": 1.6, "contrast": 1.3, "vignette": 0.4}
+    expected = _grade(photo, **options, in_place=False)
+    graded = photo.copy()
+    result = _grade(graded, **options, in_place=True)
+    assert result is graded
+    np.testing.assert_array_equal(result, expected)
+    assert not np.array_equal(expected, photo)

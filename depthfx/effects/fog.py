@@ -37,9 +37,14 @@ NAME = "fog"
 
 Progress = Callable[[str, float], None]
 
-# Longer side of the reduced copy used for the fog colour estimate and the patch noise;
-# above it, the edge refinement switches to a grey guide.
+# Photos whose longer side exceeds this have their transmission refined with a grey guide,
+# in row bands (smaller ones with the full colour guide, in one pass).
 _WORK_SIDE = 1024
+# Longer side at which the patch noise is made; its finest detail spans dozens of pixels,
+# so it is resampled to full size band by band.
+_NOISE_SIDE = 512
+# Longer side of the reduced copy the fog colour is estimated on.
+_ESTIMATE_SIDE = 512
 # Horizontal field of view assumed for height fog when no focal length is given.
 _DEFAULT_FOV_DEG = 45.0
 _LN20 = math.log(20.0)
@@ -140,13 +145,20 @@ def estimate_fog_color(image: np.ndarray) -> np.ndarray:
     [0.65, 0.7, 0.75]
     """
     rgb, _ = split_alpha(as_float_image(image))
+    # Exact 2x2 means down to at most twice the estimate's size (bilinear sampling at
+    # exactly half size: several times faster than INTER_AREA on colour), then the area
+    # average.
+    while max(rgb.shape[:2]) >= 4 * _ESTIMATE_SIDE and min(rgb.shape[:2]) >= 2:
+        half = (rgb.shape[1] // 2, rgb.shape[0] // 2)
+        rgb = cv2.resize(rgb[: 2 * half[1], : 2 * half[0]], half, interpolation=cv2.INTER_LINEAR)
     longer = max(rgb.shape[:2])
-    if longer > 512:
-        factor = 512 / longer
+    if longer > _ESTIMATE_SIDE:
+        factor = _ESTIMATE_SIDE / longer
         size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     window = max(3, (max(rgb.shape[:2]) // 40) | 1)
-    dark = cv2.erode(rgb.min(axis=2), cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)))
+    darkest = np.minimum(np.minimum(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
+    dark = cv2.erode(darkest, cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)))
     count = max(1, round(dark.size * 0.001))
     brightest = np.argpartition(dark.ravel(), dark.size - count)[dark.size - count :]
     colour = rgb.reshape(-1, 3)[brightest].mean(axis=0)
@@ -203,23 +215,44 @@ def height_fog_optical_depth(
         else:
             np.exp(tau, out=tau)
         np.subtract(1.0, tau, out=tau)
-        np.divide(tau, u, out=tau)  # (1 - exp(-u)) / u, which tends to 1 as u -> 0
-        # 1 - exp(-u) loses digits to cancellation for small u; there the series is
-        # exact to float32 (the next term, u^4 / 120, is below 1e-9).
-        small = np.abs(u) < _SERIES_BELOW
-        if small.any():
-            near_zero = u[small]
-            tau[small] = 1.0 - near_zero / 2 * (1.0 - near_zero / 3 * (1.0 - near_zero / 4))
-        tau *= distance
-        infinite = np.isinf(distance)
-        if infinite.any():
-            rising = np.broadcast_to(rate, tau.shape)
-            up = infinite & (rising > 0)
-            tau[up] = 1.0 / rising[up]  # the ray leaves the fog: finite optical depth
-            tau[infinite & (rising <= 0)] = np.inf
-        tau[np.isnan(tau)] = np.inf  # overflow of a ray going steeply down
-    tau *= np.float32(beta)
+        # beta * D * (1 - exp(-u)) / u is beta * (1 - exp(-u)) / rate: one product by a
+        # factor per ray direction (per row of a photo). It holds at infinite distance
+        # too: a rising ray leaves the fog (beta / rate), a falling one meets +inf.
+        tau *= (np.float32(beta) / rate).astype(np.float32)
+        # 1 - exp(-u) loses digits to cancellation for small u (and rate = 0 gives 0 / 0);
+        # there the series is exact to float32 (the next term, u^4 / 120, is below 1e-9).
+        rows = _rows_with_small_u(distance, rate, tau.shape)
+        if rows is not None:
+            near_zero = u[rows]
+            small = np.abs(near_zero) < _SERIES_BELOW
+            if small.any():
+                values = near_zero[small]
+                series = 1.0 - values / 2 * (1.0 - values / 3 * (1.0 - values / 4))
+                length = np.broadcast_to(distance, tau.shape)[rows][small]
+                tau[rows][small] = np.float32(beta) * length * series
+        # Left undefined: rays along the horizon to infinity (inf * 0), which never leave.
+        if tau.ndim <= 2 and tau.flags.c_contiguous:
+            cv2.patchNaNs(tau, math.inf)
+        else:
+            tau[np.isnan(tau)] = np.inf
     return tau
+
+
+def _rows_with_small_u(
+    distance: np.ndarray, rate: np.ndarray, shape: tuple[int, ...]
+) -> slice | None:
+    """Rows of ``distance * rate`` that may hold |u| below the series threshold.
+
+    For a photo (rate one value per row) only rows whose nearest pixel is close enough to
+    the horizon qualify, usually a thin band; otherwise every row.
+    """
+    if len(shape) != 2 or distance.shape != shape or rate.shape != (shape[0], 1):
+        return slice(None)
+    nearest = cv2.reduce(distance, 1, cv2.REDUCE_MIN)[:, 0]
+    candidates = np.flatnonzero(~(nearest * np.abs(rate[:, 0]) >= _SERIES_BELOW))
+    if candidates.size == 0:
+        return None
+    return slice(int(candidates[0]), int(candidates[-1]) + 1)
 
 
 # --------------------------------------------------------------------------- the effect
@@ -337,14 +370,12 @@ def fog(
     height, width = rgb.shape[:2]
     report("depth", 0.1)
     depth_map = depth_map.fit_to((height, width), guide=rgb)
-    scale = min(1.0, _WORK_SIDE / max(height, width))
-    work_shape = (max(1, round(height * scale)), max(1, round(width * scale)))
-    large = work_shape != (height, width)
+    large = max(height, width) > _WORK_SIDE
     with ThreadPoolExecutor(_WORKERS) as pool:
         if fog_color is None:
             # The colour estimate needs only the photo: it runs on a worker thread while the
             # transmission is computed.
-            colour_job = pool.submit(_estimate_on_work_size, rgb, work_shape)
+            colour_job = pool.submit(estimate_fog_color, rgb)
 
         report("transmission", 0.3)
         beta = _LN20 / visibility if visibility is not None else density
@@ -353,9 +384,9 @@ def fog(
         # depth) and the patch noise are computed for the whole photo first.
         noise = sin_elevation = None
         if patchiness > 0:
-            noise_job = pool.submit(
-                _patch_noise, work_shape, (height, width), patch_size=patch_size, seed=seed
-            )
+            noise_scale = min(1.0, _NOISE_SIDE / max(height, width))
+            noise_shape = (max(1, round(height * noise_scale)), max(1, round(width * noise_scale)))
+            noise_job = pool.submit(fractal_noise, noise_shape, scale=patch_size, seed=seed)
         nearness_range = _nearness_range(depth_map) if visibility is None else None
         if height_falloff > 0:
             sin_elevation = _sin_elevation((height, width), horizon=horizon, focal_px=focal_px)
@@ -384,7 +415,7 @@ def fog(
             else:
                 np.multiply(band, np.float32(beta), out=band)
             if noise is not None:
-                patches = noise[rows[0] : rows[1]]
+                patches = _resized_rows(noise, rows, (height, width))
                 patches *= np.float32(patchiness)
                 patches += np.float32(1.0)
                 band *= np.maximum(patches, 0.0, out=patches)
@@ -439,19 +470,27 @@ def fog(
     return join_alpha(out, alpha)
 
 
-def _patch_noise(
-    work_shape: tuple[int, int], shape: tuple[int, int], *, patch_size: float, seed: int
-) -> np.ndarray:
-    noise = fractal_noise(work_shape, scale=patch_size, seed=seed)
-    if work_shape != shape:
-        noise = cv2.resize(noise, shape[::-1], interpolation=cv2.INTER_LINEAR)
-    return noise
-
-
-def _estimate_on_work_size(rgb: np.ndarray, work_shape: tuple[int, int]) -> np.ndarray:
-    if work_shape != rgb.shape[:2]:
-        rgb = cv2.resize(rgb, work_shape[::-1], interpolation=cv2.INTER_AREA)
-    return estimate_fog_color(rgb)
+def _resized_rows(small: np.ndarray, rows: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Rows ``rows`` of ``small`` resized bilinearly to ``shape`` (cv2.resize's geometry:
+    pixel centres aligned), without making the whole full-size array."""
+    height, width = shape
+    scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
+    if small.shape == (height, width):
+        return small[rows[0] : rows[1]].copy()
+    to_source = np.array(
+        [
+            [scale_x, 0.0, 0.5 * scale_x - 0.5],
+            [0.0, scale_y, (rows[0] + 0.5) * scale_y - 0.5],
+        ],
+        np.float64,
+    )
+    return cv2.warpAffine(
+        small,
+        to_source,
+        (width, rows[1] - rows[0]),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def _bands(height: int, count: int) -> list[tuple[int, int]]:

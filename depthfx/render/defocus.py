@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -711,7 +712,7 @@ class _Renderer:
             blurred = self._cats_eye_blur(planes, kernel_radius, box, level)
         else:
             kernel = aperture_kernel(kernel_radius, self.aperture)
-            bands = _kernel_bands(kernel)
+            bands = _cached_bands(kernel)
             blurred = [_convolve(plane, kernel, bands) for plane in planes]
         blurred_pre = blurred[:3]
         plane_shape = blurred[3].shape
@@ -756,7 +757,7 @@ class _Renderer:
                     radius, self.aperture, offset=(gx * strength, gy * strength)
                 )
                 weight = (wy[:, None] * wx[None, :]).astype(np.float32)
-                bands = _kernel_bands(kernel)
+                bands = _cached_bands(kernel)
                 for total, plane in zip(result, planes, strict=True):
                     total += _convolve(plane, kernel, bands) * weight
         return result
@@ -1074,7 +1075,7 @@ def _convolve(
     height, width = source.shape[:2]
     padded = cv2.copyMakeBorder(source, half_y, half_y, half_x, half_x, cv2.BORDER_REFLECT)
     result: np.ndarray | None = None
-    for row, col, piece in bands if bands is not None else _kernel_bands(kernel):
+    for row, col, piece in bands if bands is not None else _cached_bands(kernel):
         rows, cols = piece.shape
         window = padded[row : row + height + rows - 1, col : col + width + cols - 1]
         part = cv2.filter2D(window, -1, piece, anchor=(0, 0), borderType=cv2.BORDER_REFLECT)
@@ -1085,6 +1086,16 @@ def _convolve(
     if result is None:  # an all-zero kernel
         return np.zeros_like(source)
     return result
+
+
+def _cached_bands(kernel: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """:func:`_kernel_bands`, remembered per kernel (a render uses a few dozen, many times)."""
+    return _bands_of(kernel.tobytes(), kernel.shape)
+
+
+@lru_cache(maxsize=256)
+def _bands_of(cells: bytes, shape: tuple[int, ...]) -> list[tuple[int, int, np.ndarray]]:
+    return _kernel_bands(np.frombuffer(cells, np.float32).reshape(shape))
 
 
 def _kernel_bands(kernel: np.ndarray) -> list[tuple[int, int, np.ndarray]]:

@@ -204,6 +204,10 @@ def height_fog_optical_depth(
     """
     if not falloff > 0:
         raise ParameterError(f"height_falloff must be > 0, got {falloff}")
+    shape = np.broadcast_shapes(np.shape(distance), np.shape(sin_elevation))
+    if not shape:  # scalars: computed as one-element arrays, returned as a 0-d array
+        tau = height_fog_optical_depth(beta, [distance], [sin_elevation], falloff)
+        return tau.reshape(())
     distance = np.asarray(distance, np.float32)
     rate = np.asarray(np.asarray(sin_elevation, np.float32) / np.float32(falloff), np.float32)
     # Written with in-place steps: on a 12 MP photo every temporary costs ~50 ms.

@@ -88,6 +88,24 @@ def test_height_fog_closed_form_matches_numerical_integration(
     assert abs(closed - numeric) <= 1e-3 * max(1.0, numeric)
 
 
+def test_height_fog_per_row_layout_matches_pixel_by_pixel() -> None:
+    # A photo passes one elevation per row (the fast path, with the series only in the
+    # rows near the horizon); every pixel must match the same ray computed on its own.
+    rng = np.random.default_rng(5)
+    distance = rng.uniform(0.001, 80.0, (41, 7)).astype(np.float32)
+    distance[:5] = np.inf  # sky
+    sin_elevation = np.linspace(0.3, -0.3, 41, dtype=np.float32)[:, None]
+    sin_elevation[20] = 0.0  # the horizon row: u = 0 and, in the sky, inf * 0
+    distance[20, 0] = np.inf
+    photo = height_fog_optical_depth(0.3, distance, sin_elevation, 2.0)
+    rays = height_fog_optical_depth(
+        0.3, distance.ravel(), np.broadcast_to(sin_elevation, distance.shape).ravel(), 2.0
+    ).reshape(distance.shape)
+    np.testing.assert_allclose(photo, rays, rtol=2e-6)
+    assert photo[20, 0] == math.inf and np.isfinite(photo[20, 1:]).all()
+    assert float(height_fog_optical_depth(0.5, 2.0, 0.0, 10.0)) == 1.0  # scalars work
+
+
 def test_height_fog_thins_above_the_horizon() -> None:
     image = np.zeros((100, 80, 3), np.float32)
     out = fog(image, metric_plane((100, 80), 50.0), visibility=40.0, color="white",

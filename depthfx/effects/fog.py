@@ -206,7 +206,8 @@ def height_fog_optical_depth(
         raise ParameterError(f"height_falloff must be > 0, got {falloff}")
     shape = np.broadcast_shapes(np.shape(distance), np.shape(sin_elevation))
     if not shape:  # scalars: computed as one-element arrays, returned as a 0-d array
-        tau = height_fog_optical_depth(beta, [distance], [sin_elevation], falloff)
+        rays = np.array([distance], np.float32), np.array([sin_elevation], np.float32)
+        tau = height_fog_optical_depth(beta, *rays, falloff)
         return tau.reshape(())
     distance = np.asarray(distance, np.float32)
     rate = np.asarray(np.asarray(sin_elevation, np.float32) / np.float32(falloff), np.float32)

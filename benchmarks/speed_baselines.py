@@ -10,16 +10,14 @@ Two baselines are measured on the same 8-bit JPEG, because they answer different
   several times slower than the bare codec, so ratios against it look much better; they are
   printed for context only.
 
-``--mallopt`` runs the measured process with the glibc allocator settings the ``depthfx``
-CLI entry point applies (large blocks from mmap only above 256 MB, trim above 1 GB):
-without it the numbers are the library's defaults in a plain Python process.
+``--mallopt`` runs the measured process with :func:`depthfx.tune_allocator`, the glibc
+allocator settings the ``depthfx`` CLI applies at start-up (and Python users may opt into):
+freed image-sized blocks are reused instead of re-faulted. Without it the numbers are a
+plain library call in a default Python process.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,22 +30,12 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SIZES = {3: (2000, 1500), 12: (4000, 3000), 24: (6000, 4000)}
 JPEG_QUALITY = 95
 
-# glibc mallopt parameter numbers (malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-
 
 def apply_mallopt() -> bool:
-    """The CLI's allocator settings in this process (Linux/glibc only); True if applied."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        ok = libc.mallopt(_M_MMAP_THRESHOLD, 256 * 1024 * 1024)
-        ok &= libc.mallopt(_M_TRIM_THRESHOLD, 1024 * 1024 * 1024)
-        return bool(ok)
-    except (OSError, AttributeError):
-        return False
+    """The CLI's allocator settings in this process (:func:`depthfx.tune_allocator`)."""
+    from depthfx.allocator import tune_allocator
+
+    return tune_allocator()
 
 
 def source_photo(width: int, height: int) -> np.ndarray:

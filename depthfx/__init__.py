@@ -20,6 +20,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .allocator import tune_allocator
 from .batch import ItemResult, batch_apply, discover_inputs, plan_batch, run_batch, summarize
 from .contact_sheet import write_contact_sheet
 from .depth.calibration import StereoCalibration, calibrate_from_chessboards
@@ -133,6 +134,7 @@ __all__ = [
     "stereo_depth",
     "summarize",
     "to_display",
+    "tune_allocator",
     "write_contact_sheet",
     "write_image",
     "write_ora",

@@ -839,26 +839,30 @@ class _Renderer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fine layers at full resolution, composited between the upsampled coarse sides."""
         out_rgb = np.empty((self.height, self.width, 3), np.float32)
-        # An opaque photo of even size gets the whole coarse composite upsampled straight
-        # into the output in one (multithreaded) call; tiles with any sharp or nearer
-        # pixel overwrite their part below. Same values as per-tile upsampling (bilinear
-        # 2x weights do not depend on the crop).
+        # An opaque photo of even size gets the coarse composite upsampled into the output
+        # a whole row of tiles at a time, on the workers; tiles with any sharp or nearer
+        # pixel then overwrite their part. Same values as per-tile upsampling (bilinear 2x
+        # weights do not depend on the crop).
         upsampled_whole = self.alpha is None and self.height % 2 == 0 and self.width % 2 == 0
-        if upsampled_whole:
+
+        def upsample_rows(y0: int, y1: int) -> None:
             half_h, half_w = self.half_shape
-            cv2.resize(
-                coarse[0][:half_h, :half_w],
-                (self.width, self.height),
-                dst=out_rgb,
+            h0, h1 = max(0, y0 // 2 - 1), min(half_h, y1 // 2 + 1)
+            rows = cv2.resize(
+                coarse[0][h0:h1, :half_w],
+                (self.width, 2 * (h1 - h0)),
                 interpolation=cv2.INTER_LINEAR,
             )
+            out_rgb[y0:y1] = rows[y0 - 2 * h0 : y1 - 2 * h0]
             # The last row and column interpolate toward the level-1 padding, as per tile.
-            (out_rgb[-1:],) = _upsample_region(
-                coarse[:1], self.height - 1, self.height, 0, self.width
+            (out_rgb[y0:y1, -1:],) = _upsample_region(
+                coarse[:1], y0, y1, self.width - 1, self.width
             )
-            (out_rgb[:, -1:],) = _upsample_region(
-                coarse[:1], 0, self.height, self.width - 1, self.width
-            )
+            if y1 == self.height:
+                (out_rgb[-1:],) = _upsample_region(
+                    coarse[:1], self.height - 1, self.height, 0, self.width
+                )
+
         # An opaque photo needs no alpha plane (a full-size array is 4 bytes a pixel).
         out_alpha = np.empty(
             (self.height, self.width) if self.alpha is not None else (1, 1), np.float32
@@ -957,7 +961,17 @@ class _Renderer:
                 target, (1.0 if alpha is None or self._opaque(tile) else np.clip(cover, 0.0, 1.0))
             )
 
-        list(self.pool.map(work, self._tiles()))
+        rows_of_tiles: dict[int, list[tuple[int, int, int, int]]] = {}
+        for tile in self._tiles():
+            rows_of_tiles.setdefault(tile[0], []).append(tile)
+
+        def work_row(tiles: list[tuple[int, int, int, int]]) -> None:
+            if upsampled_whole:
+                upsample_rows(tiles[0][0], tiles[0][1])
+            for tile in tiles:
+                work(tile)
+
+        list(self.pool.map(work_row, rows_of_tiles.values()))
         return out_rgb, out_alpha
 
     def _transparency_reach(self, half: dict[str, _Side | np.ndarray | None]) -> np.ndarray:

@@ -12,11 +12,12 @@ in ../shared/data, or a synthetic texture when that is absent) with a synthetic 
 * the process's peak memory (target < 2 GB at 12 MP).
 
 Each size runs in its own process so the peak memory is that size's own. Times are the
-best of ``--repeat`` interleaved rounds. ``--mallopt`` applies the allocator settings of
-the ``depthfx`` CLI; without it the figures are the library's defaults.
+best of ``--repeat`` interleaved rounds. Both allocator configurations are measured (see
+``speed_baselines.py``): ``--library`` (a plain library call) and ``--mallopt`` (as the
+``depthfx`` command runs); give one flag to measure only that one.
 
 Usage: python benchmarks/bokeh_speed.py [--sizes 3,12,24] [--repeat 3] [--strength 1.5]
-       [--mallopt]
+       [--mallopt | --library]
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_baselines import SIZES, Baselines, apply_mallopt, interleaved_best, source_photo
+from speed_baselines import (
+    SIZES,
+    Baselines,
+    apply_mallopt,
+    interleaved_best,
+    run_each_configuration,
+    source_photo,
+)
 
 
 def synthetic_nearness(width: int, height: int) -> np.ndarray:
@@ -84,11 +92,14 @@ def main() -> int:
     parser.add_argument(
         "--strength", type=float, default=1.5, help="largest blur, %% of the diagonal"
     )
-    parser.add_argument("--mallopt", action="store_true", help="use the CLI's allocator settings")
+    parser.add_argument("--mallopt", action="store_true", help="only with depthfx.tune_allocator")
+    parser.add_argument("--library", action="store_true", help="only the default allocator")
+    if run_each_configuration():
+        return 0
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     context = multiprocessing.get_context("spawn")
-    allocator = "CLI allocator settings (mallopt)" if args.mallopt else "library default allocator"
+    allocator = "depthfx.tune_allocator()" if args.mallopt else "library default allocator"
     print(f"bokeh, strength {args.strength}% of the diagonal, best of {args.repeat}, {allocator}")
     print(
         f"{'size':>6} {'pixels':>11} {'max blur':>8} {'depthfx':>8} {'cpu':>6} "

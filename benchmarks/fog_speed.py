@@ -1,14 +1,14 @@
 """Fog on a 12 MP photo beside the JPEG decode + encode time of the same photo.
 
-Run: ``python benchmarks/fog_speed.py [--repeat 3] [--mallopt] [PHOTO]``. Without PHOTO,
+Run: ``python benchmarks/fog_speed.py [--repeat 3] [--mallopt | --library] [PHOTO]``. Without PHOTO,
 the left frame of ``../shared/data/photos/mpo/fujifilm.mpo`` is resized to 4000x3000.
 Depth is synthetic (a receding ground with near blobs), since only the timing matters.
 
 Prints wall and CPU time of each case beside both baselines of ``speed_baselines.py``:
 OpenCV JPEG decode + encode (the issue's yardstick; target: fog at most 2x of it) and
 depthfx's ``read_image`` + ``write_image`` (context only). Times are the best of
-``--repeat`` interleaved rounds. ``--mallopt`` applies the ``depthfx`` CLI's allocator
-settings; without it the figures are the library's defaults.
+``--repeat`` interleaved rounds, for both allocator configurations of
+``speed_baselines.py`` (``--library`` or ``--mallopt`` measures only one).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from speed_baselines import (
     apply_mallopt,
     interleaved_best,
     ratio_line,
+    run_each_configuration,
     source_photo,
 )
 
@@ -64,7 +65,10 @@ def run_cases(
     parser = argparse.ArgumentParser(description=title)
     parser.add_argument("photo", nargs="?")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--mallopt", action="store_true", help="the CLI's allocator settings")
+    parser.add_argument("--mallopt", action="store_true", help="only with depthfx.tune_allocator")
+    parser.add_argument("--library", action="store_true", help="only the default allocator")
+    if run_each_configuration():
+        return
     args = parser.parse_args()
     if args.mallopt:
         apply_mallopt()
@@ -80,7 +84,7 @@ def run_cases(
     best = interleaved_best(tasks, args.repeat)
     baselines.close()
     opencv, io = best.pop("opencv")[0], best.pop("io")[0]
-    allocator = "CLI allocator settings (mallopt)" if args.mallopt else "library default allocator"
+    allocator = "depthfx.tune_allocator()" if args.mallopt else "library default allocator"
     print(
         f"{title}: {width}x{height} ({width * height / 1e6:.1f} MP), best of {args.repeat}, {allocator}"
     )

@@ -1,6 +1,6 @@
 """Miniature on a 12 MP photo beside the JPEG decode + encode time of the same photo.
 
-Run: ``python benchmarks/miniature_speed.py [--repeat 3] [--mallopt] [PHOTO]``. The photo,
+Run: ``python benchmarks/miniature_speed.py [--repeat 3] [--mallopt | --library] [PHOTO]``. The photo,
 the synthetic depth and the two baselines are as in ``fog_speed.py``. Target: miniature at
 most 5x the OpenCV JPEG decode + encode time.
 """

@@ -10,14 +10,17 @@ Two baselines are measured on the same 8-bit JPEG, because they answer different
   several times slower than the bare codec, so ratios against it look much better; they are
   printed for context only.
 
-``--mallopt`` runs the measured process with :func:`depthfx.tune_allocator`, the glibc
-allocator settings the ``depthfx`` CLI applies at start-up (and Python users may opt into):
-freed image-sized blocks are reused instead of re-faulted. Without it the numbers are a
-plain library call in a default Python process.
+Each benchmark measures two configurations, each in its own process: ``--library``, a
+plain library call in a default Python process, and ``--mallopt``, with
+:func:`depthfx.tune_allocator`, the glibc settings the ``depthfx`` command applies at
+start-up (and Python users may opt into): freed image-sized blocks are reused instead of
+re-faulted. Give one of the flags to measure only that configuration.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,6 +32,26 @@ import numpy as np
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SIZES = {3: (2000, 1500), 12: (4000, 3000), 24: (6000, 4000)}
 JPEG_QUALITY = 95
+
+
+def run_each_configuration() -> bool:
+    """Run the calling script once per allocator configuration, each in its own process.
+
+    Without ``--mallopt`` or ``--library`` in the arguments, the script is re-run with
+    ``--library`` (a plain library call in a default Python process) and with ``--mallopt``
+    (as the ``depthfx`` command runs: :func:`depthfx.tune_allocator`), and True is returned
+    so the caller stops. With either flag, returns False and the caller measures.
+    """
+    if "--mallopt" in sys.argv or "--library" in sys.argv:
+        return False
+    configurations = (
+        ("--library", "plain library call, default allocator"),
+        ("--mallopt", "as the depthfx command runs (depthfx.tune_allocator)"),
+    )
+    for flag, title in configurations:
+        print(f"== {title}", flush=True)
+        subprocess.run([sys.executable, sys.argv[0], *sys.argv[1:], flag], check=True)
+    return True
 
 
 def apply_mallopt() -> bool:

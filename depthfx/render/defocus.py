@@ -120,6 +120,21 @@ def _ramp(distance: np.ndarray, *, in_place: bool = False) -> np.ndarray:
     return np.minimum(ramp, 1.0, out=ramp)
 
 
+def _ramp_down(distance: np.ndarray) -> np.ndarray:
+    """In place: ``1 - _ramp(distance)``, in two passes and a clip (within 1 ulp)."""
+    np.multiply(distance, np.float32(-1.0 / _TRANSITION), out=distance)
+    distance += np.float32(0.5 + 0.5 / _TRANSITION)
+    return np.clip(distance, 0.0, 1.0, out=distance)
+
+
+def _ramp_from(position: np.ndarray, index: float, *, rising: bool, out: np.ndarray) -> np.ndarray:
+    """``_ramp(position - index)`` (rising) or ``_ramp(index - position)``, into ``out``."""
+    slope = np.float32(1.0 / _TRANSITION if rising else -1.0 / _TRANSITION)
+    np.multiply(position, slope, out=out)
+    out += np.float32(0.5 - 0.5 / _TRANSITION) - slope * np.float32(index)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
 def _kernel_radius(radius: float, level: int) -> float:
     """Kernel radius at ``level`` that, with the resampling blur, gives a disc of ``radius``.
 
@@ -673,16 +688,17 @@ class _Renderer:
         y0, y1, x0, x1 = (value // scale for value in box)
         position = side.position[y0:y1, x0:x1]
         coverage = side.coverage[y0:y1, x0:x1]
-        membership = np.subtract(
-            position, np.float32(index), out=self._scratch("membership", position.shape)
-        )
-        if index == 2:
-            np.maximum(membership, 0.0, out=membership)  # everything below layer 2 is in it
-        if index == side.top_index:
-            np.minimum(membership, 0.0, out=membership)  # everything above the top too
-        np.abs(membership, out=membership)
-        _ramp(membership, in_place=True)
-        np.subtract(1.0, membership, out=membership)
+        membership = self._scratch("membership", position.shape)
+        if index == 2 or index == side.top_index:
+            np.subtract(position, np.float32(index), out=membership)
+            if index == 2:
+                np.maximum(membership, 0.0, out=membership)  # all below layer 2 is in it
+            if index == side.top_index:
+                np.minimum(membership, 0.0, out=membership)  # all above the top too
+            np.abs(membership, out=membership)
+        else:
+            cv2.absdiff(position, float(index), dst=membership)  # type: ignore[call-overload]
+        _ramp_down(membership)
         # Planes, not interleaved channels: OpenCV filters one float plane in a third less
         # time per channel than a 5-channel image, and every product below is contiguous.
         stack = self._scratch("stack", (5, y1 - y0, x1 - x0))
@@ -693,11 +709,7 @@ class _Renderer:
         # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
         # the focal plane) the fine layers and the whole foreground. (Reuses the
         # membership buffer.)
-        if back:
-            nearer = np.subtract(np.float32(index), position, out=membership)
-        else:
-            nearer = np.subtract(position, np.float32(index), out=membership)
-        _ramp(nearer, in_place=True)
+        nearer = _ramp_from(position, float(index), rising=not back, out=membership)
         nearer *= coverage
         if back and nearer_fixed is not None:
             nearer += nearer_fixed[y0:y1, x0:x1]
@@ -716,8 +728,9 @@ class _Renderer:
             blurred = [_convolve(plane, kernel, bands) for plane in planes]
         blurred_pre = blurred[:3]
         plane_shape = blurred[3].shape
-        own = np.maximum(blurred[3], 0.0, out=self._scratch("own", plane_shape))
-        nearer_blurred = np.maximum(blurred[4], 0.0, out=self._scratch("nearer", plane_shape))
+        # Both planes hold sums of non-negative values weighted by a non-negative kernel,
+        # so they are >= 0 as they are.
+        own, nearer_blurred = blurred[3], blurred[4]
         # Normalized convolution: extend the layer under nearer occluders (where it is
         # confidently present) with its own colour only.
         alpha = own * np.float32(1.0 / _EXTEND_CONFIDENCE)

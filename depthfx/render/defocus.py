@@ -794,19 +794,19 @@ class _Renderer:
         height = fine.shape[0]
         bands = [(y, min(y + 64, height)) for y in range(0, height, 64)]
 
-        middle_pre = np.empty_like(fine_pre)
+        # The fine layers' colour is needed only here: the middle layers are summed into
+        # it (the same sums, in the other order, so the same values).
+        middle_pre = fine_pre
         middle_alpha = np.empty_like(fine)
 
         def middle(rows: tuple[int, int]) -> None:
             """Fine layers over the background side, premultiplied."""
             band = slice(*rows)
             if back is None:
-                middle_pre[band] = fine_pre[band]
                 middle_alpha[band] = fine[band]
                 return
             keep = 1.0 - fine[band]
-            _scaled(back[0][band], keep, out=middle_pre[band])
-            middle_pre[band] += fine_pre[band]
+            middle_pre[band] += _scaled(back[0][band], keep)
             np.multiply(back[1][band], keep, out=middle_alpha[band])
             middle_alpha[band] += fine[band]
 

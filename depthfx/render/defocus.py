@@ -1194,19 +1194,26 @@ def _upsample2_within(
     """
     planes, alpha = arrays
     height, width = alpha.shape
-    up_planes = np.zeros((planes.shape[0], height * 2, width * 2), np.float32)
-    up_alpha = np.zeros((height * 2, width * 2), np.float32)
     if box is None:
-        return up_planes, up_alpha
+        return (
+            np.zeros((planes.shape[0], height * 2, width * 2), np.float32),
+            np.zeros((height * 2, width * 2), np.float32),
+        )
+    up_planes = np.empty((planes.shape[0], height * 2, width * 2), np.float32)
+    up_alpha = np.empty((height * 2, width * 2), np.float32)
     factor = 2 ** (level - 1)
     y0, y1, x0, x1 = box
     y0, x0 = max(0, y0 // factor - 1), max(0, x0 // factor - 1)
     y1, x1 = min(height, -(-y1 // factor) + 1), min(width, -(-x1 // factor) + 1)
     size = (2 * (x1 - x0), 2 * (y1 - y0))
     target = (slice(2 * y0, 2 * y1), slice(2 * x0, 2 * x1))
-    for plane, up in zip(planes, up_planes, strict=True):
+    for plane, up in (*zip(planes, up_planes, strict=True), (alpha, up_alpha)):
+        # Zeros around the box (written once, not under the resampled box as well).
+        up[: 2 * y0] = 0.0
+        up[2 * y1 :] = 0.0
+        up[target[0], : 2 * x0] = 0.0
+        up[target[0], 2 * x1 :] = 0.0
         cv2.resize(plane[y0:y1, x0:x1], size, dst=up[target], interpolation=cv2.INTER_LINEAR)
-    cv2.resize(alpha[y0:y1, x0:x1], size, dst=up_alpha[target], interpolation=cv2.INTER_LINEAR)
     return up_planes, up_alpha
 
 

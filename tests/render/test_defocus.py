@@ -298,3 +298,28 @@ def test_banded_direct_filter_equals_opencv_filter2d(radius: float, aperture: Ap
     result = _convolve(stack, kernel)
     assert result.shape == expected.shape
     assert float(np.abs(result - expected).max()) < 2e-6
+
+
+@pytest.mark.parametrize(
+    ("level", "shape", "box"),
+    [
+        (2, (96, 128), (16, 76, 32, 176)),  # inside
+        (3, (48, 64), (0, 192, 0, 256)),  # the whole array
+        (2, (96, 128), (176, 192, 224, 256)),  # a corner
+    ],
+)
+def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
+    level: int, shape: tuple[int, int], box: tuple[int, int, int, int]
+) -> None:
+    from depthfx.render.defocus import _upsample2, _upsample2_within
+
+    rng = np.random.default_rng(level)
+    factor = 2 ** (level - 1)
+    y0, y1, x0, x1 = (value // factor for value in box)
+    planes = np.zeros((3, *shape), np.float32)
+    alpha = np.zeros(shape, np.float32)
+    planes[:, y0:y1, x0:x1] = rng.random((3, y1 - y0, x1 - x0))
+    alpha[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0))
+    up_planes, up_alpha = _upsample2_within((planes, alpha), box, level)
+    np.testing.assert_array_equal(up_planes, np.stack([_upsample2(plane) for plane in planes]))
+    np.testing.assert_array_equal(up_alpha, _upsample2(alpha))

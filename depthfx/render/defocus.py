@@ -663,7 +663,9 @@ class _Renderer:
         while acc_level > 1:
             acc_pre, acc_alpha = _upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
             acc_level -= 1
-        interleaved = cv2.merge(list(acc_pre))
+        # Written over the side's own level-1 colour, which no layer needs any more (one
+        # image-sized array fewer to fault in).
+        interleaved = cv2.merge(list(acc_pre), dst=side.premultiplied)
         if self.highlights is not None:
             self.highlights.compress(interleaved, acc_alpha, self.pool.map)
         return interleaved, acc_alpha

@@ -109,26 +109,17 @@ def _coarse_layer_magnitude(coc_radius: np.ndarray, *, out: np.ndarray) -> np.nd
     return np.add(magnitude, np.float32(2.0 - _LAYERS_PER_OCTAVE), out=out)
 
 
-def _ramp(distance: np.ndarray, *, in_place: bool = False) -> np.ndarray:
-    """0 below the transition band, 1 above it, linear inside (distance in layer units)."""
-    if in_place:
-        ramp = np.multiply(distance, np.float32(1.0 / _TRANSITION), out=distance)
-    else:
-        ramp = distance * np.float32(1.0 / _TRANSITION)
-    ramp += np.float32(0.5 - 0.5 / _TRANSITION)
-    np.maximum(ramp, 0.0, out=ramp)
-    return np.minimum(ramp, 1.0, out=ramp)
-
-
 def _ramp_down(distance: np.ndarray) -> np.ndarray:
-    """In place: ``1 - _ramp(distance)``, in two passes and a clip (within 1 ulp)."""
+    """In place: 1 below the transition band, 0 above it, linear inside (distance in layer
+    units): a layer's membership by distance from its position."""
     np.multiply(distance, np.float32(-1.0 / _TRANSITION), out=distance)
     distance += np.float32(0.5 + 0.5 / _TRANSITION)
     return np.clip(distance, 0.0, 1.0, out=distance)
 
 
 def _ramp_from(position: np.ndarray, index: float, *, rising: bool, out: np.ndarray) -> np.ndarray:
-    """``_ramp(position - index)`` (rising) or ``_ramp(index - position)``, into ``out``."""
+    """Into ``out``: 0 below the transition band, 1 above it, linear inside, of
+    ``position - index`` (rising) or ``index - position``, in layer units."""
     slope = np.float32(1.0 / _TRANSITION if rising else -1.0 / _TRANSITION)
     np.multiply(position, slope, out=out)
     out += np.float32(0.5 - 0.5 / _TRANSITION) - slope * np.float32(index)
@@ -1179,15 +1170,10 @@ def _half(array: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return result
 
 
-def _upsample2(array: np.ndarray) -> np.ndarray:
-    height, width = array.shape[:2]
-    return cv2.resize(array, (width * 2, height * 2), interpolation=cv2.INTER_LINEAR)
-
-
 def _upsample2_within(
     arrays: tuple[np.ndarray, np.ndarray], box: tuple[int, int, int, int] | None, level: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_upsample2` of (C, H, W) planes and an (H, W) plane at ``level`` that are zero
+    """2x bilinear upsampling of (C, H, W) planes and an (H, W) plane at ``level`` that are zero
     outside the level-1 ``box``: only the box, plus a margin of zeros, is resampled.
 
     Bilinear 2x upsampling reads a pixel's neighbours at most one away, so a crop with one

@@ -311,7 +311,11 @@ def test_banded_direct_filter_equals_opencv_filter2d(radius: float, aperture: Ap
 def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
     level: int, shape: tuple[int, int], box: tuple[int, int, int, int]
 ) -> None:
-    from depthfx.render.defocus import _upsample2, _upsample2_within
+    from depthfx.render.defocus import _upsample2_within
+
+    def whole(plane: np.ndarray) -> np.ndarray:
+        height, width = plane.shape
+        return cv2.resize(plane, (width * 2, height * 2), interpolation=cv2.INTER_LINEAR)
 
     rng = np.random.default_rng(level)
     factor = 2 ** (level - 1)
@@ -321,5 +325,19 @@ def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
     planes[:, y0:y1, x0:x1] = rng.random((3, y1 - y0, x1 - x0))
     alpha[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0))
     up_planes, up_alpha = _upsample2_within((planes, alpha), box, level)
-    np.testing.assert_array_equal(up_planes, np.stack([_upsample2(plane) for plane in planes]))
-    np.testing.assert_array_equal(up_alpha, _upsample2(alpha))
+    np.testing.assert_array_equal(up_planes, np.stack([whole(plane) for plane in planes]))
+    np.testing.assert_array_equal(up_alpha, whole(alpha))
+
+
+def test_layer_ramps_are_linear_between_the_transition_band() -> None:
+    from depthfx.render.defocus import _ramp_down, _ramp_from
+
+    distance = np.linspace(-1.0, 3.0, 401, dtype=np.float32)
+    expected = np.clip(2.0 * distance - 0.5, 0.0, 1.0)  # transition of half a layer
+    np.testing.assert_allclose(_ramp_down(distance.copy()), 1.0 - expected, atol=1e-6)
+    position = np.linspace(0.0, 8.0, 801, dtype=np.float32)
+    out = np.empty_like(position)
+    rising = np.clip(2.0 * (position - 5.0) - 0.5, 0.0, 1.0)
+    falling = np.clip(2.0 * (5.0 - position) - 0.5, 0.0, 1.0)
+    np.testing.assert_allclose(_ramp_from(position, 5.0, rising=True, out=out), rising, atol=1e-6)
+    np.testing.assert_allclose(_ramp_from(position, 5.0, rising=False, out=out), falling, atol=1e-6)

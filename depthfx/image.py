@@ -209,17 +209,7 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
         raise InputError(f"{label}: not a readable image ({_short(exc)})") from exc
 
     icc = pil.info.get("icc_profile") or None
-    orientation = 1
-    exif_bytes: bytes | None = None
-    try:
-        exif = pil.getexif()
-        orientation = int(exif.get(_EXIF_ORIENTATION, 1) or 1)
-        if len(exif):
-            if _EXIF_ORIENTATION in exif:
-                exif[_EXIF_ORIENTATION] = 1
-            exif_bytes = exif.tobytes()
-    except Exception:  # broken EXIF must not stop a photo from loading
-        exif_bytes = None
+    orientation, exif_bytes = _orientation_and_exif(pil)
 
     if _is_high_bit_depth(data, pil):
         array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -233,6 +223,24 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
 
     array = _apply_orientation(array, orientation)
     return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
+
+
+def _orientation_and_exif(
+    pil: Image.Image, *, default_orientation: int = 1
+) -> tuple[int, bytes | None]:
+    """The EXIF orientation (``default_orientation`` without a tag) and the EXIF to keep,
+    its orientation reset to 1 since the pixels are stored upright."""
+    orientation = default_orientation
+    try:
+        exif = pil.getexif()
+        orientation = int(exif.get(_EXIF_ORIENTATION, default_orientation) or default_orientation)
+        if not len(exif):
+            return orientation, None
+        if _EXIF_ORIENTATION in exif:
+            exif[_EXIF_ORIENTATION] = 1
+        return orientation, exif.tobytes()
+    except Exception:  # broken EXIF must not stop a photo from loading
+        return orientation, None
 
 
 def _short(exc: BaseException) -> str:
@@ -345,12 +353,13 @@ def check_output_path(
     if not parent.is_dir():
         raise InputError(f"{path}: output folder {parent} does not exist")
     for item in inputs:
-        if item is not None and _same_file(path, Path(item)):
+        if item is not None and same_file(path, Path(item)):
             raise InputError(f"{path}: output would overwrite the input file; choose another name")
     return path
 
 
-def _same_file(first: Path, second: Path) -> bool:
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file (by inode when both exist, else by resolved path)."""
     try:
         if first.exists() and second.exists():
             return os.path.samefile(first, second)

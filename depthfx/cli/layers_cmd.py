@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ import typer
 from ..effects.insert import insert as insert_overlay
 from ..effects.layers import check_layer_options, composite_layers, split_layers
 from ..errors import InputError, ParameterError
-from ..image import check_output_path, join_alpha, read_image, write_image
+from ..image import check_output_path, join_alpha, read_image, same_file, write_image
 from ._app import app
 from .options import (
     DepthRequest,
@@ -28,15 +27,6 @@ _EXPORT = "Export"
 _INSERT = "Insert"
 
 
-def _same_path(first: Path, second: Path) -> bool:
-    try:
-        if first.exists() and second.exists():
-            return os.path.samefile(first, second)
-    except OSError:
-        pass
-    return first.resolve() == second.resolve()
-
-
 def _check_targets(
     output: Path, exports: list[Path], parallax: list[Path], inputs: tuple[Path, ...], force: bool
 ) -> None:
@@ -47,7 +37,7 @@ def _check_targets(
     targets = [output]
     for target in exports:
         for protected in inputs:
-            if _same_path(target, protected):
+            if same_file(target, protected):
                 raise InputError(f"{target}: export would overwrite an input; choose another name")
         if target.suffix.lower() not in ("", ".ora"):
             raise InputError(
@@ -59,7 +49,7 @@ def _check_targets(
         check_output_path(target, allowed=SUFFIXES, inputs=inputs)
         targets.append(target)
     for index, target in enumerate(targets):
-        if any(_same_path(target, other) for other in targets[:index]):
+        if any(same_file(target, other) for other in targets[:index]):
             raise InputError(f"{target}: given twice as an output")
 
 

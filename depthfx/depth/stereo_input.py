@@ -21,10 +21,17 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import InputError, ParameterError
-from ..image import Photo, _apply_orientation, _array_to_photo, _pil_to_array, _short, read_image
+from ..image import (
+    Photo,
+    _apply_orientation,
+    _array_to_photo,
+    _orientation_and_exif,
+    _pil_to_array,
+    _short,
+    read_image,
+)
 
 SBS_LAYOUTS = ("parallel", "cross")
-_EXIF_ORIENTATION = 0x0112
 _NAME_LAYOUTS = (
     (re.compile(r"(^|[._\-\s])left[._\-]?right([._\-\s]|$)", re.IGNORECASE), "parallel"),
     (re.compile(r"(^|[._\-\s])right[._\-]?left([._\-\s]|$)", re.IGNORECASE), "cross"),
@@ -205,17 +212,7 @@ def _decode_frame(
 ) -> _Frame:
     # A second frame without its own orientation tag is turned like the first.
     label = f"{path} (frame {index + 1})"
-    orientation = default_orientation
-    exif_bytes: bytes | None = None
-    try:
-        exif = frame.getexif()
-        orientation = int(exif.get(_EXIF_ORIENTATION, default_orientation) or default_orientation)
-        if len(exif):
-            if _EXIF_ORIENTATION in exif:
-                exif[_EXIF_ORIENTATION] = 1
-            exif_bytes = exif.tobytes()
-    except Exception:  # broken EXIF must not stop a photo from loading
-        exif_bytes = None
+    orientation, exif_bytes = _orientation_and_exif(frame, default_orientation=default_orientation)
     array = _apply_orientation(_pil_to_array(frame, label), orientation)
     icc = frame.info.get("icc_profile") or None
     photo = _array_to_photo(array, icc=icc, exif=exif_bytes, source=path, label=label)

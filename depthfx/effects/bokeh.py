@@ -29,7 +29,7 @@ from ..errors import ParameterError
 from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srgb_to_linear
 from ..render.defocus import render_defocus
 from ..render.kernels import SHAPES, Aperture
-from ..stats import percentiles
+from ..stats import percentiles, sample_step
 from .focus import FocusChoice, FocusSpec, choose_focus
 
 NAME = "bokeh"
@@ -81,7 +81,8 @@ def circle_of_confusion(
     height, width = depth.shape
     nearness = depth.nearness
     diagonal = math.hypot(width, height)
-    low, high = (float(v) for v in percentiles(_sample(nearness), _RANGE_PERCENTILES))
+    step = sample_step(nearness.size)
+    low, high = (float(v) for v in percentiles(nearness[::step, ::step], _RANGE_PERCENTILES))
     half_sharp = 0.5 * depth_of_field * max(high - low, 0.0)
     offset = (np.float32(focus_nearness) - nearness).astype(np.float32, copy=False)
     # offset > 0 behind the focal plane
@@ -113,12 +114,6 @@ def circle_of_confusion(
     # In place: each fresh full-size temporary costs more than the arithmetic on it.
     coc = np.multiply(offset, np.float32(radius / largest), out=offset)
     return np.clip(coc, -radius, radius, out=coc)
-
-
-def _sample(values: np.ndarray, count: int = 250_000) -> np.ndarray:
-    """A regular subsample of at most about ``count`` values (percentiles of big maps)."""
-    step = max(1, int(math.sqrt(values.size / count)))
-    return values[::step, ::step]
 
 
 def bokeh(

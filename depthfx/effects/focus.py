@@ -25,7 +25,7 @@ import numpy as np
 from ..depthmap import DepthMap
 from ..errors import ParameterError
 from ..image import linear_to_srgb
-from ..stats import percentiles
+from ..stats import percentiles, sample_step
 
 # Focus may be "auto", a point (x, y) as a tuple/list or an "X,Y" string, or a nearness value.
 FocusSpec = str | float | int | tuple[float, float] | list[float]
@@ -182,7 +182,7 @@ def _window_nearness(nearness: np.ndarray, x: int, y: int, radius: int) -> float
         max(0, x - radius) : min(width, x + radius + 1),
     ].ravel()
     low, high = np.percentile(window, [10, 90])
-    step = max(1, int(math.sqrt(nearness.size / 250_000)))
+    step = sample_step(nearness.size)
     low_all, high_all = percentiles(nearness[::step, ::step], [5, 95])
     spread = float(high_all - low_all)
     if spread > 0 and (high - low) > 0.1 * spread:

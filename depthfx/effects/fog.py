@@ -30,7 +30,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, split_alpha, srgb_to_linear
-from ..stats import percentiles
+from ..stats import extremes, percentiles, sample_step
 from .noise import fractal_noise
 
 NAME = "fog"
@@ -576,7 +576,7 @@ def _band_distance(
         assert depth.metric_scale is not None
         with np.errstate(divide="ignore"):
             np.divide(np.float32(depth.metric_scale), nearness, out=out)
-        if _extremes(nearness)[0] <= 0.0:
+        if extremes(nearness)[0] <= 0.0:
             out[nearness <= 0] = np.inf
     else:
         _relative_distance(_normalize(nearness, *nearness_range, out=out), near, far)
@@ -588,15 +588,10 @@ def _band_distance(
     return out
 
 
-def _extremes(values: np.ndarray) -> tuple[float, float]:
-    smallest, largest, _, _ = cv2.minMaxLoc(values)
-    return float(smallest), float(largest)
-
-
 def _nearness_range(depth: DepthMap) -> tuple[float, float]:
     """0.5 and 99.5 percentiles of the (trusted) nearness, from a regular subsample."""
     values = depth.nearness
-    step = max(1, int(math.sqrt(values.size / 250_000)))
+    step = sample_step(values.size)
     sample = values[::step, ::step]
     trusted = sample
     if depth.confidence is not None:

@@ -35,7 +35,7 @@ from ..image import (
     srgb_to_linear,
 )
 from ..render.defocus import render_defocus
-from ..stats import percentiles
+from ..stats import percentiles, sample_step
 
 NAME = "miniature"
 MODES = ("auto", "band", "depth")
@@ -233,7 +233,7 @@ def fit_focal_plane(
     """
     height, width = nearness.shape
     # A regular subsample of the image is plenty for a plane (and fast at 12 MP).
-    step = _sample_step(nearness.size)
+    step = sample_step(nearness.size)
     grid_mask = mask[::step, ::step]
     if weights is not None:
         grid_mask = grid_mask & (weights[::step, ::step] > 0.5)
@@ -288,7 +288,7 @@ def _depth_coc(
     # Behind the plane (less near) is positive CoC, in front negative, as in a thin lens
     # where CoC is proportional to the difference in disparity.
     offset = np.subtract(plane, nearness, out=plane)
-    step = _sample_step(offset.size)
+    step = sample_step(offset.size)
     reach = float(percentiles(np.abs(offset[::step, ::step]), [99])[0])
     if not reach > 0:
         return np.zeros_like(offset)
@@ -297,14 +297,6 @@ def _depth_coc(
     cv2.max(offset, float(np.float32(-max_radius)), dst=offset)  # type: ignore[call-overload]
     cv2.min(offset, float(np.float32(max_radius)), dst=offset)  # type: ignore[call-overload]
     return offset
-
-
-def _sample_step(size: int) -> int:
-    """Stride that leaves about 250 000 samples of an image of ``size`` pixels."""
-    return max(1, int(math.sqrt(size / 250_000)))
-
-
-# --------------------------------------------------------------------------- look
 
 
 def _grade(

@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_baselines import (
     SIZES,
     Baselines,
-    apply_mallopt,
     interleaved_best,
     run_each_configuration,
     source_photo,
@@ -62,7 +61,9 @@ def measure(
     queue: multiprocessing.Queue,
 ) -> None:
     if mallopt:
-        apply_mallopt()
+        from depthfx.allocator import tune_allocator
+
+        tune_allocator()
     from depthfx.effects.bokeh import bokeh
     from depthfx.image import srgb_to_linear
 

@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_baselines import (
     SIZES,
     Baselines,
-    apply_mallopt,
     interleaved_best,
     ratio_line,
     run_each_configuration,
@@ -71,7 +70,9 @@ def run_cases(
         return
     args = parser.parse_args()
     if args.mallopt:
-        apply_mallopt()
+        from depthfx.allocator import tune_allocator
+
+        tune_allocator()
     baselines = Baselines(photo_bgr(args.photo))
     pixels = baselines.linear_pixels()
     height, width = pixels.shape[:2]

@@ -54,13 +54,6 @@ def run_each_configuration() -> bool:
     return True
 
 
-def apply_mallopt() -> bool:
-    """The CLI's allocator settings in this process (:func:`depthfx.tune_allocator`)."""
-    from depthfx.allocator import tune_allocator
-
-    return tune_allocator()
-
-
 def source_photo(width: int, height: int) -> np.ndarray:
     """8-bit BGR photo of the requested size (the Fujifilm MPO's left frame, resized)."""
     mpo = SHARED / "photos" / "mpo" / "fujifilm.mpo"

@@ -28,6 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stereo_middlebury import raw_sgbm
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEPTHFX_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -87,20 +90,8 @@ def child(method: str, scene: str, width: int) -> None:
             elapsed = time.perf_counter() - start
         else:
             num = 16 * math.ceil(meta["num_disparities_16"] * factor / 16)
-            window = 5
-            matcher = cv2.StereoSGBM_create(  # type: ignore[attr-defined]
-                minDisparity=0,
-                numDisparities=num,
-                blockSize=window,
-                P1=8 * 3 * window**2,
-                P2=32 * 3 * window**2,
-                disp12MaxDiff=1,
-                uniquenessRatio=10,
-                speckleWindowSize=100,
-                speckleRange=32,
-            )
             start = time.perf_counter()
-            disparity = matcher.compute(left, right).astype(np.float32) / 16.0
+            disparity = raw_sgbm(left, right, num)  # the same matcher as the Middlebury table
             elapsed = time.perf_counter() - start
         result = {
             "time": elapsed,

@@ -9,8 +9,9 @@ line) and has a closed-form optical depth (:func:`height_fog_optical_depth`).
 Everything is computed in linear light. The transmission is computed per pixel at full
 size and refined by a guided filter steered by the photo (colour guide up to 1024 px, a
 grey guide with reused buffers above), so fog edges follow object outlines without halos.
-Full-size work runs in row bands on two threads (the guided filter with a halo, so the
-result is the same as one whole-image pass).
+Full-size work runs in row bands on two threads: each band computes its transmission
+(with a halo for the guided filter, so the result is the same as one whole-image pass),
+refines it and blends it while it is still in the cache.
 The subsampled "fast" guided filter was tried and rejected: its interpolated coefficients
 leak fog a few pixels onto near silhouettes.
 """
@@ -40,8 +41,8 @@ Progress = Callable[[str, float], None]
 # Photos whose longer side exceeds this have their transmission refined with a grey guide,
 # in row bands (smaller ones with the full colour guide, in one pass).
 _WORK_SIDE = 1024
-# Longer side at which the patch noise is made; its finest detail spans dozens of pixels,
-# so it is resampled to full size band by band.
+# Longest side at which the patch noise is made (at 1 / n of the photo's size, n whole); its
+# finest detail spans dozens of pixels, so it is upsampled n times band by band.
 _NOISE_SIDE = 512
 # Longer side of the reduced copy the fog colour is estimated on.
 _ESTIMATE_SIDE = 512
@@ -61,6 +62,7 @@ _WORKERS = 2
 _BANDS_PER_WORKER = 2
 _BLEND_ROWS = 32
 _CHUNK_ROWS = 32
+_TRANSMIT_ROWS = 64
 
 # A few CSS colour names (sRGB) that make sense for fog and haze.
 _NAMED_COLORS: dict[str, str] = {
@@ -183,7 +185,8 @@ def height_fog_optical_depth(
     ray rising with ``sin_elevation`` the height at distance ``s`` is ``s * sin_elevation``,
     so ``tau = beta * D * (1 - exp(-u)) / u`` with ``u = D * sin_elevation / falloff`` (and
     ``beta * D`` when ``u = 0``). Rays into the sky reach a finite ``tau`` even at infinite
-    distance; rays pointing down get denser fog.
+    distance; rays pointing down get denser fog. (:func:`fog` evaluates the same in float32
+    row chunks; this is the reference its tests compare with.)
 
     Parameters
     ----------
@@ -204,60 +207,15 @@ def height_fog_optical_depth(
     """
     if not falloff > 0:
         raise ParameterError(f"height_falloff must be > 0, got {falloff}")
-    shape = np.broadcast_shapes(np.shape(distance), np.shape(sin_elevation))
-    if not shape:  # scalars: computed as one-element arrays, returned as a 0-d array
-        rays = np.array([distance], np.float32), np.array([sin_elevation], np.float32)
-        tau = height_fog_optical_depth(beta, *rays, falloff)
-        return tau.reshape(())
     distance = np.asarray(distance, np.float32)
     rate = np.asarray(np.asarray(sin_elevation, np.float32) / np.float32(falloff), np.float32)
-    # Written with in-place steps: on a 12 MP photo every temporary costs ~50 ms.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        u = np.multiply(distance, rate, dtype=np.float32)
-        tau = np.negative(u)
-        if tau.ndim <= 2:
-            cv2.exp(tau, dst=tau)  # OpenCV's SIMD exp: several times NumPy's expm1
-        else:
-            np.exp(tau, out=tau)
-        np.subtract(1.0, tau, out=tau)
-        # beta * D * (1 - exp(-u)) / u is beta * (1 - exp(-u)) / rate: one product by a
-        # factor per ray direction (per row of a photo). It holds at infinite distance
-        # too: a rising ray leaves the fog (beta / rate), a falling one meets +inf.
-        tau *= (np.float32(beta) / rate).astype(np.float32)
-        # 1 - exp(-u) loses digits to cancellation for small u (and rate = 0 gives 0 / 0);
-        # there the series is exact to float32 (the next term, u^4 / 120, is below 1e-9).
-        rows = _rows_with_small_u(distance, rate, tau.shape)
-        if rows is not None:
-            near_zero = u[rows]
-            small = np.abs(near_zero) < _SERIES_BELOW
-            if small.any():
-                values = near_zero[small]
-                series = 1.0 - values / 2 * (1.0 - values / 3 * (1.0 - values / 4))
-                length = np.broadcast_to(distance, tau.shape)[rows][small]
-                tau[rows][small] = np.float32(beta) * length * series
-        # Left undefined: rays along the horizon to infinity (inf * 0), which never leave.
-        if tau.ndim <= 2 and tau.flags.c_contiguous:
-            cv2.patchNaNs(tau, math.inf)
-        else:
-            tau[np.isnan(tau)] = np.inf
-    return tau
-
-
-def _rows_with_small_u(
-    distance: np.ndarray, rate: np.ndarray, shape: tuple[int, ...]
-) -> slice | None:
-    """Rows of ``distance * rate`` that may hold |u| below the series threshold.
-
-    For a photo (rate one value per row) only rows whose nearest pixel is close enough to
-    the horizon qualify, usually a thin band; otherwise every row.
-    """
-    if len(shape) != 2 or distance.shape != shape or rate.shape != (shape[0], 1):
-        return slice(None)
-    nearest = cv2.reduce(distance, 1, cv2.REDUCE_MIN)[:, 0]
-    candidates = np.flatnonzero(~(nearest * np.abs(rate[:, 0]) >= _SERIES_BELOW))
-    if candidates.size == 0:
-        return None
-    return slice(int(candidates[0]), int(candidates[-1]) + 1)
+        # beta * D * (1 - exp(-u)) / u is beta * (1 - exp(-u)) / rate, which also holds at
+        # infinite distance: a rising ray leaves the fog (beta / rate), a falling one meets
+        # +inf. expm1 keeps the digits that 1 - exp(-u) loses for small u.
+        leaving = np.float32(beta) * -np.expm1(-(distance * rate)) / rate
+        tau = np.where(rate != 0, leaving, np.float32(beta) * distance)
+    return np.asarray(tau, np.float32)
 
 
 # --------------------------------------------------------------------------- the effect
@@ -379,123 +337,264 @@ def fog(
     with ThreadPoolExecutor(_WORKERS) as pool:
         if fog_color is None:
             # The colour estimate needs only the photo: it runs on a worker thread while the
-            # transmission is computed.
+            # first bands compute their transmission.
             colour_job = pool.submit(estimate_fog_color, rgb)
 
         report("transmission", 0.3)
-        beta = _LN20 / visibility if visibility is not None else density
-        # Distance, optical depth, patches and transmission are all pointwise, so they run
-        # in row bands on the workers in one pass each; only the nearness range (relative
-        # depth) and the patch noise are computed for the whole photo first.
-        noise = sin_elevation = None
+        # Only the nearness range (relative depth) and the patch noise are computed for the
+        # whole photo; everything else is pointwise and runs band by band on the workers.
+        noise_job = None
+        patch_step = max(1, -(-max(height, width) // _NOISE_SIDE))
         if patchiness > 0:
-            noise_scale = min(1.0, _NOISE_SIDE / max(height, width))
-            noise_shape = (max(1, round(height * noise_scale)), max(1, round(width * noise_scale)))
+            noise_shape = (-(-height // patch_step), -(-width // patch_step))
             noise_job = pool.submit(fractal_noise, noise_shape, scale=patch_size, seed=seed)
-        nearness_range = _nearness_range(depth_map) if visibility is None else None
-        if height_falloff > 0:
-            sin_elevation = _sin_elevation((height, width), horizon=horizon, focal_px=focal_px)
-        if patchiness > 0:
-            noise = noise_job.result()
-        tau = np.empty((height, width), np.float32)
-        floor = np.float32(1.0 - max_fog)
+        field = _TransmissionField.build(
+            depth_map,
+            beta=_LN20 / visibility if visibility is not None else density,
+            metric=visibility is not None,
+            near=near,
+            far=far,
+            focal_px=focal_px,
+            height_falloff=height_falloff,
+            horizon=horizon,
+            noise=noise_job.result() if noise_job is not None else None,
+            patch_step=patch_step,
+            patchiness=patchiness,
+            floor=np.float32(1.0 - max_fog),
+        )
         radius = max(2, round(max(height, width) / 200))
         bands = _bands(height, _BANDS_PER_WORKER * _WORKERS)
-
-        def transmit(rows: tuple[int, int]) -> None:
-            band = tau[rows[0] : rows[1]]
-            _band_distance(
-                depth_map,
-                rows,
-                out=band,
-                nearness_range=nearness_range,
-                near=near,
-                far=far,
-                focal_px=focal_px,
-            )
-            if sin_elevation is not None:
-                band[...] = height_fog_optical_depth(
-                    beta, band, sin_elevation[rows[0] : rows[1]], height_falloff
-                )
-            else:
-                np.multiply(band, np.float32(beta), out=band)
-            if noise is not None:
-                patches = _resized_rows(noise, rows, (height, width))
-                patches *= np.float32(patchiness)
-                patches += np.float32(1.0)
-                band *= np.maximum(patches, 0.0, out=patches)
-            np.negative(band, out=band)
-            cv2.exp(band, dst=band)  # OpenCV's SIMD exp: ~6x NumPy's, within 3e-7
-            cv2.max(band, float(floor), dst=band)  # type: ignore[call-overload]
-
-        list(pool.map(transmit, bands))
-        transmission = tau
+        transmission: np.ndarray | None = None
         if edge_aware and not large:
-            transmission = guided_filter(
-                _perceptual(rgb), transmission, radius=radius, eps=_EDGE_EPS
-            )
-            _clamp(transmission, floor)
+            # Small photos: one guided filter over the whole photo with the colour guide.
+            raw = np.empty((height, width), np.float32)
+            list(pool.map(lambda rows: field.compute(rows, out=raw[rows[0] : rows[1]]), bands))
+            transmission = guided_filter(_perceptual(rgb), raw, radius=radius, eps=_EDGE_EPS)
+            _clamp(transmission, field.floor)
         out = np.empty_like(rgb)
 
-        def refine_and_blend(rows: tuple[int, int]) -> None:
+        def airlight() -> tuple[float, float, float, float]:
+            colour = colour_job.result() if fog_color is None else fog_color
+            red, green, blue = (float(value) for value in np.asarray(colour, np.float32)[:3])
+            return (red, green, blue, 0.0)
+
+        def band_job(rows: tuple[int, int]) -> None:
             y0, y1 = rows
-            local = transmission[y0:y1]
-            if edge_aware and large:
-                # Large photos: a grey guide at full size, filtered in row bands with a halo
-                # of twice the radius (the filter boxes twice), which gives the same result
-                # as one whole-image pass. (The fast, subsampled guided filter would leak
-                # fog a few pixels across outlines, where halos show most.)
+            if transmission is not None:
+                local = transmission[y0:y1]
+            elif edge_aware:
+                # Large photos: each band computes its transmission with a halo of twice
+                # the radius (the filter boxes twice) and refines it with a grey guide at
+                # full size, which gives the same result as one whole-image pass. (The
+                # fast, subsampled guided filter would leak fog a few pixels across
+                # outlines, where halos show most.)
                 h0, h1 = max(0, y0 - 2 * radius), min(height, y1 + 2 * radius)
+                halo_band = field.compute((h0, h1), out=np.empty((h1 - h0, width), np.float32))
                 gray = cv2.cvtColor(rgb[h0:h1], cv2.COLOR_RGB2GRAY)
                 cv2.threshold(gray, 0.0, 0.0, cv2.THRESH_TOZERO, dst=gray)  # max(x, 0)
                 guide = np.sqrt(gray, out=gray)
-                refined = _gray_guided_filter(
-                    guide, transmission[h0:h1].copy(), radius=radius, eps=_EDGE_EPS
-                )
-                local = _clamp(refined[y0 - h0 : y1 - h0], floor)
-            # Koschmieder blend I = A + t (J - A), in chunks that stay in the cache, with
-            # OpenCV's per-pixel colour arithmetic (NumPy broadcasting over a trailing axis
-            # of 3 is several times slower; the products are the same).
-            for c0 in range(y0, y1, _BLEND_ROWS):
-                c1 = min(c0 + _BLEND_ROWS, y1)
-                chunk = out[c0:c1]
-                source = np.ascontiguousarray(rgb[c0:c1])
-                cv2.subtract(source, airlight_scalar, dst=chunk)  # type: ignore[call-overload]
-                t_chunk = local[c0 - y0 : c1 - y0]
-                cv2.multiply(chunk, cv2.merge([t_chunk, t_chunk, t_chunk]), dst=chunk)
-                cv2.add(chunk, airlight_scalar, dst=chunk)  # type: ignore[call-overload]
+                refined = _gray_guided_filter(guide, halo_band, radius=radius, eps=_EDGE_EPS)
+                local = _clamp(refined[y0 - h0 : y1 - h0], field.floor)
+            else:
+                local = field.compute(rows, out=np.empty((y1 - y0, width), np.float32))
+            _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out[y0:y1])
 
-        if fog_color is None:
-            fog_color = colour_job.result()
-        airlight = np.asarray(fog_color, np.float32)
-        airlight_scalar = (*(float(value) for value in airlight[:3]), 0.0)
         report("edges" if edge_aware else "blending", 0.5)
-        list(pool.map(refine_and_blend, bands))
+        list(pool.map(band_job, bands))
     report("done", 1.0)
     return join_alpha(out, alpha)
 
 
-def _resized_rows(small: np.ndarray, rows: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
-    """Rows ``rows`` of ``small`` resized bilinearly to ``shape`` (cv2.resize's geometry:
-    pixel centres aligned), without making the whole full-size array."""
-    height, width = shape
-    scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
-    if small.shape == (height, width):
-        return small[rows[0] : rows[1]].copy()
-    to_source = np.array(
-        [
-            [scale_x, 0.0, 0.5 * scale_x - 0.5],
-            [0.0, scale_y, (rows[0] + 0.5) * scale_y - 0.5],
-        ],
-        np.float64,
+def _koschmieder_blend(
+    rgb: np.ndarray,
+    transmission: np.ndarray,
+    airlight: tuple[float, float, float, float],
+    *,
+    out: np.ndarray,
+) -> None:
+    """``out = A + t (J - A)``, in row chunks that stay in the cache, with OpenCV's
+    per-pixel colour arithmetic (NumPy broadcasting over a trailing axis of 3 is several
+    times slower; the products are the same)."""
+    for c0 in range(0, rgb.shape[0], _BLEND_ROWS):
+        c1 = min(c0 + _BLEND_ROWS, rgb.shape[0])
+        chunk = out[c0:c1]
+        cv2.subtract(np.ascontiguousarray(rgb[c0:c1]), airlight, dst=chunk)  # type: ignore[call-overload]
+        t_chunk = transmission[c0:c1]
+        cv2.multiply(chunk, cv2.merge([t_chunk, t_chunk, t_chunk]), dst=chunk)
+        cv2.add(chunk, airlight, dst=chunk)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class _TransmissionField:
+    """The transmission of one photo, computed for any rows on demand.
+
+    It works with closeness, 1 / distance along the ray (0 = infinitely far): nearness maps
+    to it by one affine step and a clamp in both modes, and every optical depth is a
+    quotient by it, so no pass computes the distance itself. Steps run in row chunks that
+    stay in the cache.
+    """
+
+    nearness: np.ndarray
+    # closeness = clamp(nearness * scale + offset, low, high), before the ray's obliquity
+    scale: float
+    offset: float
+    low: float
+    high: float
+    obliquity: tuple[np.ndarray, np.ndarray] | None  # 1 + (y/f)^2 per row, (x/f)^2 per column
+    beta: float
+    # Height fog (None: uniform): -rate and beta / rate per row, rate = sin(elevation) /
+    # falloff, and the rows where the closed form loses digits.
+    neg_rate: np.ndarray | None
+    tau_per_rate: np.ndarray | None
+    series_rows: tuple[int, int]
+    patches: np.ndarray | None  # 1 + patchiness * noise at 1 / patch_step size, padded
+    patch_step: int
+    floor: np.float32
+
+    @classmethod
+    def build(
+        cls,
+        depth: DepthMap,
+        *,
+        beta: float,
+        metric: bool,
+        near: float,
+        far: float,
+        focal_px: float | None,
+        height_falloff: float,
+        horizon: float,
+        noise: np.ndarray | None,
+        patch_step: int,
+        patchiness: float,
+        floor: np.float32,
+    ) -> _TransmissionField:
+        height, width = depth.shape
+        if metric:
+            assert depth.metric_scale is not None
+            # distance = metric_scale / nearness; nearness <= 0 is infinitely far.
+            scale, offset, low, high = 1.0 / depth.metric_scale, 0.0, 0.0, math.inf
+            nearest = max(0.0, extremes(depth.nearness)[1]) * scale
+        else:
+            # Nearness mapped to 0..1 over its robust range; 1 / distance is linear in it
+            # between 1 / far and 1 / near (nearness is disparity-like).
+            nearness_low, nearness_high = _nearness_range(depth)
+            low, high = 1.0 / far, 1.0 / near
+            scale = 0.0  # a flat depth map: everything at the far distance
+            if nearness_high > nearness_low:
+                scale = (high - low) / (nearness_high - nearness_low)
+            offset = low - nearness_low * scale
+            nearest = high
+        obliquity = None
+        if focal_px is not None:
+            ys = (np.arange(height, dtype=np.float32) - (height - 1) / 2) / np.float32(focal_px)
+            xs = (np.arange(width, dtype=np.float32) - (width - 1) / 2) / np.float32(focal_px)
+            obliquity = (1.0 + ys[:, None] ** 2, xs[None, :] ** 2)
+        neg_rate = tau_per_rate = None
+        series_rows = (0, 0)
+        if height_falloff > 0:
+            rate = _sin_elevation((height, width), horizon=horizon, focal_px=focal_px)
+            rate /= np.float32(height_falloff)
+            with np.errstate(divide="ignore"):
+                tau_per_rate = (np.float32(beta) / rate).astype(np.float32)
+            neg_rate = -rate
+            # u = rate * distance and distance >= 1 / nearest: rows whose rate is large
+            # enough never need the series. |rate| grows away from the horizon, so the
+            # others form one range.
+            needs_series = np.flatnonzero(~(np.abs(rate[:, 0]) >= _SERIES_BELOW * nearest))
+            if needs_series.size:
+                series_rows = (int(needs_series[0]), int(needs_series[-1]) + 1)
+        patches = None
+        if noise is not None:
+            # Noise lies in [-1, 1] and patchiness in 0..1, so the factor is never negative;
+            # being affine, it can be applied before the bilinear upsampling.
+            factor = noise * np.float32(patchiness) + np.float32(1.0)
+            patches = cv2.copyMakeBorder(factor, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+        return cls(
+            nearness=depth.nearness,
+            scale=scale,
+            offset=offset,
+            low=low,
+            high=high,
+            obliquity=obliquity,
+            beta=beta,
+            neg_rate=neg_rate,
+            tau_per_rate=tau_per_rate,
+            series_rows=series_rows,
+            patches=patches,
+            patch_step=patch_step,
+            floor=floor,
+        )
+
+    def compute(self, rows: tuple[int, int], *, out: np.ndarray) -> np.ndarray:
+        """Transmission ``max(exp(-tau), floor)`` of image rows ``rows``, into ``out``."""
+        for c0 in range(rows[0], rows[1], _TRANSMIT_ROWS):
+            c1 = min(c0 + _TRANSMIT_ROWS, rows[1])
+            chunk = out[c0 - rows[0] : c1 - rows[0]]
+            closeness = self._closeness(c0, c1, out=chunk)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                neg_tau = self._neg_optical_depth(c0, c1, closeness)
+            if self.patches is not None:
+                neg_tau *= _upsampled_rows(self.patches, self.patch_step, (c0, c1), chunk.shape[1])
+            cv2.exp(neg_tau, dst=neg_tau)  # OpenCV's SIMD exp: ~6x NumPy's, within 3e-7
+            cv2.max(neg_tau, float(self.floor), dst=neg_tau)  # type: ignore[call-overload]
+        return out
+
+    def _closeness(self, y0: int, y1: int, *, out: np.ndarray) -> np.ndarray:
+        np.multiply(self.nearness[y0:y1], np.float32(self.scale), out=out)
+        if self.offset:
+            out += np.float32(self.offset)
+        cv2.max(out, self.low, dst=out)  # type: ignore[call-overload]
+        if math.isfinite(self.high):
+            cv2.min(out, self.high, dst=out)  # type: ignore[call-overload]
+        if self.obliquity is not None:
+            # Along the viewing ray: distance * sqrt(1 + (x^2 + y^2) / f^2).
+            rows, columns = self.obliquity
+            ray = np.add(rows[y0:y1], columns, dtype=np.float32)
+            np.divide(out, np.sqrt(ray, out=ray), out=out)
+        return out
+
+    def _neg_optical_depth(self, y0: int, y1: int, closeness: np.ndarray) -> np.ndarray:
+        """-tau from ``closeness``, in its place."""
+        if self.neg_rate is None or self.tau_per_rate is None:
+            return np.divide(np.float32(-self.beta), closeness, out=closeness)
+        # Height fog: tau = beta * (1 - exp(-u)) / rate with u = rate * distance (see
+        # height_fog_optical_depth), one factor per row.
+        s0, s1 = max(y0, self.series_rows[0]), min(y1, self.series_rows[1])
+        near_horizon = closeness[s0 - y0 : s1 - y0].copy() if s0 < s1 else None
+        neg_tau = np.divide(self.neg_rate[y0:y1], closeness, out=closeness)  # -u
+        cv2.exp(neg_tau, dst=neg_tau)
+        neg_tau -= np.float32(1.0)
+        neg_tau *= self.tau_per_rate[y0:y1]
+        if near_horizon is not None:
+            # 1 - exp(-u) loses digits to cancellation for small u (and rate = 0 gives
+            # 0 / 0); there the series is exact to float32 (the next term, u^4 / 120, is
+            # below 1e-9). Along the horizon to infinity (0 / 0) the fog never ends.
+            block = neg_tau[s0 - y0 : s1 - y0]
+            u = np.divide(-self.neg_rate[s0:s1], near_horizon)
+            small = np.abs(u) < _SERIES_BELOW
+            values = u[small]
+            series = 1.0 - values / 2 * (1.0 - values / 3 * (1.0 - values / 4))
+            block[small] = np.float32(-self.beta) / near_horizon[small] * series
+            cv2.patchNaNs(block, -math.inf)
+        return neg_tau
+
+
+def _upsampled_rows(grid: np.ndarray, step: int, rows: tuple[int, int], width: int) -> np.ndarray:
+    """Rows ``rows`` of ``grid`` (padded by one replicated cell) upsampled ``step`` times.
+
+    Bilinear with pixel centres aligned, as ``cv2.resize`` of the unpadded grid by exactly
+    ``step`` would give, without making the full-size array: a crop of source rows with a
+    margin is resized, and the rows its edges touch are dropped.
+    """
+    first = rows[0] // step
+    last = min(grid.shape[0], int((rows[1] - 0.5) / step + 1.5) + 1)
+    upsampled = cv2.resize(
+        grid[first:last],
+        (grid.shape[1] * step, (last - first) * step),
+        interpolation=cv2.INTER_LINEAR,
     )
-    return cv2.warpAffine(
-        small,
-        to_source,
-        (width, rows[1] - rows[0]),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    top = rows[0] - step * (first - 1)
+    return upsampled[top : top + rows[1] - rows[0], step : step + width]
 
 
 def _bands(height: int, count: int) -> list[tuple[int, int]]:
@@ -555,39 +654,6 @@ def _perceptual(rgb: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(rgb, 0.0))
 
 
-def _band_distance(
-    depth: DepthMap,
-    rows: tuple[int, int],
-    *,
-    out: np.ndarray,
-    nearness_range: tuple[float, float] | None,
-    near: float,
-    far: float,
-    focal_px: float | None,
-) -> np.ndarray:
-    """Distance along the viewing ray for image rows ``rows``, into ``out``.
-
-    Metric (``nearness_range`` None): :meth:`DepthMap.depth_m`. Relative: nearness mapped
-    to 0..1 over ``nearness_range``, then to a distance between ``near`` and ``far``.
-    """
-    y0, y1 = rows
-    nearness = depth.nearness[y0:y1]
-    if nearness_range is None:
-        assert depth.metric_scale is not None
-        with np.errstate(divide="ignore"):
-            np.divide(np.float32(depth.metric_scale), nearness, out=out)
-        if extremes(nearness)[0] <= 0.0:
-            out[nearness <= 0] = np.inf
-    else:
-        _relative_distance(_normalize(nearness, *nearness_range, out=out), near, far)
-    if focal_px is not None:
-        height, width = depth.shape
-        ys = (np.arange(y0, y1, dtype=np.float32) - (height - 1) / 2) / np.float32(focal_px)
-        xs = (np.arange(width, dtype=np.float32) - (width - 1) / 2) / np.float32(focal_px)
-        out *= np.sqrt(1.0 + ys[:, None] ** 2 + xs[None, :] ** 2, dtype=np.float32)
-    return out
-
-
 def _nearness_range(depth: DepthMap) -> tuple[float, float]:
     """0.5 and 99.5 percentiles of the (trusted) nearness, from a regular subsample."""
     values = depth.nearness
@@ -600,24 +666,6 @@ def _nearness_range(depth: DepthMap) -> tuple[float, float]:
             trusted = sample
     low, high = (float(v) for v in percentiles(trusted, [0.5, 99.5]))
     return low, high
-
-
-def _normalize(values: np.ndarray, low: float, high: float, *, out: np.ndarray) -> np.ndarray:
-    """``values`` mapped to 0..1 between ``low`` and ``high`` (0 everywhere if degenerate)."""
-    if not high > low:
-        out.fill(0.0)
-        return out
-    np.subtract(values, np.float32(low), out=out)
-    out *= np.float32(1.0 / (high - low))
-    cv2.threshold(out, 0.0, 0.0, cv2.THRESH_TOZERO, dst=out)  # max(x, 0), SIMD
-    return cv2.threshold(out, 1.0, 1.0, cv2.THRESH_TRUNC, dst=out)[1]  # min(x, 1)
-
-
-def _relative_distance(normalized: np.ndarray, near: float, far: float) -> np.ndarray:
-    """In place: 1 / distance is linear in nearness between 1 / far and 1 / near."""
-    normalized *= np.float32(1.0 / near - 1.0 / far)
-    normalized += np.float32(1.0 / far)
-    return np.reciprocal(normalized, out=normalized)
 
 
 def _sin_elevation(shape: tuple[int, int], *, horizon: float, focal_px: float | None) -> np.ndarray:

@@ -106,6 +106,51 @@ def test_height_fog_per_row_layout_matches_pixel_by_pixel() -> None:
     assert float(height_fog_optical_depth(0.5, 2.0, 0.0, 10.0)) == 1.0  # scalars work
 
 
+@pytest.mark.parametrize("focal_px", [None, 30.0])
+def test_height_fog_in_the_photo_matches_the_closed_form_ray_by_ray(focal_px: float | None) -> None:
+    # The effect computes tau per row chunk from 1 / distance, with the series only in the
+    # rows next to the horizon; every pixel must match the reference formula, including
+    # the exact horizon row (u = 0) and the sky (infinitely far) on both sides of it.
+    height, width, falloff, visibility = 41, 30, 2.0, 20.0
+    rng = np.random.default_rng(8)
+    image = random_image((height, width), seed=9)
+    distance = rng.uniform(0.5, 80.0, (height, width)).astype(np.float32)
+    nearness = FOCAL_BASELINE / distance
+    nearness[:3] = 0.0  # sky above the horizon
+    nearness[19:22, :4] = 0.0  # sky through the horizon row
+    depth = DepthMap(nearness, metric_scale=FOCAL_BASELINE, units="disparity_px")
+    out = fog(image, depth, visibility=visibility, color="white", max_fog=1.0,
+              height_falloff=falloff, horizon=0.5, focal_px=focal_px, edge_aware=False)  # fmt: skip
+
+    focal = focal_px if focal_px is not None else width / (2 * math.tan(math.radians(22.5)))
+    rise = 0.5 * height - (np.arange(height) + 0.5)  # row 20 is exactly on the horizon
+    sin_elevation = (rise / np.sqrt(rise**2 + focal**2))[:, None]
+    with np.errstate(divide="ignore"):
+        ray = np.where(nearness > 0, FOCAL_BASELINE / nearness.astype(np.float64), np.inf)
+    if focal_px is not None:
+        yy, xx = np.mgrid[:height, :width]
+        ray = ray * np.sqrt(1 + ((yy - (height - 1) / 2) ** 2 + (xx - (width - 1) / 2) ** 2)
+                            / focal_px**2)  # fmt: skip
+    tau = height_fog_optical_depth(math.log(20) / visibility, ray, sin_elevation, falloff)
+    transmission = np.exp(-tau.astype(np.float64))[:, :, None]
+    np.testing.assert_allclose(out, image * transmission + (1 - transmission), atol=2e-6)
+    assert out[20, 0, 0] == 1.0  # along the horizon to infinity: all fog
+    assert out[0, 5, 0] < 1.0  # up into the sky: the fog ends
+
+
+def test_patch_noise_rows_equal_one_whole_upsampling() -> None:
+    from depthfx.effects.fog import _upsampled_rows
+
+    grid = fractal_noise((13, 17), scale=0.5, seed=4)
+    padded = cv2.copyMakeBorder(grid, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    for step in (1, 3, 8):
+        height, width = 13 * step - (step // 2), 17 * step - 1  # not multiples of the step
+        whole = cv2.resize(grid, (17 * step, 13 * step), interpolation=cv2.INTER_LINEAR)
+        for rows in [(0, height), (0, 5), (step + 1, 2 * step + 7), (height - 4, height)]:
+            band = _upsampled_rows(padded, step, rows, width)
+            np.testing.assert_array_equal(band, whole[rows[0] : rows[1], :width])
+
+
 def test_height_fog_thins_above_the_horizon() -> None:
     image = np.zeros((100, 80, 3), np.float32)
     out = fog(image, metric_plane((100, 80), 50.0), visibility=40.0, color="white",

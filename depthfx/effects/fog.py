@@ -381,7 +381,7 @@ def fog(
         def band_job(rows: tuple[int, int]) -> None:
             y0, y1 = rows
             if transmission is not None:
-                local = transmission[y0:y1]
+                _koschmieder_blend(rgb[y0:y1], transmission[y0:y1], airlight(), out=out[y0:y1])
             elif edge_aware:
                 # Large photos: each band computes its transmission with a halo of twice
                 # the radius (the filter boxes twice) and refines it with a grey guide at
@@ -390,14 +390,18 @@ def fog(
                 # outlines, where halos show most.)
                 h0, h1 = max(0, y0 - 2 * radius), min(height, y1 + 2 * radius)
                 halo_band = field.compute((h0, h1), out=np.empty((h1 - h0, width), np.float32))
-                gray = cv2.cvtColor(rgb[h0:h1], cv2.COLOR_RGB2GRAY)
-                cv2.threshold(gray, 0.0, 0.0, cv2.THRESH_TOZERO, dst=gray)  # max(x, 0)
-                guide = np.sqrt(gray, out=gray)
-                refined = _gray_guided_filter(guide, halo_band, radius=radius, eps=_EDGE_EPS)
-                local = _clamp(refined[y0 - h0 : y1 - h0], field.floor)
+                guide = _gray_guide(rgb[h0:h1])
+                refined = _GrayGuidedFilter(guide, halo_band, radius=radius, eps=_EDGE_EPS)
+                # The filter's last step runs inside the blend's chunks, in the cache.
+                _koschmieder_blend(
+                    rgb[y0:y1],
+                    refined.rows(y0 - h0, y1 - h0, floor=field.floor),
+                    airlight(),
+                    out=out[y0:y1],
+                )
             else:
                 local = field.compute(rows, out=np.empty((y1 - y0, width), np.float32))
-            _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out[y0:y1])
+                _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out[y0:y1])
 
         report("edges" if edge_aware else "blending", 0.5)
         list(pool.map(band_job, bands))
@@ -407,21 +411,40 @@ def fog(
 
 def _koschmieder_blend(
     rgb: np.ndarray,
-    transmission: np.ndarray,
+    transmission: np.ndarray | Callable[[int, int, np.ndarray], np.ndarray],
     airlight: tuple[float, float, float, float],
     *,
     out: np.ndarray,
 ) -> None:
-    """``out = A + t (J - A)``, in row chunks that stay in the cache, with OpenCV's
-    per-pixel colour arithmetic (NumPy broadcasting over a trailing axis of 3 is several
-    times slower; the products are the same)."""
-    for c0 in range(0, rgb.shape[0], _BLEND_ROWS):
-        c1 = min(c0 + _BLEND_ROWS, rgb.shape[0])
-        chunk = out[c0:c1]
-        cv2.subtract(np.ascontiguousarray(rgb[c0:c1]), airlight, dst=chunk)  # type: ignore[call-overload]
-        t_chunk = transmission[c0:c1]
-        cv2.multiply(chunk, cv2.merge([t_chunk, t_chunk, t_chunk]), dst=chunk)
-        cv2.add(chunk, airlight, dst=chunk)  # type: ignore[call-overload]
+    """``out = J t + A (1 - t)``, in row chunks that stay in the cache.
+
+    ``transmission`` is an array, or a function filling rows ``[c0, c1)`` into a scratch
+    array and returning them. OpenCV's ``blendLinear`` does the per-pixel colour arithmetic
+    in one pass (NumPy broadcasting over a trailing axis of 3 is several times slower).
+    """
+    height, width = rgb.shape[:2]
+    rows = min(_BLEND_ROWS, height)
+    fog_chunk = np.empty((rows, width, 3), np.float32)
+    fog_chunk[:] = airlight[:3]
+    scratch, keep, lose = (np.empty((rows, width), np.float32) for _ in range(3))
+    for c0 in range(0, height, _BLEND_ROWS):
+        c1 = min(c0 + _BLEND_ROWS, height)
+        count = c1 - c0
+        if callable(transmission):
+            t_chunk = transmission(c0, c1, scratch[:count])
+        else:
+            t_chunk = transmission[c0:c1]
+        # blendLinear divides by w1 + w2 + 1e-5; weights of 1000 t and 1000 (1 - t) make
+        # that 1e-8 of the result instead of 1e-5.
+        np.multiply(t_chunk, np.float32(1000.0), out=keep[:count])
+        np.subtract(np.float32(1000.0), keep[:count], out=lose[:count])
+        cv2.blendLinear(
+            np.ascontiguousarray(rgb[c0:c1]),
+            fog_chunk[:count],
+            keep[:count],
+            lose[:count],
+            dst=out[c0:c1],
+        )
 
 
 @dataclass(frozen=True)
@@ -609,43 +632,67 @@ def _clamp(transmission: np.ndarray, floor: np.float32) -> np.ndarray:
     return cv2.min(transmission, 1.0, dst=transmission)  # type: ignore[call-overload]
 
 
-def _gray_guided_filter(
-    guide: np.ndarray, source: np.ndarray, *, radius: int, eps: float
-) -> np.ndarray:
+class _GrayGuidedFilter:
     """The grey guided filter of :func:`depthfx.filters.guided_filter`, with reused buffers.
 
     Same result; on a 12 MP photo, fresh 48 MB temporaries for each step cost more than the
-    box filters themselves. ``source`` is overwritten.
+    box filters themselves. Construction computes the averaged coefficients (overwriting
+    ``source``); :meth:`rows` gives the output rows, so the last step can run chunk by
+    chunk where the result is used.
     """
-    size = (2 * radius + 1, 2 * radius + 1)
 
-    def box(array: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(array, -1, size, dst=out, borderType=cv2.BORDER_REFLECT)
+    def __init__(self, guide: np.ndarray, source: np.ndarray, *, radius: int, eps: float):
+        size = (2 * radius + 1, 2 * radius + 1)
 
-    mean_i, mean_p, cov, var = (np.empty_like(guide) for _ in range(4))
-    box(guide, mean_i)
-    box(source, mean_p)
-    box(cv2.multiply(guide, source, dst=cov), cov)
-    box(cv2.multiply(guide, guide, dst=var), var)
-    # The pointwise steps run in row chunks that stay in the cache (each full-band step
-    # would stream 3 x 13 MB through memory); the values are the same.
-    rows = guide.shape[0]
-    scratch = np.empty((_CHUNK_ROWS, guide.shape[1]), np.float32)
-    for y0 in range(0, rows, _CHUNK_ROWS):
-        y1 = min(y0 + _CHUNK_ROWS, rows)
-        tmp = scratch[: y1 - y0]
-        m_i, m_p, c_ip, v_i = mean_i[y0:y1], mean_p[y0:y1], cov[y0:y1], var[y0:y1]
-        cv2.subtract(c_ip, cv2.multiply(m_i, m_p, dst=tmp), dst=c_ip)
-        cv2.subtract(v_i, cv2.multiply(m_i, m_i, dst=tmp), dst=v_i)
-        v_i += np.float32(eps)
-        a = cv2.divide(c_ip, v_i, dst=c_ip)
-        cv2.subtract(m_p, cv2.multiply(a, m_i, dst=tmp), dst=m_p)  # b
-    mean_a, mean_b = box(cov, mean_i), box(mean_p, var)
-    for y0 in range(0, rows, _CHUNK_ROWS):
-        y1 = min(y0 + _CHUNK_ROWS, rows)
-        out = cv2.multiply(mean_a[y0:y1], guide[y0:y1], dst=source[y0:y1])
-        out += mean_b[y0:y1]
-    return source
+        def box(array: np.ndarray, out: np.ndarray) -> np.ndarray:
+            return cv2.boxFilter(array, -1, size, dst=out, borderType=cv2.BORDER_REFLECT)
+
+        mean_i, mean_p, cov, var = (np.empty_like(guide) for _ in range(4))
+        box(guide, mean_i)
+        box(source, mean_p)
+        box(cv2.multiply(guide, source, dst=cov), cov)
+        box(cv2.multiply(guide, guide, dst=var), var)
+        # The pointwise steps run in row chunks that stay in the cache (each full-band step
+        # would stream 3 x 13 MB through memory); the values are the same.
+        rows = guide.shape[0]
+        scratch, variance = (np.empty((_CHUNK_ROWS, guide.shape[1]), np.float32) for _ in "ab")
+        for y0 in range(0, rows, _CHUNK_ROWS):
+            y1 = min(y0 + _CHUNK_ROWS, rows)
+            tmp, v_i = scratch[: y1 - y0], variance[: y1 - y0]
+            m_i, m_p, c_ip = mean_i[y0:y1], mean_p[y0:y1], cov[y0:y1]
+            cv2.subtract(c_ip, cv2.multiply(m_i, m_p, dst=tmp), dst=c_ip)
+            cv2.subtract(var[y0:y1], cv2.multiply(m_i, m_i, dst=tmp), dst=v_i)
+            v_i += np.float32(eps)
+            a = cv2.divide(c_ip, v_i, dst=c_ip)
+            cv2.subtract(m_p, cv2.multiply(a, m_i, dst=tmp), dst=m_p)  # b
+        self.guide = guide
+        self.mean_a, self.mean_b = box(cov, mean_i), box(mean_p, var)
+
+    def rows(
+        self, first: int, last: int, *, floor: np.float32
+    ) -> Callable[[int, int, np.ndarray], np.ndarray]:
+        """A function filling output rows ``first + c0 .. first + c1``, clamped to
+        ``[floor, 1]``, into a given array (the form :func:`_koschmieder_blend` takes)."""
+
+        def fill(c0: int, c1: int, out: np.ndarray) -> np.ndarray:
+            y0, y1 = first + c0, first + c1
+            cv2.multiply(self.mean_a[y0:y1], self.guide[y0:y1], dst=out)
+            out += self.mean_b[y0:y1]
+            return _clamp(out, floor)
+
+        assert 0 <= first <= last <= self.guide.shape[0]
+        return fill
+
+
+def _gray_guide(rgb: np.ndarray) -> np.ndarray:
+    """The grey guide of large photos: square root of the linear luminance (perceptual
+    edges, see :func:`_perceptual`), made in row chunks that stay in the cache."""
+    guide = np.empty(rgb.shape[:2], np.float32)
+    for y0 in range(0, rgb.shape[0], _CHUNK_ROWS):
+        gray = cv2.cvtColor(rgb[y0 : y0 + _CHUNK_ROWS], cv2.COLOR_RGB2GRAY)
+        cv2.threshold(gray, 0.0, 0.0, cv2.THRESH_TOZERO, dst=gray)  # max(x, 0)
+        np.sqrt(gray, out=guide[y0 : y0 + _CHUNK_ROWS])
+    return guide
 
 
 def _perceptual(rgb: np.ndarray) -> np.ndarray:

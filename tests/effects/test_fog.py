@@ -179,6 +179,30 @@ def test_no_foreground_pixel_brighter_than_its_fog_blend_allows() -> None:
         assert out[~disc].min() >= 0.6 * t_far + (1 - t_far) - 2e-3
 
 
+def test_large_photo_refinement_in_bands_equals_one_whole_guided_filter() -> None:
+    # Above 1024 px the transmission is refined with a grey guide band by band, each band
+    # with a halo, and the filter's last step runs inside the blend: the result must be
+    # the reference guided filter over the whole photo, then Koschmieder's blend.
+    from depthfx.filters import guided_filter
+
+    height, width = 1100, 48  # 4 bands
+    rng = np.random.default_rng(11)
+    image = cv2.GaussianBlur(rng.uniform(0, 1, (height, width, 3)).astype(np.float32), (0, 0), 2)
+    image[:, : width // 2] *= 0.3  # an edge for the filter to keep
+    distance = np.where(np.arange(width) < width // 3, 2.0, 25.0) * np.ones((height, 1))
+    distance *= 1 + 0.5 * np.sin(np.arange(height) / 90.0)[:, None]
+    depth = DepthMap((FOCAL_BASELINE / distance).astype(np.float32), metric_scale=FOCAL_BASELINE)
+    out = fog(image, depth, visibility=15.0, color="#c0c8d0", max_fog=0.85)
+
+    raw = np.maximum(np.exp(-math.log(20) / 15.0 * distance), 0.15).astype(np.float32)
+    guide = np.sqrt(np.maximum(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), 0))
+    refined = np.clip(guided_filter(guide, raw, radius=round(height / 200), eps=1e-4), 0.15, 1)
+    airlight = parse_fog_color("#c0c8d0")
+    expected = image * refined[:, :, None] + airlight * (1 - refined[:, :, None])
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert np.abs(refined - raw).max() > 0.01  # the refinement did change something
+
+
 def test_viewing_ray_distance_fogs_the_corners_more() -> None:
     image = np.zeros((50, 50, 3), np.float32)
     out = fog(

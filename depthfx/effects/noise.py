@@ -7,6 +7,10 @@ import numpy as np
 
 from ..errors import ParameterError
 
+# Octaves whose grid has at most this many cells a side are interpolated by matrix products.
+_DENSE_CELLS = 64
+_CUBIC_A = -0.75  # OpenCV's bicubic kernel parameter
+
 
 def fractal_noise(
     shape: tuple[int, int],
@@ -66,20 +70,51 @@ def fractal_noise(
         rows = int(np.ceil(height / cell)) + 3
         cols = int(np.ceil(width / cell)) + 3
         grid = rng.uniform(-1.0, 1.0, size=(rows, cols)).astype(np.float32)
-        big = cv2.resize(
-            grid,
-            (round(cols * cell), round(rows * cell)),
-            interpolation=cv2.INTER_CUBIC,
-        )
+        # The grid is upsampled to round(cells * cell) pixels and cropped one cell in.
+        big_width, big_height = round(cols * cell), round(rows * cell)
         offset = round(cell)
-        patch = big[offset : offset + height, offset : offset + width]
-        if patch.shape != (height, width):  # tiny cells: fall back to a direct resize
-            patch = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+        if offset + height > big_height or offset + width > big_width:
+            # Tiny cells: the grid resized straight to the output.
+            big_width, big_height, offset = width, height, 0
+        if max(rows, cols) <= _DENSE_CELLS:
+            # Few large cells: resizing the whole grid would make an image many times the
+            # output; two small matrix products give the cropped part directly.
+            patch = (
+                _bicubic_matrix(height, rows, big_height, offset)
+                @ grid
+                @ _bicubic_matrix(width, cols, big_width, offset).T
+            )
+        else:
+            big = cv2.resize(grid, (big_width, big_height), interpolation=cv2.INTER_CUBIC)
+            patch = big[offset : offset + height, offset : offset + width]
         total += np.float32(amplitude) * patch
         norm += amplitude
         amplitude *= persistence
         cell = max(cell / 2.0, 1.0)
     return np.clip(total / np.float32(norm), -1.0, 1.0).astype(np.float32)
+
+
+def _bicubic_matrix(size: int, cells: int, resized: int, offset: int) -> np.ndarray:
+    """(size, cells) weights of ``cv2.resize``'s bicubic interpolation (a = -0.75,
+    replicated borders) from ``cells`` samples to ``resized``, rows ``offset`` onwards."""
+    step = cells / resized
+    source = (np.arange(offset, offset + size, dtype=np.float64) + 0.5) * step - 0.5
+    first = np.floor(source)
+    t = (source - first).astype(np.float32)
+    a = np.float32(_CUBIC_A)
+    near, far = t, np.float32(1) - t
+    weights = [
+        ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+        ((a + 2) * near - (a + 3)) * near * near + 1,
+        ((a + 2) * far - (a + 3)) * far * far + 1,
+    ]
+    weights.append(1 - weights[0] - weights[1] - weights[2])
+    matrix = np.zeros((size, cells), np.float32)
+    rows = np.arange(size)
+    for tap, weight in enumerate(weights):
+        column = np.clip(first.astype(np.intp) - 1 + tap, 0, cells - 1)
+        np.add.at(matrix, (rows, column), weight)
+    return matrix
 
 
 __all__ = ["fractal_noise"]

@@ -236,13 +236,6 @@ def test_patchy_fog_is_deterministic_by_seed() -> None:
     assert fog(image, depth, color="white").std() < 1e-6
 
 
-def test_fractal_noise_range_and_determinism() -> None:
-    noise = fractal_noise((120, 80), scale=0.3, octaves=5, seed=11)
-    assert noise.shape == (120, 80) and noise.dtype == np.float32
-    assert -1 <= noise.min() < -0.2 and 0.2 < noise.max() <= 1
-    assert np.array_equal(noise, fractal_noise((120, 80), scale=0.3, octaves=5, seed=11))
-
-
 def test_alpha_passes_through_and_small_depth_is_fitted() -> None:
     image = np.concatenate([random_image((40, 60)), np.full((40, 60, 1), 0.5, np.float32)], axis=2)
     out = fog(image, np.ones((20, 30), np.float32), color="white")

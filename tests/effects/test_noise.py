@@ -22,14 +22,14 @@ def test_fractal_noise_range_and_determinism() -> None:
     ("shape", "scale"),
     [((375, 500), 0.3), ((61, 23), 0.05), ((9, 7), 0.01), ((40, 90), 4.0), ((200, 150), 0.02)],
 )
-def test_matrix_interpolation_equals_opencv_resize(
+def test_direct_interpolation_equals_opencv_resize(
     shape: tuple[int, int], scale: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Octaves with few cells are interpolated by matrix products instead of resizing the
+    # Octaves with few cells are interpolated directly instead of resizing the
     # whole padded grid with OpenCV; both must give the same noise (float rounding apart),
     # including the tiny-cell octaves that resize straight to the output.
     dense = fractal_noise(shape, scale=scale, octaves=6, seed=5)
-    monkeypatch.setattr(noise_module, "_DENSE_CELLS", 0)
+    monkeypatch.setattr(noise_module, "_FEW_CELLS", 0)
     resized = fractal_noise(shape, scale=scale, octaves=6, seed=5)
     np.testing.assert_allclose(dense, resized, atol=2e-6)
 

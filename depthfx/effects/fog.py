@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -381,6 +382,16 @@ def fog(
             red, green, blue = (float(value) for value in np.asarray(colour, np.float32)[:3])
             return (red, green, blue, 0.0)
 
+        # Each worker reuses one set of band-sized planes for all its bands: fresh ones
+        # would be page-faulted in (and zeroed by the kernel) for every band.
+        per_worker = threading.local()
+        band_rows = max(y1 - y0 for y0, y1 in bands) + 4 * radius
+
+        def band_planes(rows: int) -> np.ndarray:
+            if not hasattr(per_worker, "planes"):
+                per_worker.planes = np.empty((6, band_rows, width), np.float32)
+            return per_worker.planes[:, :rows]
+
         def band_job(rows: tuple[int, int]) -> None:
             y0, y1 = rows
             if transmission is not None:
@@ -392,9 +403,12 @@ def fog(
                 # fast, subsampled guided filter would leak fog a few pixels across
                 # outlines, where halos show most.)
                 h0, h1 = max(0, y0 - 2 * radius), min(height, y1 + 2 * radius)
-                halo_band = field.compute((h0, h1), out=np.empty((h1 - h0, width), np.float32))
-                guide = _gray_guide(rgb[h0:h1])
-                refined = _GrayGuidedFilter(guide, halo_band, radius=radius, eps=_EDGE_EPS)
+                planes = band_planes(h1 - h0)
+                halo_band = field.compute((h0, h1), out=planes[0])
+                guide = _gray_guide(rgb[h0:h1], out=planes[1])
+                refined = _GrayGuidedFilter(
+                    guide, halo_band, radius=radius, eps=_EDGE_EPS, buffers=planes[2:]
+                )
                 # The filter's last step runs inside the blend's chunks, in the cache.
                 _koschmieder_blend(
                     rgb[y0:y1],
@@ -644,13 +658,23 @@ class _GrayGuidedFilter:
     chunk where the result is used.
     """
 
-    def __init__(self, guide: np.ndarray, source: np.ndarray, *, radius: int, eps: float):
+    def __init__(
+        self,
+        guide: np.ndarray,
+        source: np.ndarray,
+        *,
+        radius: int,
+        eps: float,
+        buffers: np.ndarray | None = None,
+    ):
         size = (2 * radius + 1, 2 * radius + 1)
 
         def box(array: np.ndarray, out: np.ndarray) -> np.ndarray:
             return cv2.boxFilter(array, -1, size, dst=out, borderType=cv2.BORDER_REFLECT)
 
-        mean_i, mean_p, cov, var = (np.empty_like(guide) for _ in range(4))
+        if buffers is None:  # 4 guide-sized arrays to work in
+            buffers = np.empty((4, *guide.shape), np.float32)
+        mean_i, mean_p, cov, var = buffers[:4]
         box(guide, mean_i)
         box(source, mean_p)
         box(cv2.multiply(guide, source, dst=cov), cov)
@@ -687,15 +711,15 @@ class _GrayGuidedFilter:
         return fill
 
 
-def _gray_guide(rgb: np.ndarray) -> np.ndarray:
-    """The grey guide of large photos: square root of the linear luminance (perceptual
-    edges, see :func:`_perceptual`), made in row chunks that stay in the cache."""
-    guide = np.empty(rgb.shape[:2], np.float32)
+def _gray_guide(rgb: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """The grey guide of large photos, into ``out``: square root of the linear luminance
+    (perceptual edges, see :func:`_perceptual`), made in row chunks that stay in the
+    cache."""
     for y0 in range(0, rgb.shape[0], _CHUNK_ROWS):
         gray = cv2.cvtColor(rgb[y0 : y0 + _CHUNK_ROWS], cv2.COLOR_RGB2GRAY)
         cv2.threshold(gray, 0.0, 0.0, cv2.THRESH_TOZERO, dst=gray)  # max(x, 0)
-        np.sqrt(gray, out=guide[y0 : y0 + _CHUNK_ROWS])
-    return guide
+        np.sqrt(gray, out=out[y0 : y0 + _CHUNK_ROWS])
+    return out
 
 
 def _perceptual(rgb: np.ndarray) -> np.ndarray:

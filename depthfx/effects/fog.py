@@ -583,9 +583,7 @@ class _TransmissionField:
         np.multiply(self.nearness[y0:y1], np.float32(self.scale), out=out)
         if self.offset:
             out += np.float32(self.offset)
-        cv2.max(out, self.low, dst=out)  # type: ignore[call-overload]
-        if math.isfinite(self.high):
-            cv2.min(out, self.high, dst=out)  # type: ignore[call-overload]
+        np.clip(out, np.float32(self.low), np.float32(self.high), out=out)  # one pass
         if self.obliquity is not None:
             # Along the viewing ray: distance * sqrt(1 + (x^2 + y^2) / f^2).
             rows, columns = self.obliquity
@@ -644,9 +642,9 @@ def _bands(height: int, count: int) -> list[tuple[int, int]]:
 
 
 def _clamp(transmission: np.ndarray, floor: np.float32) -> np.ndarray:
-    # OpenCV's SIMD max/min: several times NumPy's, the same values.
-    cv2.max(transmission, float(floor), dst=transmission)  # type: ignore[call-overload]
-    return cv2.min(transmission, 1.0, dst=transmission)  # type: ignore[call-overload]
+    # NumPy's clip: one SIMD pass for both bounds (np.maximum alone is slower than
+    # OpenCV's max, which takes a pass per bound).
+    return np.clip(transmission, floor, np.float32(1.0), out=transmission)
 
 
 class _GrayGuidedFilter:

@@ -19,8 +19,8 @@ leak fog a few pixels onto near silhouettes.
 from __future__ import annotations
 
 import math
+import queue
 import re
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -382,15 +382,15 @@ def fog(
             red, green, blue = (float(value) for value in np.asarray(colour, np.float32)[:3])
             return (red, green, blue, 0.0)
 
-        # Each worker reuses one set of band-sized planes for all its bands: fresh ones
-        # would be page-faulted in (and zeroed by the kernel) for every band.
-        per_worker = threading.local()
+        # One set of band-sized planes per worker, reused for all its bands: fresh ones
+        # would be page-faulted in (and zeroed by the kernel) for every band. They are
+        # made here rather than on the workers: glibc serves a worker thread's blocks
+        # over 64 MB with fresh pages whatever tune_allocator() asked.
         band_rows = max(y1 - y0 for y0, y1 in bands) + 4 * radius
-
-        def band_planes(rows: int) -> np.ndarray:
-            if not hasattr(per_worker, "planes"):
-                per_worker.planes = np.empty((6, band_rows, width), np.float32)
-            return per_worker.planes[:, :rows]
+        free_planes: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        if edge_aware and transmission is None:
+            for planes in np.empty((_WORKERS, 6, band_rows, width), np.float32):
+                free_planes.put(planes)
 
         def band_job(rows: tuple[int, int]) -> None:
             y0, y1 = rows
@@ -403,7 +403,8 @@ def fog(
                 # fast, subsampled guided filter would leak fog a few pixels across
                 # outlines, where halos show most.)
                 h0, h1 = max(0, y0 - 2 * radius), min(height, y1 + 2 * radius)
-                planes = band_planes(h1 - h0)
+                all_planes = free_planes.get()
+                planes = all_planes[:, : h1 - h0]
                 halo_band = field.compute((h0, h1), out=planes[0])
                 guide = _gray_guide(rgb[h0:h1], out=planes[1])
                 refined = _GrayGuidedFilter(
@@ -416,6 +417,7 @@ def fog(
                     airlight(),
                     out=out[y0:y1],
                 )
+                free_planes.put(all_planes)
             else:
                 local = field.compute(rows, out=np.empty((y1 - y0, width), np.float32))
                 _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out[y0:y1])

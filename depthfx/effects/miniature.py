@@ -135,14 +135,14 @@ def miniature(
 
     report("focus", 0.05)
     max_radius = strength / 100.0 * math.hypot(height, width_px)
-    band_distance = _band_distance((height, width_px), position=position, angle=angle)
     if use_depth:
         assert depth is not None
         depth_map = as_depthmap(depth).fit_to((height, width_px), guide=array[:, :, :3])
         coc_radius = _depth_coc(
-            depth_map, band_distance, half_width=width / 2, max_radius=max_radius
+            depth_map, position=position, angle=angle, half_width=width / 2, max_radius=max_radius
         )
     else:
+        band_distance = _band_distance((height, width_px), position=position, angle=angle)
         coc_radius = _band_coc(
             band_distance, half_width=width / 2, transition=transition, max_radius=max_radius
         )
@@ -166,8 +166,11 @@ def miniature(
 # --------------------------------------------------------------------------- focus
 
 
-def _band_distance(shape: tuple[int, int], *, position: float, angle: float) -> np.ndarray:
-    """Signed distance from the band's centre line, in units of the image height.
+def _band_distance(
+    shape: tuple[int, int], *, position: float, angle: float, step: int = 1
+) -> np.ndarray:
+    """Signed distance from the band's centre line, in units of the image height, at every
+    ``step``-th row and column.
 
     Negative above the line (the far side), positive below.
     """
@@ -175,8 +178,10 @@ def _band_distance(shape: tuple[int, int], *, position: float, angle: float) -> 
     theta = math.radians(angle)
     # Unit normal of the line, pointing down the image (y grows downwards).
     normal_x, normal_y = math.sin(theta), math.cos(theta)
-    ys = (np.arange(height, dtype=np.float32) + 0.5 - position * height) / np.float32(height)
-    xs = (np.arange(width, dtype=np.float32) + 0.5 - width / 2) / np.float32(height)
+    rows = np.arange(0, height, step, dtype=np.float32)
+    columns = np.arange(0, width, step, dtype=np.float32)
+    ys = (rows + 0.5 - position * height) / np.float32(height)
+    xs = (columns + 0.5 - width / 2) / np.float32(height)
     return np.add(
         np.float32(normal_x) * xs[None, :], np.float32(normal_y) * ys[:, None], dtype=np.float32
     )
@@ -231,18 +236,51 @@ def fit_focal_plane(
     >>> bool(np.allclose(plane, 0.1 * yy + 2.0, atol=1e-4))
     True
     """
-    height, width = nearness.shape
+    height = nearness.shape[0]
     # A regular subsample of the image is plenty for a plane (and fast at 12 MP).
     step = sample_step(nearness.size)
-    grid_mask = mask[::step, ::step]
-    if weights is not None:
-        grid_mask = grid_mask & (weights[::step, ::step] > 0.5)
+    sample_weights = None if weights is None else weights[::step, ::step]
+    plane = _plane_through(nearness, mask[::step, ::step], sample_weights, step=step)
+    return plane.rows(0, height)
+
+
+@dataclass(frozen=True)
+class _Plane:
+    """``a*x + b*y + c`` over an image, x and y in units of its longer side."""
+
+    a: float
+    b: float
+    c: float
+    shape: tuple[int, int]
+
+    def rows(self, first: int, last: int, *, step: int = 1) -> np.ndarray:
+        """The plane at every ``step``-th column of every ``step``-th row in first..last."""
+        scale = np.float32(max(self.shape))
+        xs = np.arange(0, self.shape[1], step, dtype=np.float32) / scale
+        ys = np.arange(first, last, step, dtype=np.float32) / scale
+        # Written into one array (a 12 MP temporary costs more than the arithmetic on it).
+        plane = np.add(
+            np.float32(self.a) * xs[None, :], np.float32(self.b) * ys[:, None], dtype=np.float32
+        )
+        plane += np.float32(self.c)
+        return plane
+
+
+def _plane_through(
+    nearness: np.ndarray, sample_mask: np.ndarray, sample_weights: np.ndarray | None, *, step: int
+) -> _Plane:
+    """The robust plane of :func:`fit_focal_plane` from its subsample (every ``step``-th
+    pixel of ``nearness``; ``sample_mask`` and ``sample_weights`` already subsampled)."""
+    height, width = nearness.shape
+    grid_mask = sample_mask
+    if sample_weights is not None:
+        grid_mask = grid_mask & (sample_weights > 0.5)
     rows, cols = np.nonzero(grid_mask)
     if rows.size < 3:
-        rows, cols = np.nonzero(mask[::step, ::step])
+        rows, cols = np.nonzero(sample_mask)
     rows, cols = rows * step, cols * step
     if rows.size < 3:
-        return np.full(nearness.shape, np.float32(np.median(nearness)), np.float32)
+        return _Plane(0.0, 0.0, float(np.float32(np.median(nearness))), (height, width))
     if rows.size > _FIT_SAMPLES:
         pick = np.random.default_rng(0).choice(rows.size, _FIT_SAMPLES, replace=False)
         rows, cols = rows[pick], cols[pick]
@@ -256,14 +294,11 @@ def fit_focal_plane(
     tolerance = max(_PLANE_TOLERANCE * float(high - low), 1e-6)
     rng = np.random.default_rng(0)
     triples = rng.integers(0, rows.size, size=(_RANSAC_TRIALS, 3))
-    candidates = []
-    for triple in triples:
-        try:
-            candidates.append(np.linalg.solve(design[triple], values[triple]))
-        except np.linalg.LinAlgError:
-            continue
-    candidates.append(np.array([0.0, 0.0, float(np.median(values))]))
-    planes = np.array(candidates)  # (trials, 3)
+    systems, targets = design[triples], values[triples]
+    solvable = np.linalg.det(systems) != 0  # three distinct, non-collinear pixels
+    candidates = np.linalg.solve(systems[solvable], targets[solvable][:, :, None])[:, :, 0]
+    flat = np.array([[0.0, 0.0, float(np.median(values))]])
+    planes = np.concatenate([candidates, flat])  # (trials, 3)
     # einsum, not matmul: this product is large enough for OpenBLAS to start threads,
     # which then spin on both cores for ~0.1 s, stealing them from the blur that follows.
     residuals = np.einsum("ij,kj->ik", design, planes) - values[:, None]
@@ -275,30 +310,46 @@ def fit_focal_plane(
             break
         coefficients = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
     a, b, c = (float(v) for v in coefficients)
-    xs = np.arange(width, dtype=np.float32) / np.float32(scale)
-    ys = np.arange(height, dtype=np.float32) / np.float32(scale)
-    # Written into one array (a 12 MP temporary costs more than the arithmetic on it).
-    plane = np.add(np.float32(a) * xs[None, :], np.float32(b) * ys[:, None], dtype=np.float32)
-    plane += np.float32(c)
-    return plane
+    return _Plane(a, b, c, (height, width))
 
 
 def _depth_coc(
-    depth: DepthMap, band_distance: np.ndarray, *, half_width: float, max_radius: float
+    depth: DepthMap,
+    *,
+    position: float,
+    angle: float,
+    half_width: float,
+    max_radius: float,
 ) -> np.ndarray:
     nearness = depth.nearness
-    plane = fit_focal_plane(nearness, np.abs(band_distance) <= half_width, weights=depth.confidence)
+    height, width = nearness.shape
+    # The plane and the CoC scale come from the regular subsample; only the CoC itself is
+    # computed at full size, in one pass of row chunks on two threads.
+    step = sample_step(nearness.size)
+    in_band = np.abs(_band_distance((height, width), position=position, angle=angle, step=step))
+    sample_weights = None if depth.confidence is None else depth.confidence[::step, ::step]
+    plane = _plane_through(nearness, in_band <= half_width, sample_weights, step=step)
     # Behind the plane (less near) is positive CoC, in front negative, as in a thin lens
     # where CoC is proportional to the difference in disparity.
-    offset = np.subtract(plane, nearness, out=plane)
-    step = sample_step(offset.size)
-    reach = float(percentiles(np.abs(offset[::step, ::step]), [99])[0])
+    sample_offset = plane.rows(0, height, step=step) - nearness[::step, ::step]
+    reach = float(percentiles(np.abs(sample_offset), [99])[0])
     if not reach > 0:
-        return np.zeros_like(offset)
-    offset *= np.float32(max_radius / reach)
-    # np.clip: one SIMD pass for both bounds (OpenCV's max and min take one each).
-    limit = np.float32(max_radius)
-    return np.clip(offset, -limit, limit, out=offset)
+        return np.zeros_like(nearness)
+    gain, limit = np.float32(max_radius / reach), np.float32(max_radius)
+    coc_radius = np.empty_like(nearness)
+
+    def coc_rows(rows: tuple[int, int]) -> None:
+        offset = np.subtract(
+            plane.rows(*rows), nearness[rows[0] : rows[1]], out=coc_radius[rows[0] : rows[1]]
+        )
+        offset *= gain
+        # np.clip: one SIMD pass for both bounds (OpenCV's max and min take one each).
+        np.clip(offset, -limit, limit, out=offset)
+
+    chunks = [(y, min(y + _GRADE_ROWS, height)) for y in range(0, height, _GRADE_ROWS)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(coc_rows, chunks))
+    return coc_radius
 
 
 def _grade(

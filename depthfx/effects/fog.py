@@ -718,7 +718,7 @@ def _gray_guide(rgb: np.ndarray, *, out: np.ndarray) -> np.ndarray:
     for y0 in range(0, rgb.shape[0], _CHUNK_ROWS):
         gray = cv2.cvtColor(rgb[y0 : y0 + _CHUNK_ROWS], cv2.COLOR_RGB2GRAY)
         cv2.threshold(gray, 0.0, 0.0, cv2.THRESH_TOZERO, dst=gray)  # max(x, 0)
-        np.sqrt(gray, out=out[y0 : y0 + _CHUNK_ROWS])
+        cv2.sqrt(gray, dst=out[y0 : y0 + _CHUNK_ROWS])  # SIMD: half NumPy's time, same values
     return out
 
 

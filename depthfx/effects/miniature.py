@@ -424,7 +424,7 @@ def _apply_curve(
     as scratch (``out`` may be ``values``). A 16-bit index keeps this a single gather (the
     fastest way at 12 MP); the index never exceeds the table, so ``take`` need not check."""
     cv2.threshold(values, 1.0, 1.0, cv2.THRESH_TRUNC, dst=values)  # min(x, 1), SIMD
-    np.sqrt(values, out=values)
+    cv2.sqrt(values, dst=values)  # OpenCV's SIMD sqrt: half NumPy's time, the same values
     values *= np.float32(table.size - 1)
     values += np.float32(0.5)
     return np.take(table, values.astype(np.uint16), out=out, mode="clip")

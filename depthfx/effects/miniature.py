@@ -193,8 +193,7 @@ def _band_coc(
     coc_radius = np.empty_like(distance)
 
     def coc_rows(rows: tuple[int, int]) -> None:
-        # Row chunks that stay in the cache, on two threads (12 MP temporaries would cost
-        # more than the arithmetic on them); the same operations as one whole-image pass.
+        # The same operations as one whole-image pass, chunk by chunk.
         y0, y1 = rows
         local = distance[y0:y1]
         excess = np.abs(local)
@@ -212,9 +211,7 @@ def _band_coc(
         ramp *= sign
 
     height = distance.shape[0]
-    chunks = [(y, min(y + _GRADE_ROWS, height)) for y in range(0, height, _GRADE_ROWS)]
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(coc_rows, chunks))
+    _over_row_chunks(coc_rows, height)
     return coc_radius
 
 
@@ -346,9 +343,7 @@ def _depth_coc(
         # np.clip: one SIMD pass for both bounds (OpenCV's max and min take one each).
         np.clip(offset, -limit, limit, out=offset)
 
-    chunks = [(y, min(y + _GRADE_ROWS, height)) for y in range(0, height, _GRADE_ROWS)]
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(coc_rows, chunks))
+    _over_row_chunks(coc_rows, height)
     return coc_radius
 
 
@@ -397,11 +392,16 @@ def _grade(
             # trailing axis of 3 (or per-channel strided passes) is slower, same products.
             cv2.multiply(target, cv2.merge([falloff, falloff, falloff]), dst=target)
 
-    # Row chunks that stay in the cache, on two threads (NumPy and OpenCV release the GIL).
+    _over_row_chunks(grade_rows, height)
+    return out
+
+
+def _over_row_chunks(work: Callable[[tuple[int, int]], None], height: int) -> None:
+    """Run ``work((y0, y1))`` over row chunks that stay in the cache, on two threads (NumPy
+    and OpenCV release the GIL; 12 MP temporaries would cost more than the arithmetic)."""
     chunks = [(y, min(y + _GRADE_ROWS, height)) for y in range(0, height, _GRADE_ROWS)]
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(grade_rows, chunks))
-    return out
+        list(pool.map(work, chunks))
 
 
 def _contrast_curve(contrast: float) -> np.ndarray:

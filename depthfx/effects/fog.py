@@ -50,7 +50,8 @@ _ESTIMATE_SIDE = 512
 # Horizontal field of view assumed for height fog when no focal length is given.
 _DEFAULT_FOV_DEG = 45.0
 _LN20 = math.log(20.0)
-# Height fog: below this |u| the optical depth uses its series (see height_fog_optical_depth).
+# Height fog: below this |u| the effect uses the series of (1 - exp(-u)) / u, where the
+# closed form loses digits (see _TransmissionField).
 _SERIES_BELOW = 1e-2
 # Guided-filter regularization: small, so fog does not leak across object outlines (a
 # bright halo around a near silhouette is the most visible fault of depth fog).
@@ -404,20 +405,22 @@ def fog(
                 # outlines, where halos show most.)
                 h0, h1 = max(0, y0 - 2 * radius), min(height, y1 + 2 * radius)
                 all_planes = free_planes.get()
-                planes = all_planes[:, : h1 - h0]
-                halo_band = field.compute((h0, h1), out=planes[0])
-                guide = _gray_guide(rgb[h0:h1], out=planes[1])
-                refined = _GrayGuidedFilter(
-                    guide, halo_band, radius=radius, eps=_EDGE_EPS, buffers=planes[2:]
-                )
-                # The filter's last step runs inside the blend's chunks, in the cache.
-                _koschmieder_blend(
-                    rgb[y0:y1],
-                    refined.rows(y0 - h0, y1 - h0, floor=field.floor),
-                    airlight(),
-                    out=out[y0:y1],
-                )
-                free_planes.put(all_planes)
+                try:
+                    planes = all_planes[:, : h1 - h0]
+                    halo_band = field.compute((h0, h1), out=planes[0])
+                    guide = _gray_guide(rgb[h0:h1], out=planes[1])
+                    refined = _GrayGuidedFilter(
+                        guide, halo_band, radius=radius, eps=_EDGE_EPS, buffers=planes[2:]
+                    )
+                    # The filter's last step runs inside the blend's chunks, in the cache.
+                    _koschmieder_blend(
+                        rgb[y0:y1],
+                        refined.rows(y0 - h0, y1 - h0, floor=field.floor),
+                        airlight(),
+                        out=out[y0:y1],
+                    )
+                finally:  # a failed band must not leave the other bands waiting
+                    free_planes.put(all_planes)
             else:
                 local = field.compute(rows, out=np.empty((y1 - y0, width), np.float32))
                 _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out[y0:y1])

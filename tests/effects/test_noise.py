@@ -20,7 +20,14 @@ def test_fractal_noise_range_and_determinism() -> None:
 
 @pytest.mark.parametrize(
     ("shape", "scale"),
-    [((375, 500), 0.3), ((61, 23), 0.05), ((9, 7), 0.01), ((40, 90), 4.0), ((200, 150), 0.02)],
+    [
+        ((375, 500), 0.3),
+        ((61, 23), 0.05),
+        ((9, 7), 0.01),
+        ((40, 90), 4.0),
+        ((200, 150), 0.02),
+        ((3, 2), 0.1),
+    ],
 )
 def test_direct_interpolation_equals_opencv_resize(
     shape: tuple[int, int], scale: float, monkeypatch: pytest.MonkeyPatch

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .depth.stereo_input import SBS_LAYOUTS
 from .errors import DepthfxError, InputError, ParameterError
 from .image import READ_SUFFIXES, WRITE_SUFFIXES
 from .pipeline import Chain
@@ -35,7 +36,6 @@ DEPTH_SIDECAR_SUFFIXES = (".npy", ".pfm", ".tif", ".tiff", ".png")
 THUMBNAIL_HEIGHT = 160
 # How long to wait for a Dask scheduler to answer before giving up.
 DASK_CONNECT_TIMEOUT = "10s"
-_SBS_LAYOUTS = ("parallel", "cross")
 # (pattern for the left view's stem, how to make the right view's stem from it)
 _LEFT_PATTERNS = (
     re.compile(r"^(?P<base>.+?)(?P<sep>[_\-. ])(?P<token>L|l)$"),
@@ -181,8 +181,8 @@ def discover_inputs(
     >>> [(item.name, item.right.name) for item in items]  # doctest: +SKIP
     [('teddy', 'teddy_right.jpg')]
     """
-    if sbs is not None and sbs not in _SBS_LAYOUTS:
-        raise ParameterError(f"sbs must be one of {', '.join(_SBS_LAYOUTS)}, got {sbs!r}")
+    if sbs is not None and sbs not in SBS_LAYOUTS:
+        raise ParameterError(f"sbs must be one of {', '.join(SBS_LAYOUTS)}, got {sbs!r}")
     if not inputs:
         raise InputError("no inputs given: pass image files, folders or glob patterns")
     files: list[Path] = []

@@ -42,6 +42,7 @@ from .options import (
     ModelOption,
     MonoOption,
     SbsOption,
+    check_depth_near,
 )
 
 _RUN = "Batch run"
@@ -135,8 +136,7 @@ def batch(
     """
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, got {jobs}")
-    if depth_near not in ("white", "black"):
-        raise ParameterError(f"--depth-near must be white or black, got {depth_near!r}")
+    check_depth_near(depth_near)
     chain = load_preset(preset)
     items = discover_inputs(inputs, sbs=sbs, recursive=recursive)
     all_inputs = [path for item in items for path in item.inputs()]

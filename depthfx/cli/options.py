@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..depth.stereo_input import SBS_LAYOUTS
 from ..depthmap import DepthMap
 from ..errors import InputError, ParameterError
 from ..image import Photo
@@ -123,14 +124,19 @@ class DepthRequest:
     focal: float | None = None
 
     def __post_init__(self) -> None:
-        if self.depth_near not in ("white", "black"):
-            raise ParameterError(f"--depth-near must be white or black, got {self.depth_near!r}")
-        if self.sbs is not None and self.sbs not in ("parallel", "cross"):
+        check_depth_near(self.depth_near)
+        if self.sbs is not None and self.sbs not in SBS_LAYOUTS:
             raise ParameterError(f"--sbs must be 'parallel' or 'cross', got {self.sbs!r}")
 
     def inputs(self) -> tuple[Path, ...]:
         """Files that outputs must never overwrite."""
         return tuple(p for p in (self.right, self.depth_file, self.calibration) if p is not None)
+
+
+def check_depth_near(depth_near: str) -> None:
+    """``--depth-near`` is white or black (checked before any work)."""
+    if depth_near not in ("white", "black"):
+        raise ParameterError(f"--depth-near must be white or black, got {depth_near!r}")
 
 
 # name, CLI declaration, default: the depth options every depth-using command shares.

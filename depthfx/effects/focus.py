@@ -311,7 +311,7 @@ def _depth_coherent(depth: DepthMap, box: tuple[int, int, int, int]) -> bool:
 
 def _scene_sample(depth: DepthMap) -> np.ndarray:
     """Nearness of trusted pixels, subsampled to about 60 000 values."""
-    step = max(1, int(math.sqrt(depth.nearness.size / 60_000)))
+    step = sample_step(depth.nearness.size, 60_000)
     sample = depth.nearness[::step, ::step]
     if depth.confidence is not None:
         trusted = depth.confidence[::step, ::step] > 0.5

@@ -87,11 +87,17 @@ def test_no_face_in_plain_texture() -> None:
     assert find_largest_face(rng.random((120, 160, 3), dtype=np.float32) * 0.2) is None
 
 
-def test_auto_focuses_on_a_real_face(shared_data: Path) -> None:
+@pytest.fixture
+def astronaut(shared_data: Path) -> np.ndarray:
+    """The shared astronaut portrait (512x512), linear light; skips when it is absent."""
     photo = shared_data / "photos" / "mono" / "astronaut.png"
     if not photo.exists():
         pytest.skip("astronaut.png not in the shared data")
-    image = read_image(photo).pixels
+    return read_image(photo).pixels
+
+
+def test_auto_focuses_on_a_real_face(astronaut: np.ndarray) -> None:
+    image = astronaut
     face = find_largest_face(image)
     assert face is not None
     x, y, w, h = face
@@ -184,11 +190,8 @@ def test_teddy_auto_focus_is_on_a_near_subject(shared_data: Path) -> None:
     assert not (180 < x < 260 and 60 < y < 150)  # the patch of chart that looked like a face
 
 
-def test_a_face_on_the_farthest_plane_is_not_trusted(shared_data: Path) -> None:
-    photo = shared_data / "photos" / "mono" / "astronaut.png"
-    if not photo.exists():
-        pytest.skip("astronaut.png not in the shared data")
-    image = read_image(photo).pixels
+def test_a_face_on_the_farthest_plane_is_not_trusted(astronaut: np.ndarray) -> None:
+    image = astronaut
     face = find_largest_face(image)
     assert face is not None
     x, y, w, h = face
@@ -205,12 +208,8 @@ def test_a_face_on_the_farthest_plane_is_not_trusted(shared_data: Path) -> None:
     assert x <= choice.point[0] < x + w and y <= choice.point[1] < y + h
 
 
-def test_grey_photo_skips_the_skin_check(shared_data: Path) -> None:
-    photo = shared_data / "photos" / "mono" / "astronaut.png"
-    if not photo.exists():
-        pytest.skip("astronaut.png not in the shared data")
-    image = read_image(photo).pixels
-    grey = np.repeat(image[:, :, :3].mean(axis=2, keepdims=True), 3, axis=2)
+def test_grey_photo_skips_the_skin_check(astronaut: np.ndarray) -> None:
+    grey = np.repeat(astronaut[:, :, :3].mean(axis=2, keepdims=True), 3, axis=2)
     assert find_largest_face(grey) is not None
 
 

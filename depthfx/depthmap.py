@@ -94,14 +94,31 @@ class DepthMap:
         self, *, low_percentile: float = 0.5, high_percentile: float = 99.5
     ) -> np.ndarray:
         """Nearness mapped to [0, 1] (0 = farthest, 1 = nearest), robust to outliers."""
+        low, high = self._level_bounds(low_percentile, high_percentile)
+        values = self.nearness
+        if not high > low:
+            return np.zeros_like(values)
+        return np.clip((values - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+    def nearness_at_level(self, level: float) -> float:
+        """The nearness that :meth:`normalized` maps to ``level`` (0 = farthest, 1 = nearest).
+
+        Examples
+        --------
+        >>> DepthMap(np.linspace(2, 4, 201, dtype=np.float32)[None]).nearness_at_level(0.5)
+        3.0
+        """
+        low, high = self._level_bounds(0.5, 99.5)
+        return float(low + level * max(high - low, 0.0))
+
+    def _level_bounds(self, low_percentile: float, high_percentile: float) -> tuple[float, float]:
         values = self.nearness
         trusted = values[self.confidence > 0.5] if self.confidence is not None else values
         if trusted.size < 16:
             trusted = values
         low, high = np.percentile(trusted, [low_percentile, high_percentile])
-        if not high > low:
-            return np.zeros_like(values)
-        return np.clip((values - low) / (high - low), 0.0, 1.0).astype(np.float32)
+        # NumPy float64 scalars, not Python floats: the arithmetic on them stays float64.
+        return np.float64(low), np.float64(high)
 
     # ------------------------------------------------------------------ resizing
 

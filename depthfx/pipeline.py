@@ -46,6 +46,7 @@ import numpy as np
 from .depthmap import DepthMap, as_depthmap
 from .errors import ParameterError, PresetError
 from .image import as_float_image
+from .params import default_of, spec_of
 
 PRESET_VERSION = 1
 DEPTH_SOURCES = ("auto", "stereo", "mono", "file")
@@ -455,12 +456,7 @@ def _step_to_dict(step: Step) -> dict[str, Any]:
     return data
 
 
-def _field_default(item: dataclasses.Field[Any]) -> Any:
-    if item.default is not dataclasses.MISSING:
-        return item.default
-    if item.default_factory is not dataclasses.MISSING:
-        return item.default_factory()
-    return dataclasses.MISSING
+_field_default = default_of
 
 
 def _equal(value: Any, default: Any) -> bool:
@@ -541,36 +537,18 @@ _KIND_WORDS = {
     list: "an array",
     tuple: "an array",
 }
-_ANNOTATION_KINDS = {
-    "bool": bool,
-    "float": float,
-    "int": int,
-    "str": str,
-    "list": list,
-    "tuple": tuple,
-    "Sequence": list,
-}
 
 
 def _field_kinds(item: dataclasses.Field[Any]) -> list[type] | None:
-    """The TOML-level types a field accepts, from its annotation (or its default's type).
+    """The TOML-level types a field accepts: its declared kind (:func:`depthfx.params.option`),
+    else its default's type.
 
-    None when they cannot be told (any value is passed on for the effect to check).
+    None when they cannot be told, or when the option parses its own syntax (any value is
+    passed on for the effect to check).
     """
-    annotation = item.type if isinstance(item.type, str) else getattr(item.type, "__name__", "")
-    if annotation:
-        # "str | float | tuple[float, float] | None" -> str, float, tuple
-        tops = annotation
-        while "[" in tops:  # drop type arguments, innermost first
-            stripped = re.sub(r"\[[^\[\]]*\]", "", tops)
-            if stripped == tops:
-                break
-            tops = stripped
-        names = [part.strip().split(".")[-1] for part in re.split(r"[|,]", tops)]
-        kinds = [_ANNOTATION_KINDS[name] for name in names if name in _ANNOTATION_KINDS]
-        unknown = [name for name in names if name not in _ANNOTATION_KINDS and name != "None"]
-        if kinds and not unknown:
-            return list(dict.fromkeys(kinds))
+    spec = spec_of(item)
+    if spec is not None:
+        return None if spec.parse is not None else [spec.kind]
     default = _field_default(item)
     if default is dataclasses.MISSING or default is None:
         return None

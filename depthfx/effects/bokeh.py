@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,10 +27,11 @@ import numpy as np
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srgb_to_linear
+from ..params import Params, option
 from ..render.defocus import render_defocus
 from ..render.kernels import SHAPES, Aperture
 from ..stats import percentiles, sample_step
-from .focus import FocusChoice, FocusSpec, choose_focus
+from .focus import FOCUS_HELP, FocusChoice, FocusSpec, choose_focus, parse_focus
 
 NAME = "bokeh"
 
@@ -144,38 +145,20 @@ def bokeh(
         Linear-light photo; alpha (4th channel) is preserved.
     depth : DepthMap or ndarray (H, W)
         Nearness (larger = nearer); resized to the photo if only the scale differs.
-    focus : "auto", (x, y), "X,Y" or float
-        Pixel to focus on (robust to clicks on depth edges), a nearness value, or "auto"
-        (largest face, else the near subject closest to the centre).
-    strength : float
-        0..10: largest blur radius in percent of the image diagonal.
-    depth_of_field : float
-        0..1: share of the depth range around the focus kept sharp.
-    shape : {"disc", "polygon"}
-        Aperture shape.
-    blades : int
-        3..16 blades of a polygon aperture.
-    rotation : float
-        Polygon rotation in degrees.
-    curvature : float
-        0..1: blade roundness (1 = disc).
-    highlight_threshold : float
-        0..1 linear luminance above which highlights bloom into bright discs.
-    highlight_gain : float
-        0..100: boost of the brightest highlights before blurring (0 = off).
-    cats_eye : float
-        0..1: optical vignetting of the bokeh toward the corners.
-    grain : float
-        0..2: film grain added to blurred areas, 1 = the noise level measured in the sharp
-        areas (a blurred background otherwise looks too clean).
-    focal_length_mm, f_number, sensor_width_mm : float, optional
-        Real lens settings for a physically sized blur (needs metric depth; replaces
-        ``strength``).
+    focus, strength, depth_of_field, shape, blades, rotation, curvature, \
+highlight_threshold, highlight_gain, cats_eye, grain, focal_length_mm, f_number, \
+sensor_width_mm
+        The options of :class:`Bokeh` (each field's help gives its meaning and range).
     progress : callable(stage, fraction), optional
 
     Returns
     -------
     ndarray float32 with the shape of ``image``.
+
+    Raises
+    ------
+    ParameterError
+        An option out of its range (the message names it and the range).
 
     Examples
     --------
@@ -186,8 +169,8 @@ def bokeh(
     >>> out.shape
     (60, 80, 3)
     """
-    image = as_float_image(image)
-    options = BokehOptions(
+    options = Bokeh(
+        focus=focus,
         strength=strength,
         depth_of_field=depth_of_field,
         shape=shape,
@@ -202,49 +185,115 @@ def bokeh(
         f_number=f_number,
         sensor_width_mm=sensor_width_mm,
     )
-    depth_map = as_depthmap(depth).fit_to(image.shape[:2], guide=image[:, :, :3])
-    choice = choose_focus(image, depth_map, focus)
-    return render_bokeh(image, depth_map, choice, options, progress=progress)
+    return options.apply(image, depth, progress=progress)
+
+
+_LENS = "Lens"
+_PHYSICAL = "Real lens (needs metric depth)"
 
 
 @dataclass(frozen=True)
-class BokehOptions:
-    """Validated lens options shared by :func:`bokeh` and the CLI."""
+class Bokeh(Params):
+    """The lens-blur effect's options; ``apply(image, depth)`` runs it.
 
-    strength: float = 1.5
-    depth_of_field: float = 0.0
-    shape: str = "disc"
-    blades: int = 6
-    rotation: float = 0.0
-    curvature: float = 0.0
-    highlight_threshold: float = 0.7
-    highlight_gain: float = 3.0
-    cats_eye: float = 0.0
-    grain: float = 0.0
-    focal_length_mm: float | None = None
-    f_number: float | None = None
-    sensor_width_mm: float = 36.0
+    Each option is declared once, here: :func:`bokeh`, the ``depthfx bokeh`` command and
+    preset steps (``effect = "bokeh"``) all take these names, ranges and defaults.
 
-    def __post_init__(self) -> None:
-        _check_range("strength", self.strength, 0.0, MAX_STRENGTH, " (% of the diagonal)")
-        _check_range("depth_of_field", self.depth_of_field, 0.0, 1.0, " (share of the depth range)")
-        if self.shape not in SHAPES:
-            raise ParameterError(f"shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
-        _check_range("highlight_threshold", self.highlight_threshold, 0.0, 0.999)
-        _check_range("highlight_gain", self.highlight_gain, 0.0, 100.0)
-        _check_range("grain", self.grain, 0.0, 2.0)
-        _check_range("sensor_width_mm", self.sensor_width_mm, 1.0, 100.0)
+    Examples
+    --------
+    >>> Bokeh(strength=2.0, focus="120,80").focus
+    (120.0, 80.0)
+    >>> Bokeh(strength=99)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ParameterError: strength must be in 0..10 % of the image diagonal, got 99.0
+    """
+
+    focus: FocusSpec = option(
+        "auto",
+        kind=str,
+        parse=parse_focus,
+        help=FOCUS_HELP,
+        panel=_LENS,
+    )
+    strength: float = option(
+        1.5,
+        low=0.0,
+        high=MAX_STRENGTH,
+        unit="% of the image diagonal",
+        help="Largest blur radius.",
+        panel=_LENS,
+    )
+    depth_of_field: float = option(
+        0.0,
+        low=0.0,
+        high=1.0,
+        unit="share of the depth range",
+        help="In-focus range kept sharp around the focus.",
+        panel=_LENS,
+        aliases=("--dof",),
+    )
+    shape: str = option("disc", choices=SHAPES, help="Aperture shape.", panel=_LENS)
+    blades: int = option(6, low=3, high=16, help="Blades of a polygon aperture.", panel=_LENS)
+    rotation: float = option(0.0, unit="degrees", help="Polygon rotation.", panel=_LENS)
+    curvature: float = option(
+        0.0, low=0.0, high=1.0, help="Blade roundness, 0 straight, 1 a disc.", panel=_LENS
+    )
+    highlight_threshold: float = option(
+        0.7,
+        low=0.0,
+        high=0.999,
+        unit="linear luminance",
+        help="Brightness above which highlights bloom into bright discs.",
+        panel=_LENS,
+    )
+    highlight_gain: float = option(
+        3.0,
+        low=0.0,
+        high=100.0,
+        help="Boost of the brightest highlights before blurring, 0 = off.",
+        panel=_LENS,
+    )
+    cats_eye: float = option(
+        0.0, low=0.0, high=1.0, help="Cat's-eye bokeh toward the corners.", panel=_LENS
+    )
+    grain: float = option(
+        0.0,
+        low=0.0,
+        high=2.0,
+        help="Grain in blurred areas, 1 = the noise measured in the sharp areas.",
+        panel=_LENS,
+    )
+    focal_length_mm: float | None = option(
+        None,
+        kind=float,
+        low=1.0,
+        high=2000.0,
+        unit="mm",
+        help="Real lens focal length, with f_number: a physically sized blur.",
+        panel=_PHYSICAL,
+        aliases=("--lens-mm",),
+    )
+    f_number: float | None = option(
+        None, kind=float, low=0.5, high=64.0, help="Real lens f-number.", panel=_PHYSICAL
+    )
+    sensor_width_mm: float = option(
+        36.0,
+        low=1.0,
+        high=100.0,
+        unit="mm",
+        help="Sensor width for the real lens, 36 = full frame.",
+        panel=_PHYSICAL,
+        aliases=("--sensor-mm",),
+    )
+
+    def check_together(self) -> None:
         if (self.focal_length_mm is None) != (self.f_number is None):
             raise ParameterError(
                 "give both focal_length_mm and f_number for a physical lens, or neither"
             )
-        if self.focal_length_mm is not None:
-            _check_range("focal_length_mm", self.focal_length_mm, 1.0, 2000.0)
-        if self.f_number is not None:
-            _check_range("f_number", self.f_number, 0.5, 64.0)
-        self.aperture()  # validates blades, rotation, curvature, cats_eye
 
     def aperture(self) -> Aperture:
+        """The aperture these options describe."""
         return Aperture(
             shape=self.shape,
             blades=self.blades,
@@ -253,17 +302,25 @@ class BokehOptions:
             cats_eye=self.cats_eye,
         )
 
-
-def _check_range(name: str, value: float, low: float, high: float, unit: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ParameterError(f"{name} must be in {low:g}..{high:g}{unit}, got {value!r}")
+    def apply(
+        self,
+        image: np.ndarray,
+        depth: DepthMap | np.ndarray,
+        *,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Render ``image`` with these options (see :func:`bokeh`)."""
+        image = as_float_image(image)
+        depth_map = as_depthmap(depth).fit_to(image.shape[:2], guide=image[:, :, :3])
+        choice = choose_focus(image, depth_map, self.focus)
+        return render_bokeh(image, depth_map, choice, self, progress=progress)
 
 
 def render_bokeh(
     image: np.ndarray,
     depth: DepthMap,
     focus: FocusChoice,
-    options: BokehOptions,
+    options: Bokeh,
     *,
     progress: Progress | None = None,
 ) -> np.ndarray:
@@ -326,41 +383,10 @@ def estimate_noise(rgb: np.ndarray, mask: np.ndarray) -> float:
     return float(1.4826 * np.median(values) / math.sqrt(8.0 / 9.0))
 
 
-@dataclass(frozen=True)
-class Bokeh:
-    """The bokeh effect's options; ``apply(image, depth)`` runs :func:`bokeh`.
-
-    Examples
-    --------
-    >>> Bokeh(strength=2.0, focus="120,80").strength
-    2.0
-    """
-
-    focus: str | float | tuple[float, float] = "auto"
-    strength: float = 1.5
-    depth_of_field: float = 0.0
-    shape: str = "disc"
-    blades: int = 6
-    rotation: float = 0.0
-    curvature: float = 0.0
-    highlight_threshold: float = 0.7
-    highlight_gain: float = 3.0
-    cats_eye: float = 0.0
-    grain: float = 0.0
-    focal_length_mm: float | None = None
-    f_number: float | None = None
-    sensor_width_mm: float = 36.0
-
-    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
-        """Run :func:`bokeh` with these options."""
-        return bokeh(image, depth, **{f.name: getattr(self, f.name) for f in fields(self)})
-
-
 __all__ = [
     "MAX_STRENGTH",
     "NAME",
     "Bokeh",
-    "BokehOptions",
     "add_matching_grain",
     "bokeh",
     "circle_of_confusion",

@@ -27,8 +27,12 @@ from ..errors import ParameterError
 from ..image import linear_to_srgb
 from ..stats import percentiles, sample_step
 
-# Focus may be "auto", a point (x, y) as a tuple/list or an "X,Y" string, or a nearness value.
+# Focus may be "auto", a point (x, y) as a tuple/list or an "X,Y" string, or a depth level.
 FocusSpec = str | float | int | tuple[float, float] | list[float]
+FOCUS_HELP = (
+    "Where to focus: 'auto' (the largest face, else the near subject closest to the centre), "
+    "a pixel 'X,Y', or a depth level 0..1 (0 = farthest, 1 = nearest, as preset masks)."
+)
 
 # Detection runs on a copy whose longer side is at most this (faces stay > 20 px).
 _DETECT_SIDE = 800
@@ -73,9 +77,10 @@ class FocusChoice:
 
 
 def parse_focus(focus: FocusSpec) -> str | float | tuple[float, float]:
-    """Normalize a focus option: ``"auto"``, a float nearness, or an (x, y) point.
+    """Normalize a focus option: ``"auto"``, a depth level in 0..1, or an (x, y) point.
 
-    Strings may be ``"auto"``, ``"X,Y"`` (a pixel) or a number (a nearness value).
+    Strings may be ``"auto"``, ``"X,Y"`` (a pixel) or a number (a depth level: 0 = the
+    farthest, 1 = the nearest part of the scene, the scale of preset masks).
 
     Examples
     --------
@@ -84,12 +89,14 @@ def parse_focus(focus: FocusSpec) -> str | float | tuple[float, float]:
     >>> parse_focus("0.5")
     0.5
     """
+    expected = "focus must be 'auto', a pixel 'X,Y' or a depth level 0..1"
     if isinstance(focus, bool):
-        raise ParameterError(f"focus must be 'auto', 'X,Y' or a depth value, got {focus!r}")
+        raise ParameterError(f"{expected}, got {focus!r}")
     if isinstance(focus, (int, float)):
-        if not math.isfinite(float(focus)):
-            raise ParameterError(f"focus depth value must be finite, got {focus}")
-        return float(focus)
+        level = float(focus)
+        if not 0.0 <= level <= 1.0:  # also refuses NaN
+            raise ParameterError(f"{expected}; a depth level must be in 0..1, got {focus!r}")
+        return level
     if isinstance(focus, (tuple, list)):
         if len(focus) != 2:
             raise ParameterError(f"focus point must be (x, y), got {focus!r}")
@@ -111,9 +118,7 @@ def parse_focus(focus: FocusSpec) -> str | float | tuple[float, float]:
             pass
         else:
             return parse_focus(value)
-    raise ParameterError(
-        f"focus must be 'auto', a pixel 'X,Y' or a depth value (nearness), got {focus!r}"
-    )
+    raise ParameterError(f"{expected}, got {focus!r}")
 
 
 def choose_focus(image: np.ndarray, depth: DepthMap, focus: FocusSpec = "auto") -> FocusChoice:
@@ -126,7 +131,8 @@ def choose_focus(image: np.ndarray, depth: DepthMap, focus: FocusSpec = "auto") 
     depth : DepthMap
         Depth of the photo, same size.
     focus : "auto", (x, y), "X,Y" or float
-        What to focus on; a float is a nearness value.
+        What to focus on; a float is a depth level in 0..1 (0 = farthest, 1 = nearest,
+        as :meth:`DepthMap.normalized` maps the scene).
 
     Raises
     ------
@@ -141,7 +147,7 @@ def choose_focus(image: np.ndarray, depth: DepthMap, focus: FocusSpec = "auto") 
     """
     spec = parse_focus(focus)
     if isinstance(spec, float):
-        return FocusChoice(spec, None, "depth")
+        return FocusChoice(depth.nearness_at_level(spec), None, "depth")
     if isinstance(spec, tuple):
         x, y = spec
         return FocusChoice(focus_at_pixel(depth, x, y), (round(x), round(y)), "point")

@@ -85,7 +85,7 @@ def test_alpha_is_kept(tmp_path: Path) -> None:
             "--depth",
             str(depth),
             "--focus-depth",
-            "5",
+            "1",
             "--shape",
             "polygon",
             "-o",

@@ -176,6 +176,7 @@ def test_cats_eye_squeezes_corner_discs_radially_and_keeps_the_centre() -> None:
     image = np.zeros((height, width, 3), np.float32)
     image[24, 24] = image[80, 80] = 30.0
     nearness = np.zeros((height, width), np.float32)
+    nearness[-2:] = 1.0  # a near strip far from the lights: focus on it (level 1)
     options = {"focus": 1.0, "strength": 5.0, "highlight_gain": 0.0}
     plain = bokeh(image, nearness, **options)[:, :, 0]
     eye = bokeh(image, nearness, cats_eye=1.0, **options)[:, :, 0]

@@ -51,7 +51,7 @@ def test_point_outside_the_image_names_the_image_size() -> None:
         ("12,34", (12.0, 34.0)),
         (" 5 , 6 ", (5.0, 6.0)),
         ("0.25", 0.25),
-        (3, 3.0),
+        (1, 1.0),
         ([1, 2], (1.0, 2.0)),
     ],
 )
@@ -59,16 +59,20 @@ def test_parse_focus(spec: object, expected: object) -> None:
     assert parse_focus(spec) == expected  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("spec", ["middle", "1,2,3", [1.0], float("nan"), True])
+@pytest.mark.parametrize("spec", ["middle", "1,2,3", [1.0], float("nan"), True, 1.5, "-0.1"])
 def test_bad_focus_is_refused(spec: object) -> None:
     with pytest.raises(ParameterError):
         parse_focus(spec)  # type: ignore[arg-type]
 
 
-def test_depth_value_focus_is_used_as_is() -> None:
-    choice = choose_focus(np.zeros((60, 80, 3), np.float32), step_depth(), 2.5)
+def test_depth_level_focus_is_on_the_scale_of_preset_masks() -> None:
+    # 0 = farthest, 1 = nearest, whatever the depth map's own units (here 1..4).
+    image = np.zeros((60, 80, 3), np.float32)
+    choice = choose_focus(image, step_depth(), 0.5)
     assert (choice.nearness, choice.method, choice.point) == (2.5, "depth", None)
     assert "nearness 2.5" in choice.describe()
+    assert choose_focus(image, step_depth(), 1.0).nearness == 4.0
+    assert choose_focus(image, step_depth(), 0.0).nearness == 1.0
 
 
 def test_auto_without_face_picks_the_near_central_subject() -> None:

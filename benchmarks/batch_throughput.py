@@ -24,7 +24,7 @@ import numpy as np
 from depthfx.batch import discover_inputs, plan_batch, run_batch, summarize
 from depthfx.depth.stereo import stereo_depth
 from depthfx.image import read_image
-from depthfx.pipeline import load_preset
+from depthfx.presets import load_preset
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 from .allocator import tune_allocator
 from .batch import ItemResult, batch_apply, discover_inputs, plan_batch, run_batch, summarize
+from .chain import Chain, DepthSettings, Step
 from .contact_sheet import write_contact_sheet
 from .depth.calibration import StereoCalibration, calibrate_from_chessboards
 from .depth.models import KNOWN_MODELS, ModelRecord, download_model, load_model_record
@@ -36,6 +37,7 @@ from .effects.fog import Fog, fog
 from .effects.insert import Insert, insert
 from .effects.layers import Layer, Layers, composite_layers, layers, split_layers
 from .effects.miniature import Miniature, miniature
+from .effects.registry import available_effects, register_effect
 from .effects.shadows import Shadows, relight_shadows
 from .errors import (
     DepthfxError,
@@ -49,18 +51,7 @@ from .errors import (
 from .export import export_layers, read_layers, read_ora, write_ora, write_parallax
 from .filters import guided_filter, guided_upsample
 from .image import Photo, linear_to_srgb, read_image, srgb_to_linear, to_display, write_image
-from .pipeline import (
-    Chain,
-    DepthSettings,
-    Step,
-    available_effects,
-    dumps_preset,
-    load_preset,
-    loads_preset,
-    preset_names,
-    register_effect,
-    save_preset,
-)
+from .presets import dumps_preset, load_preset, loads_preset, preset_names, save_preset
 from .render.defocus import render_defocus
 from .render.kernels import Aperture
 

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from .chain import Chain
 from .depth.stereo_input import SBS_LAYOUTS
 from .errors import DepthfxError, InputError, ParameterError
 from .image import READ_SUFFIXES, WRITE_SUFFIXES
-from .pipeline import Chain
 
 DEPTH_SIDECAR_SUFFIXES = (".npy", ".pfm", ".tif", ".tiff", ".png")
 THUMBNAIL_HEIGHT = 160
@@ -767,7 +767,7 @@ def batch_apply(
     >>> summarize(results)  # doctest: +SKIP
     BatchSummary(done=12, skipped=0, failed=0, seconds=0.0)
     """
-    from .pipeline import load_preset
+    from .presets import load_preset
 
     chain = preset if isinstance(preset, Chain) else load_preset(preset)
     plan = plan_batch(

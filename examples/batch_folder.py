@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from depthfx.batch import discover_inputs, plan_batch, run_batch, summarize
-from depthfx.pipeline import load_preset
+from depthfx.presets import load_preset
 
 HERE = Path(__file__).resolve().parent
 

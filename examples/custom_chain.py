@@ -9,10 +9,11 @@ import argparse
 from pathlib import Path
 
 import depthfx
+from depthfx.chain import Chain, DepthSettings, Step
 from depthfx.depth.stereo import stereo_depth
 from depthfx.effects.fog import Fog
 from depthfx.effects.miniature import Miniature
-from depthfx.pipeline import Chain, DepthSettings, Step, load_preset, save_preset
+from depthfx.presets import load_preset, save_preset
 
 HERE = Path(__file__).resolve().parent
 

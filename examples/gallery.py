@@ -18,7 +18,7 @@ import numpy as np
 import depthfx
 from depthfx.depth.stereo import stereo_depth
 from depthfx.image import srgb_to_linear, to_display
-from depthfx.pipeline import load_preset, preset_names
+from depthfx.presets import load_preset, preset_names
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import depthfx
 from depthfx.depth.mono import estimate_depth
-from depthfx.pipeline import load_preset
+from depthfx.presets import load_preset
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import depthfx
 from depthfx.depth.stereo import stereo_depth
-from depthfx.pipeline import load_preset
+from depthfx.presets import load_preset
 
 HERE = Path(__file__).resolve().parent
 

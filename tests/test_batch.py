@@ -23,11 +23,11 @@ from depthfx.batch import (
     run_batch,
     summarize,
 )
+from depthfx.chain import Chain, DepthSettings
 from depthfx.depthmap import DepthMap
 from depthfx.effects.fog import Fog
 from depthfx.errors import InputError, ParameterError
 from depthfx.image import read_image, to_display
-from depthfx.pipeline import Chain, DepthSettings
 
 CHAIN = Chain([Fog(density=0.5, color="white")], description="test fog")
 

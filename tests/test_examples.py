@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from depthfx.image import read_image
-from depthfx.pipeline import preset_names
+from depthfx.presets import preset_names
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ from ..batch import (
 )
 from ..errors import DepthfxError, ParameterError
 from ..image import check_output_path, write_image
-from ..pipeline import dumps_preset, load_preset, preset_names
+from ..presets import dumps_preset, load_preset, preset_names
 from ._app import app
 from .options import (
     DepthRequest,

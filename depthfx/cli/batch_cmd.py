@@ -30,7 +30,7 @@ from ..batch import (
 from ..contact_sheet import SHEET_SUFFIXES, SheetEntry, thumbnail_from_file, write_contact_sheet
 from ..errors import DepthfxError, ParameterError
 from ..image import check_output_path
-from ..pipeline import load_preset
+from ..presets import load_preset
 from ._app import app
 from .apply_cmd import PresetOption
 from .options import (

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from depthfx.cli import app
 from depthfx.image import read_image, to_display
-from depthfx.pipeline import load_preset, preset_names
+from depthfx.presets import load_preset, preset_names
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_batch import write_depth, write_photo, write_teddy_pair

@@ -10,19 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from depthfx.chain import Chain, DepthSettings, Step
 from depthfx.depthmap import DepthMap
+from depthfx.effects.registry import available_effects, register_effect
 from depthfx.errors import ParameterError, PresetError
-from depthfx.pipeline import (
-    Chain,
-    DepthSettings,
-    Step,
-    available_effects,
+from depthfx.presets import (
     dumps_preset,
     dumps_toml,
     load_preset,
     loads_preset,
     preset_names,
-    register_effect,
     save_preset,
 )
 

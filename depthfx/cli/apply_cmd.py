@@ -91,7 +91,7 @@ def apply(
         request, _ = depth_request_for(task)
     with progress_reporter(f"{chain.name or 'preset'}") as progress:
         photo, depth = load_photo_and_depth(image, request, progress=progress)
-        result = chain.apply(photo.rgba(), depth, progress=progress)
+        result = chain.apply(photo.rgba(), depth, progress=progress, report=typer.echo)
         written = write_image(
             output, result, like=photo, quality=quality, inputs=(image, *request.inputs())
         )

@@ -17,6 +17,7 @@ converted to pixels with the sensor width. The blur itself is rendered by
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -301,6 +302,12 @@ class Bokeh(Params):
             curvature=self.curvature,
             cats_eye=self.cats_eye,
         )
+
+    def resolve(self, image: np.ndarray, depth: DepthMap) -> tuple[Bokeh, str]:
+        """These options with the focus chosen on ``image`` (for ``"auto"``, a point or a
+        level), and a line that says what was chosen."""
+        choice = choose_focus(as_float_image(image), depth, self.focus)
+        return dataclasses.replace(self, focus=choice), choice.describe()
 
     def apply(
         self,

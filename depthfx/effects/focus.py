@@ -18,6 +18,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
+from typing import Union
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ from ..image import linear_to_srgb
 from ..stats import percentiles, sample_step
 
 # Focus may be "auto", a point (x, y) as a tuple/list or an "X,Y" string, or a depth level.
-FocusSpec = str | float | int | tuple[float, float] | list[float]
+FocusSpec = Union[str, float, int, tuple[float, float], list[float], "FocusChoice"]
 FOCUS_HELP = (
     "Where to focus: 'auto' (the largest face, else the near subject closest to the centre), "
     "a pixel 'X,Y', or a depth level 0..1 (0 = farthest, 1 = nearest, as preset masks)."
@@ -76,7 +77,7 @@ class FocusChoice:
         return f"focus: {label}{where}, nearness {self.nearness:.4g}"
 
 
-def parse_focus(focus: FocusSpec) -> str | float | tuple[float, float]:
+def parse_focus(focus: FocusSpec) -> str | float | tuple[float, float] | FocusChoice:
     """Normalize a focus option: ``"auto"``, a depth level in 0..1, or an (x, y) point.
 
     Strings may be ``"auto"``, ``"X,Y"`` (a pixel) or a number (a depth level: 0 = the
@@ -90,6 +91,8 @@ def parse_focus(focus: FocusSpec) -> str | float | tuple[float, float]:
     0.5
     """
     expected = "focus must be 'auto', a pixel 'X,Y' or a depth level 0..1"
+    if isinstance(focus, FocusChoice):  # already resolved against a photo
+        return focus
     if isinstance(focus, bool):
         raise ParameterError(f"{expected}, got {focus!r}")
     if isinstance(focus, (int, float)):
@@ -146,6 +149,8 @@ def choose_focus(image: np.ndarray, depth: DepthMap, focus: FocusSpec = "auto") 
     3.0
     """
     spec = parse_focus(focus)
+    if isinstance(spec, FocusChoice):
+        return spec
     if isinstance(spec, float):
         return FocusChoice(depth.nearness_at_level(spec), None, "depth")
     if isinstance(spec, tuple):

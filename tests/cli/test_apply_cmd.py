@@ -128,3 +128,16 @@ def test_apply_finds_the_right_view_by_name(tmp_path: Path, examples_dir: Path) 
     code, output = run("apply", left, "-p", "miniature-city", "-o", out)
     assert code == 0, output
     assert read_image(out).shape == (125, 150)
+
+
+def test_apply_says_which_focus_each_bokeh_step_chose(tmp_path: Path) -> None:
+    image = write_photo(tmp_path / "p.png", size=(40, 60))
+    depth = write_depth(image)
+    preset = tmp_path / "point.toml"
+    preset.write_text('[[steps]]\neffect = "bokeh"\nfocus = [10, 20]\n', encoding="utf-8")
+    code, output = run("apply", image, "-p", preset, "--depth", depth, "-o", tmp_path / "o.png")
+    assert code == 0, output
+    nearness = float(np.load(depth)[20, 10])
+    assert f"step 1 (Bokeh): focus: point at (10, 20), nearness {nearness:.4g}" in output
+    code, output = run("apply", image, "-p", "portrait", "--depth", depth, "-o", tmp_path / "q.png")
+    assert code == 0 and "(Bokeh): focus: " in output, output

@@ -1,0 +1,5 @@
+"""``python -m depthfx``: the command line."""
+
+from depthfx.cli import main
+
+main()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .chain import Chain
+from .depth.source import DepthRequest, load_photo_and_depth
 from .depth.stereo_input import SBS_LAYOUTS
 from .errors import DepthfxError, InputError, ParameterError
 from .image import READ_SUFFIXES, WRITE_SUFFIXES
@@ -79,21 +80,9 @@ class BatchItem:
         return tuple(p for p in (self.image, self.right, self.depth_file) if p is not None)
 
 
-@dataclass(frozen=True)
-class DepthFallback:
-    """Depth options for photos that bring no depth of their own (no pair, no depth file).
-
-    Mirrors the command line: ``mono``/``model``/``download`` for a monocular estimate,
-    ``depth_near`` for reading depth files, ``calibration``/``baseline``/``focal`` for stereo.
-    """
-
-    mono: bool = False
-    model: str | None = None
-    download: bool = False
-    depth_near: str = "white"
-    calibration: Path | None = None
-    baseline: float | None = None
-    focal: float | None = None
+# The batch's own depth options (mono, model, depth_near, calibration ...) for photos that
+# bring no depth of their own: a request without a source of its own, completed per photo.
+DepthFallback = DepthRequest
 
 
 @dataclass(frozen=True)
@@ -103,7 +92,7 @@ class BatchTask:
     item: BatchItem
     chain: Chain
     output: Path
-    fallback: DepthFallback = field(default_factory=DepthFallback)
+    fallback: DepthRequest = field(default_factory=DepthRequest)
     depth_cache: Path | None = None
     save_depth: bool = False
     thumbnails: bool = False
@@ -358,7 +347,7 @@ def plan_batch(
     chain: Chain,
     out_dir: str | os.PathLike[str],
     *,
-    fallback: DepthFallback | None = None,
+    fallback: DepthRequest | None = None,
     skip_existing: bool = False,
     overwrite: bool = False,
     save_depth: bool = False,
@@ -376,8 +365,10 @@ def plan_batch(
         What to apply.
     out_dir : path
         Existing folder for the results.
-    fallback : DepthFallback, optional
-        Depth options for photos without their own depth.
+    fallback : DepthRequest, optional
+        Depth options for photos without their own depth (``mono``, ``model``,
+        ``depth_near``, ``calibration`` ...); it names no source of its own except ``mono``:
+        right views, side-by-side layouts and depth files are found per photo.
     skip_existing : bool
         Outputs that exist already are skipped (resuming an interrupted run).
     overwrite : bool
@@ -397,8 +388,16 @@ def plan_batch(
     InputError
         The output folder is missing, an output would overwrite an input, or outputs exist
         and neither ``skip_existing`` nor ``overwrite`` is set.
+    ParameterError
+        ``fallback`` names a right view, side-by-side layout or depth file.
     """
     out = Path(out_dir)
+    fallback = fallback or DepthRequest()
+    per_photo = [name for name in fallback.sources() if name != "--mono"]
+    if per_photo:
+        raise ParameterError(
+            f"a batch finds {per_photo[0]} per photo; leave it out of the fallback depth options"
+        )
     if skip_existing and overwrite:
         raise ParameterError("give --skip-existing or --overwrite, not both")
     if not out.is_dir():
@@ -437,7 +436,7 @@ def plan_batch(
                 item=item,
                 chain=chain,
                 output=output,
-                fallback=fallback or DepthFallback(),
+                fallback=fallback,
                 depth_cache=depth_cache_path(item, cache_dir),
                 save_depth=save_depth,
                 thumbnails=thumbnails,
@@ -489,14 +488,12 @@ def _is_stereo_file(path: Path) -> bool:
         return False
 
 
-def depth_request_for(task: BatchTask) -> tuple[Any, str]:
-    """The CLI-style depth request for a task and a word saying where depth comes from.
+def depth_request_for(task: BatchTask) -> tuple[DepthRequest, str]:
+    """The depth request for a task and a word saying where depth comes from.
 
     Order: a depth file beside the photo, a cached depth map, the stereo pair (by name, SBS
     or MPO), then the fallback (``mono``) or the preset's depth settings.
     """
-    from .cli.options import DepthRequest
-
     item, fallback, settings = task.item, task.fallback, task.chain.depth
     common: dict[str, Any] = {"depth_near": fallback.depth_near}
     if item.depth_file is not None and settings.source in ("auto", "file"):
@@ -534,7 +531,6 @@ def process_item(task: BatchTask) -> ItemResult:
     cpu_start = time.process_time()
     depth_source = ""
     try:
-        from .cli.options import load_photo_and_depth
         from .image import write_image
 
         request, depth_source = depth_request_for(task)
@@ -752,7 +748,7 @@ def batch_apply(
     overwrite: bool = False,
     save_depth: bool = False,
     sbs: str | None = None,
-    fallback: DepthFallback | None = None,
+    fallback: DepthRequest | None = None,
     scheduler: str | None = None,
     on_result: ResultCallback | None = None,
 ) -> list[ItemResult]:

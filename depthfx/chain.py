@@ -19,43 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from .depth.source import DEPTH_SOURCES, DepthSettings
 from .depthmap import DepthMap, as_depthmap
 from .errors import ParameterError
 from .image import as_float_image
 
-DEPTH_SOURCES = ("auto", "stereo", "mono", "file")
 # Keys of a [[steps]] table that belong to the step, not to the effect.
 STEP_KEYS = ("effect", "blend", "mask", "mask_feather")
 DEFAULT_MASK_FEATHER = 0.05
 
 ProgressCallback = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class DepthSettings:
-    """How a preset wants depth computed; command-line depth options override it.
-
-    Attributes
-    ----------
-    source : {"auto", "stereo", "mono", "file"}
-        ``auto``: a depth file beside the photo if there is one, else the stereo pair if
-        there is one, else a monocular estimate. ``stereo``/``mono``/``file`` insist on one.
-    model : str or None
-        Monocular depth model name or file; None = the default model.
-    """
-
-    source: str = "auto"
-    model: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.source not in DEPTH_SOURCES:
-            raise ParameterError(
-                f"depth source must be one of {', '.join(DEPTH_SOURCES)}, got {self.source!r}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"source": ..., "model": ...}`` without absent (None) values."""
-        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from depthfx.batch import (
     run_batch,
     summarize,
 )
-from depthfx.chain import Chain, DepthSettings
+from depthfx.chain import Chain
+from depthfx.depth.source import DepthRequest, DepthSettings
 from depthfx.depthmap import DepthMap
 from depthfx.effects.fog import Fog
 from depthfx.errors import InputError, ParameterError
@@ -155,6 +156,18 @@ def test_depth_source_order(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- planning
+
+
+@pytest.mark.parametrize("source", [{"right": "r.jpg"}, {"depth_file": "d.npy"}, {"sbs": "cross"}])
+def test_plan_refuses_a_fallback_naming_a_per_photo_source(
+    tmp_path: Path, source: dict[str, str]
+) -> None:
+    items = [BatchItem(image=write_photo(tmp_path / "p.jpg"), name="p")]
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ParameterError, match="per photo"):
+        plan_batch(items, CHAIN, tmp_path / "out", fallback=DepthRequest(**source))  # type: ignore[arg-type]
+    plan = plan_batch(items, CHAIN, tmp_path / "out", fallback=DepthRequest(mono=True))
+    assert plan.tasks[0].fallback.mono
 
 
 def test_plan_refuses_to_overwrite_and_skips_when_asked(tmp_path: Path) -> None:

@@ -11,9 +11,11 @@ from . import (  # noqa: F401
     bokeh_cmd,
     depth_cmd,
     fog_cmd,
+    insert_cmd,
     layers_cmd,
     miniature_cmd,
     models_cmd,
+    shadows_cmd,
 )
 from ._app import app
 

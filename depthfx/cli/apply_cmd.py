@@ -11,7 +11,6 @@ import typer
 from ..batch import (
     BatchItem,
     BatchTask,
-    DepthFallback,
     depth_request_for,
     find_depth_file,
     find_right_view,
@@ -79,15 +78,8 @@ def apply(
             depth_file=find_depth_file(image),
             name=image.stem,
         )
-        fallback = DepthFallback(
-            model=depth_request.model,
-            download=request.download,
-            depth_near=request.depth_near,
-            calibration=request.calibration,
-            baseline=request.baseline,
-            focal=request.focal,
-        )
-        task = BatchTask(item=item, chain=chain, output=output, fallback=fallback)
+        # The options as given (model not yet defaulted) are the batch's fallback.
+        task = BatchTask(item=item, chain=chain, output=output, fallback=depth_request)
         request, _ = depth_request_for(task)
     with progress_reporter(f"{chain.name or 'preset'}") as progress:
         photo, depth = load_photo_and_depth(image, request, progress=progress)

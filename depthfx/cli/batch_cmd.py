@@ -18,7 +18,6 @@ from rich.progress import (
 )
 
 from ..batch import (
-    DepthFallback,
     ItemResult,
     default_jobs,
     discover_inputs,
@@ -37,6 +36,7 @@ from .options import (
     BaselineOption,
     CalibrationOption,
     DepthNearOption,
+    DepthRequest,
     DownloadOption,
     FocalOption,
     ModelOption,
@@ -142,7 +142,7 @@ def batch(
     all_inputs = [path for item in items for path in item.inputs()]
     if contact_sheet is not None:
         check_output_path(contact_sheet, allowed=SHEET_SUFFIXES, inputs=all_inputs)
-    fallback = DepthFallback(
+    fallback = DepthRequest(
         mono=mono,
         model=model,
         download=download,

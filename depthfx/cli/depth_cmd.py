@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
 
+from ..depth.source import is_stereo_request
 from ..depthmap import DEPTH_SUFFIXES, DepthMap
 from ..errors import InputError, ModelError, ParameterError
-from ..image import Photo, check_output_path, read_image
+from ..image import check_output_path, read_image
 from ._app import app
 from .options import (
     DepthRequest,
@@ -81,8 +83,7 @@ def depth(
     depthfx depth photo.mpo -o depth.tiff; depthfx depth pair.jpg --sbs cross -o depth.pfm
     """
     started = time.perf_counter()
-    request = depth_request
-    inputs = (image, *request.inputs())
+    inputs = (image, *depth_request.inputs())
     # Every output is checked before any work, so bad input writes nothing.
     check_output_path(output, allowed=DEPTH_SUFFIXES, inputs=inputs)
     if preview is not None:
@@ -90,16 +91,23 @@ def depth(
     if ply is not None:
         check_output_path(ply, allowed=(".ply",), inputs=inputs)
     _check_distinct([p for p in (output, preview, ply) if p is not None])
-    _check_options(request, min_disparity, num_disparities)
+    _check_stereo_only(depth_request, min_disparity, num_disparities)
+    request = replace(depth_request, min_disparity=min_disparity, num_disparities=num_disparities)
+    stereo = is_stereo_request(image, request)
+    if not stereo and not request.mono and request.depth_file is None:
+        read_image(image)  # a missing or broken file says so first
+        raise InputError(
+            f"{image}: is one photo, not a stereo pair; give --right RIGHT (a stereo pair), "
+            "--depth FILE, or --mono (depth from one photo)"
+        )
 
     with progress_reporter("depth") as report:
-        if request.mono or request.depth_file is not None:
-            try:
-                photo, depth_map = load_photo_and_depth(image, request, progress=report)
-            except ImportError as exc:  # the monocular module is optional in this build
-                raise ModelError(f"--mono is not available: {exc}") from exc
-        else:
-            photo, depth_map = _stereo(image, request, min_disparity, num_disparities, report)
+        try:
+            photo, depth_map = load_photo_and_depth(image, request, progress=report)
+        except ImportError as exc:  # the monocular module is optional in this build
+            if not request.mono:
+                raise
+            raise ModelError(f"--mono is not available: {exc}") from exc
 
     depth_map.save(output, inputs=inputs)
     if preview is not None:
@@ -112,10 +120,9 @@ def depth(
             ply, depth_map, photo.pixels, focal_px=_focal_for(depth_map, request), inputs=inputs
         )
     unit = _distance_unit(request)
+    seconds = time.perf_counter() - started
     typer.echo(
-        summary_line(
-            output, depth_map, time.perf_counter() - started, points=points, distance_unit=unit
-        )
+        summary_line(output, depth_map, seconds, points=points, distance_unit=unit, stereo=stereo)
     )
 
 
@@ -136,7 +143,7 @@ def _check_distinct(paths: list[Path]) -> None:
         raise ParameterError("-o, --preview and --ply must name different files")
 
 
-def _check_options(
+def _check_stereo_only(
     request: DepthRequest, min_disparity: int | None, num_disparities: int | None
 ) -> None:
     stereo_only = [
@@ -153,57 +160,6 @@ def _check_options(
     if (request.mono or request.depth_file is not None) and stereo_only:
         source = "--mono" if request.mono else "--depth"
         raise ParameterError(f"{stereo_only[0]} applies to stereo pairs only, not to {source}")
-    if (request.baseline is None) != (request.focal is None):
-        raise ParameterError(
-            "give both --baseline (metres) and --focal (pixels) for metric depth, or neither"
-        )
-    if request.baseline is not None and not request.baseline > 0:
-        raise ParameterError(f"--baseline must be > 0 (metres), got {request.baseline}")
-    if request.focal is not None and not request.focal > 0:
-        raise ParameterError(f"--focal must be > 0 (pixels), got {request.focal}")
-    if request.calibration is not None and request.baseline is not None:
-        raise ParameterError(
-            "give --calib or --baseline/--focal, not both (the calibration has both)"
-        )
-    if num_disparities is not None and not 1 <= num_disparities <= 4096:
-        raise ParameterError(f"--num-disparities must be in 1..4096 pixels, got {num_disparities}")
-    if min_disparity is not None and not -4096 <= min_disparity <= 4096:
-        raise ParameterError(f"--min-disparity must be in -4096..4096 pixels, got {min_disparity}")
-
-
-def _stereo(
-    image: Path,
-    request: DepthRequest,
-    min_disparity: int | None,
-    num_disparities: int | None,
-    report: object,
-) -> tuple[Photo, DepthMap]:
-    from ..depth.stereo import stereo_depth
-    from ..depth.stereo_input import is_stereo_file, read_stereo_pair
-
-    if request.right is None and request.sbs is None and not is_stereo_file(image):
-        read_image(image)  # a missing or broken file says so first
-        raise InputError(
-            f"{image}: is one photo, not a stereo pair; give --right RIGHT (a stereo pair), "
-            "--depth FILE, or --mono (depth from one photo)"
-        )
-    calibration = None
-    if request.calibration is not None:
-        from ..depth.calibration import StereoCalibration
-
-        calibration = StereoCalibration.load(request.calibration)  # fail before reading photos
-    left, right = read_stereo_pair(image, request.right, sbs=request.sbs)
-    depth_map = stereo_depth(
-        left.pixels,
-        right.pixels,
-        min_disparity=min_disparity,
-        num_disparities=num_disparities,
-        calibration=calibration,
-        baseline_m=request.baseline,
-        focal_px=request.focal,
-        progress=report,  # type: ignore[arg-type]
-    )
-    return left, depth_map
 
 
 def _focal_for(depth_map: DepthMap, request: DepthRequest) -> float | None:
@@ -226,34 +182,38 @@ def summary_line(
     *,
     points: int | None = None,
     distance_unit: str = "m",
+    stereo: bool = False,
 ) -> str:
-    """One line about the result: size, disparity range, density, metric range, time.
+    """One line about the result: size, value range, density, metric range, time.
+
+    Ranges are the 1st to 99th percentile (what the map mostly holds; a few stray values
+    would make the extremes misleading), with the full range beside them. ``stereo`` adds the
+    share of matched pixels, which only stereo matching measures.
 
     Examples
     --------
     >>> summary_line(Path("d.npy"), DepthMap(np.full((2, 4), 5.0, np.float32), units="disparity_px"), 1.25)
-    'd.npy: 4x2, disparity 5.0..5.0 px, 100% dense, 1.2 s'
+    'd.npy: 4x2, disparity 1-99%: 5.0..5.0 px (full 5.0..5.0), 100% dense, 1.2 s'
     """
     height, width = depth_map.shape
     nearness = depth_map.nearness
     finite = np.isfinite(nearness)
     values = nearness[finite] if finite.any() else np.zeros(1, np.float32)
     low, high = (float(v) for v in np.percentile(values, [1, 99]))
-    unit = " px" if depth_map.units == "disparity_px" else " (relative)"
-    kind = "disparity" if depth_map.units == "disparity_px" else "nearness"
-    parts = [
-        f"{output}: {width}x{height}",
-        f"{kind} {low:.1f}..{high:.1f}{unit}",
-        f"{100 * finite.mean():.0f}% dense",
-    ]
-    if depth_map.confidence is not None:
+    full = f"full {float(values.min()):.1f}..{float(values.max()):.1f}"
+    if depth_map.units == "disparity_px":
+        value_range = f"disparity 1-99%: {low:.1f}..{high:.1f} px ({full})"
+    else:
+        value_range = f"nearness 1-99%: {low:.1f}..{high:.1f} ({full}, relative)"
+    parts = [f"{output}: {width}x{height}", value_range, f"{100 * finite.mean():.0f}% dense"]
+    if stereo and depth_map.confidence is not None:
         parts.append(f"{100 * float(np.mean(depth_map.confidence > 0.5)):.0f}% matched")
     if depth_map.metric_scale is not None:
         distance = depth_map.depth_m()
         near_far = distance[np.isfinite(distance)]
         if near_far.size:
             near, far = (float(v) for v in np.percentile(near_far, [1, 99]))
-            parts.append(f"depth {near:.2f}..{far:.2f} {distance_unit}")
+            parts.append(f"depth 1-99%: {near:.2f}..{far:.2f} {distance_unit}")
     if points is not None:
         parts.append(f"{points} points")
     parts.append(f"{seconds:.1f} s")

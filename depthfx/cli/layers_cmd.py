@@ -1,17 +1,15 @@
-"""``depthfx layers`` (depth planes, cast shadows, export, parallax), ``insert`` and ``shadows``."""
+"""``depthfx layers``: depth planes with cast shadows, exported as layers or a parallax loop."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
-from ..effects.insert import insert as insert_overlay
 from ..effects.layers import check_layer_options, composite_layers, split_layers
 from ..errors import InputError, ParameterError
-from ..image import check_output_path, join_alpha, read_image, same_file, write_image
+from ..image import check_output_path, join_alpha, same_file, write_image
 from ._app import app
 from .options import (
     DepthRequest,
@@ -24,7 +22,6 @@ from .options import (
 _LAYERS = "Layers"
 _SHADOWS = "Cast shadows"
 _EXPORT = "Export"
-_INSERT = "Insert"
 
 
 def _check_targets(
@@ -210,157 +207,3 @@ def layers_command(
             )
     for path in written:
         typer.echo(f"wrote {path}")
-
-
-def _parse_point(text: str) -> tuple[float, float]:
-    parts = text.replace(" ", "").split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError(text)
-        return float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ParameterError(f"--at must be X,Y in pixels (e.g. 320,180), got {text!r}") from None
-
-
-@app.command("insert")
-@with_depth_options
-def insert_command(
-    image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
-    overlay: Annotated[
-        Path, typer.Argument(help="Picture to insert (PNG with transparency, JPEG, ...).")
-    ],
-    output: OutputOption,
-    depth_request: DepthRequest,
-    at: Annotated[
-        str,
-        typer.Option(
-            help="Where the overlay's centre goes, X,Y in photo pixels (see --anchor).",
-            rich_help_panel=_INSERT,
-        ),
-    ],
-    depth_of_overlay: Annotated[
-        float,
-        typer.Option(
-            "--depth-of-overlay",
-            help="Nearness of the overlay, 0..1: 0 = as far as the farthest thing in the photo, 1 = as near as the nearest.",
-            rich_help_panel=_INSERT,
-        ),
-    ],
-    anchor: Annotated[
-        str,
-        typer.Option(
-            help="Which point of the overlay --at places: center or top-left.",
-            rich_help_panel=_INSERT,
-        ),
-    ] = "center",
-    scale: Annotated[
-        float, typer.Option(help="Resize the overlay by this factor.", rich_help_panel=_INSERT)
-    ] = 1.0,
-    feather: Annotated[
-        float,
-        typer.Option(
-            help="Softness of the occlusion edge, % of the diagonal (0..5).",
-            rich_help_panel=_INSERT,
-        ),
-    ] = 0.4,
-) -> None:
-    """Insert a picture at a depth so nearer parts of the photo hide it (z-buffer).
-
-    Example: depthfx insert teddy_left.jpg logo.png --right teddy_right.jpg --at 200,150
-    --depth-of-overlay 0.3 -o teddy_logo.jpg
-    """
-    request = depth_request
-    inputs = (image, overlay, *request.inputs())
-    check_output_path(output, inputs=inputs)
-    x, y = _parse_point(at)
-    if not 0 <= depth_of_overlay <= 1:
-        raise ParameterError(
-            f"--depth-of-overlay must be in 0..1 (0 = farthest, 1 = nearest), got {depth_of_overlay:g}"
-        )
-    if anchor not in ("center", "top-left"):
-        raise ParameterError(f"--anchor must be center or top-left, got {anchor!r}")
-    sticker = read_image(overlay)
-    with progress_reporter("insert") as progress:
-        photo, depth_map = load_photo_and_depth(image, request, progress=progress)
-        result = insert_overlay(
-            photo.rgba(),
-            depth_map,
-            sticker.rgba(),
-            x=x,
-            y=y,
-            nearness=depth_of_overlay,
-            anchor=anchor,  # type: ignore[arg-type]
-            scale=scale,
-            feather=feather,
-        )
-    written = write_image(output, result, like=photo, inputs=inputs)
-    typer.echo(f"wrote {written}")
-
-
-_RELIGHT = "Light"
-
-
-@app.command("shadows")
-@with_depth_options
-def shadows_command(
-    image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
-    output: OutputOption,
-    depth_request: DepthRequest,
-    azimuth: Annotated[
-        float,
-        typer.Option(
-            help="Where the light comes from, degrees counter-clockwise from the right (135 = upper left).",
-            rich_help_panel=_RELIGHT,
-        ),
-    ] = 135.0,
-    elevation: Annotated[
-        float,
-        typer.Option(
-            help="Height of the light above the picture, degrees (1..89).", rich_help_panel=_RELIGHT
-        ),
-    ] = 35.0,
-    height: Annotated[
-        float,
-        typer.Option(
-            help="Relief of the whole depth range, % of the diagonal (0..100).",
-            rich_help_panel=_RELIGHT,
-        ),
-    ] = 10.0,
-    opacity: Annotated[
-        float, typer.Option(help="Darkness of the shadows, 0..1.", rich_help_panel=_RELIGHT)
-    ] = 0.5,
-    softness: Annotated[
-        float,
-        typer.Option(
-            help="Width of the shadow edge, % of the diagonal (0..10).", rich_help_panel=_RELIGHT
-        ),
-    ] = 1.0,
-) -> None:
-    """Relight: darken what a light at (azimuth, elevation) would not reach, depth as relief.
-
-    Example: depthfx shadows art.png --depth art_disp.png --azimuth 160 --elevation 25 -o lit.jpg
-    """
-    from ..effects.shadows import Shadows, relight_shadows
-
-    request = depth_request
-    inputs = (image, *request.inputs())
-    check_output_path(output, inputs=inputs)
-    options = Shadows(
-        azimuth=azimuth, elevation=elevation, height=height, opacity=opacity, softness=softness
-    )
-    # Validate the options on a tiny picture before the (possibly long) depth computation.
-    options.apply(np.zeros((2, 2, 3), np.float32), np.zeros((2, 2), np.float32))
-    with progress_reporter("shadows") as progress:
-        photo, depth_map = load_photo_and_depth(image, request, progress=progress)
-        result = relight_shadows(
-            photo.rgba(),
-            depth_map,
-            azimuth=azimuth,
-            elevation=elevation,
-            height=height,
-            opacity=opacity,
-            softness=softness,
-            progress=progress,
-        )
-    written = write_image(output, result, like=photo, inputs=inputs)
-    typer.echo(f"wrote {written}")

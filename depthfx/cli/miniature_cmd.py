@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
+from ..depth.source import load_photo
 from ..depthmap import DepthMap
 from ..effects.miniature import Miniature
 from ..effects.miniature import miniature as apply_miniature
 from ..errors import ParameterError
-from ..image import check_output_path, read_image, write_image
+from ..image import check_output_path, write_image
 from ._app import app
 from .options import (
     DepthRequest,
@@ -87,23 +88,25 @@ def miniature_command(
     """Fake a miniature: a narrow zone of focus, blur growing away from it, vivid colours.
 
     Without a depth source the sharp zone is a band (classic tilt-shift); with one
-    (--right, --depth, --mono, --sbs) it is a tilted plane through the depth map.
+    (--right, --depth, --mono, --sbs) it is a tilted plane through the depth map. A stereo
+    file (side-by-side picture, MPO) gives its left view, in band mode too.
 
     Example: depthfx miniature town.jpg --position 0.6 --strength 1.5 -o model.jpg
     """
     request = depth_request
     if mode not in ("auto", "band", "depth"):
         raise ParameterError(f"--mode must be auto, band or depth, got {mode!r}")
-    has_source = any(
+    # --sbs only says how to read a side-by-side picture: band mode takes its left view.
+    needs_depth = any(
         (
             request.right is not None,
             request.depth_file is not None,
             request.mono,
-            request.sbs is not None,
             request.calibration is not None,
         )
     )
-    if mode == "band" and has_source:
+    has_source = needs_depth or request.sbs is not None
+    if mode == "band" and needs_depth:
         raise ParameterError(
             "--mode band uses no depth; leave out the depth source or use --mode depth"
         )
@@ -125,7 +128,8 @@ def miniature_command(
         if mode == "depth" or (mode == "auto" and has_source):
             photo, depth_map = load_photo_and_depth(image, request, progress=progress)
         else:
-            photo = read_image(image)
+            # The left view of a stereo file (side-by-side picture, MPO), as other commands use.
+            photo = load_photo(image, request)
         result = apply_miniature(photo.rgba(), depth_map, **asdict(settings), progress=progress)
     written = write_image(output, result, like=photo, inputs=(image, *request.inputs()))
     typer.echo(f"wrote {written}")

@@ -1,7 +1,10 @@
-"""Options shared by several commands, declared once, and the depth-source wiring.
+"""Options shared by several commands, declared once.
 
 Every effect command takes the same depth options (``--right``, ``--depth``, ``--mono`` …);
-they are declared here as ``Annotated`` aliases and resolved by :func:`resolve_depth`.
+they are declared here as ``Annotated`` aliases and turned into the library's
+:class:`~depthfx.depth.source.DepthRequest` by :func:`with_depth_options`. Choosing and
+loading the depth source is the library's job (:mod:`depthfx.depth.source`); its names are
+re-exported here for the commands.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -18,10 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..depth.stereo_input import SBS_LAYOUTS
-from ..depthmap import DepthMap
-from ..errors import InputError, ParameterError
-from ..image import Photo
+from ..depth.source import DepthRequest, check_depth_near, load_photo_and_depth
 
 _DEPTH = "Depth source"
 
@@ -108,37 +107,6 @@ FocalOption = Annotated[
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Output file.")]
 
 
-@dataclass(frozen=True)
-class DepthRequest:
-    """What the user asked for on the command line, to turn into a DepthMap."""
-
-    right: Path | None = None
-    depth_file: Path | None = None
-    depth_near: str = "white"
-    sbs: str | None = None
-    mono: bool = False
-    model: str | None = None
-    download: bool = False
-    calibration: Path | None = None
-    baseline: float | None = None
-    focal: float | None = None
-
-    def __post_init__(self) -> None:
-        check_depth_near(self.depth_near)
-        if self.sbs is not None and self.sbs not in SBS_LAYOUTS:
-            raise ParameterError(f"--sbs must be 'parallel' or 'cross', got {self.sbs!r}")
-
-    def inputs(self) -> tuple[Path, ...]:
-        """Files that outputs must never overwrite."""
-        return tuple(p for p in (self.right, self.depth_file, self.calibration) if p is not None)
-
-
-def check_depth_near(depth_near: str) -> None:
-    """``--depth-near`` is white or black (checked before any work)."""
-    if depth_near not in ("white", "black"):
-        raise ParameterError(f"--depth-near must be white or black, got {depth_near!r}")
-
-
 # name, CLI declaration, default: the depth options every depth-using command shares.
 _DEPTH_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("right", RightOption, None),
@@ -214,60 +182,12 @@ def progress_reporter(description: str) -> Iterator[ProgressCallback]:
         yield report
 
 
-def load_photo_and_depth(
-    image: Path, request: DepthRequest, *, progress: ProgressCallback | None = None
-) -> tuple[Photo, DepthMap]:
-    """Read IMAGE and compute or load its depth as ``request`` says.
-
-    A stereo source (right photo, side-by-side picture, MPO file) gives the left view as the
-    photo. Raises :class:`InputError` naming the ways to get depth when none is given.
-    """
-    from ..image import read_image
-
-    chosen = [
-        name
-        for name, given in (
-            ("--right", request.right is not None),
-            ("--depth", request.depth_file is not None),
-            ("--mono", request.mono),
-            ("--sbs", request.sbs is not None),
-        )
-        if given
-    ]
-    if len(chosen) > 1 and set(chosen) != {"--sbs"}:
-        raise ParameterError(f"give one depth source, not {' and '.join(chosen)}")
-
-    if request.depth_file is not None:
-        photo = read_image(image)
-        depth = DepthMap.load(request.depth_file, near=request.depth_near)  # type: ignore[arg-type]
-        return photo, depth.fit_to(photo.shape, guide=photo.pixels)
-
-    if request.mono:
-        from ..depth.mono import estimate_depth
-
-        photo = read_image(image)
-        model = request.model or "midas_small"
-        return photo, estimate_depth(
-            photo.pixels, model=model, download=request.download, progress=progress
-        )
-
-    from ..depth.stereo_input import is_stereo_file, read_stereo_pair
-
-    if request.right is not None or request.sbs is not None or is_stereo_file(image):
-        from ..depth.stereo import stereo_depth
-
-        left, right = read_stereo_pair(image, request.right, sbs=request.sbs)
-        depth = stereo_depth(
-            left.pixels,
-            right.pixels,
-            calibration=request.calibration,
-            baseline_m=request.baseline,
-            focal_px=request.focal,
-            progress=progress,
-        )
-        return left, depth
-
-    raise InputError(
-        f"{image}: no depth given; pass --right RIGHT (a stereo pair), --depth FILE "
-        "(a depth map you have), or --mono (estimate it from this photo)"
-    )
+__all__ = [
+    "DepthRequest",
+    "OutputOption",
+    "ProgressCallback",
+    "check_depth_near",
+    "load_photo_and_depth",
+    "progress_reporter",
+    "with_depth_options",
+]

@@ -18,9 +18,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, ParameterError, StereoMatchError
 from ..image import (
     Photo,
     _apply_orientation,
@@ -36,6 +37,11 @@ _NAME_LAYOUTS = (
     (re.compile(r"(^|[._\-\s])left[._\-]?right([._\-\s]|$)", re.IGNORECASE), "parallel"),
     (re.compile(r"(^|[._\-\s])right[._\-]?left([._\-\s]|$)", re.IGNORECASE), "cross"),
 )
+# Share of matched features with a negative disparity (x_left < x_right) from which a
+# side-by-side picture's halves are judged swapped. Cameras side by side see near things
+# further left in the right view: positive disparities, negative ones only for the odd
+# wrong match or cameras turned slightly inwards (GoPro rig: 8% right, 95% swapped).
+SWAPPED_SHARE = 0.8
 
 
 def sbs_layout_from_name(path: str | os.PathLike[str]) -> str | None:
@@ -78,6 +84,84 @@ def is_stereo_file(path: str | os.PathLike[str]) -> bool:
     if not path.is_file():
         return False
     return _mpo_frame_count(path) >= 2 or sbs_layout_from_name(path) is not None
+
+
+def side_by_side_layout(path: str | os.PathLike[str], *, sbs: str | None = None) -> str | None:
+    """The side-by-side layout :func:`read_stereo_pair` reads ``path`` with when it is given
+    alone: ``sbs`` when given, else the layout its name says; None for MPO files and photos.
+
+    Examples
+    --------
+    >>> side_by_side_layout("GOPR0.left-right.jpg")
+    'parallel'
+    >>> side_by_side_layout("GOPR0.left-right.jpg", sbs="cross")
+    'cross'
+    """
+    if sbs is not None:
+        return sbs
+    path = Path(path)
+    if path.is_file() and _mpo_frame_count(path) >= 2:
+        return None
+    return sbs_layout_from_name(path)
+
+
+def negative_disparity_share(left: np.ndarray, right: np.ndarray) -> float | None:
+    """Share of the views' matched features whose disparity ``x_left - x_right`` is negative.
+
+    SIFT matches checked against one stereo geometry (fundamental-matrix RANSAC), measured
+    on the views as they are (before rectification, which may shift disparities). None
+    when too few features match to tell.
+    """
+    from .rectify import match_features
+
+    try:
+        matches = match_features(left, right)
+    except StereoMatchError:
+        return None
+    return float(np.mean(matches.dx < 0))
+
+
+def check_side_by_side_layout(
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    layout: str,
+    path: str | os.PathLike[str] = "",
+    from_name: bool = False,
+) -> None:
+    """Refuse side-by-side views that look swapped (read as "cross" but "parallel", or back).
+
+    A swapped pair gives a depth map with near and far inverted. The views are judged
+    swapped when at least ``SWAPPED_SHARE`` of their matched features have a negative
+    disparity. Only for side-by-side pictures: 3D cameras store MPO frames shifted so that
+    every disparity is negative, and such files are never checked.
+
+    Parameters
+    ----------
+    left, right : ndarray (H, W, 3) float32
+        The views as read with ``layout``.
+    layout : {"parallel", "cross"}
+        The layout they were read with.
+    path : path, optional
+        The picture, for the message.
+    from_name : bool
+        The layout came from the file's name rather than from ``--sbs``.
+
+    Raises
+    ------
+    StereoMatchError
+        The halves look swapped; the message names the other layout.
+    """
+    share = negative_disparity_share(left, right)
+    if share is None or share < SWAPPED_SHARE:
+        return
+    other = "cross" if layout == "parallel" else "parallel"
+    given = f"its name says {layout}" if from_name else f"--sbs {layout}"
+    raise StereoMatchError(
+        f"{path}: the side-by-side views look swapped ({given}, but {100 * share:.0f}% of "
+        f"matched features lie further right in the right view, as when left and right are "
+        f"exchanged); try --sbs {other}"
+    )
 
 
 def read_stereo_pair(
@@ -229,4 +313,13 @@ class _Frame:
         return self.photo.shape
 
 
-__all__ = ["SBS_LAYOUTS", "is_stereo_file", "read_stereo_pair", "sbs_layout_from_name"]
+__all__ = [
+    "SBS_LAYOUTS",
+    "SWAPPED_SHARE",
+    "check_side_by_side_layout",
+    "is_stereo_file",
+    "negative_disparity_share",
+    "read_stereo_pair",
+    "sbs_layout_from_name",
+    "side_by_side_layout",
+]

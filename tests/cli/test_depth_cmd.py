@@ -345,3 +345,44 @@ def test_calibrated_pair_gives_metric_depth_in_the_left_grid(
     assert np.median(stereo_z / board_z) == pytest.approx(1.0, abs=0.05)
     points, _ = read_ply(ply)
     assert len(points) > 100_000
+
+
+# --------------------------------------------------------------------------- summary line
+
+
+def test_summary_labels_the_percentile_range_and_gives_the_full_one() -> None:
+    from depthfx.cli.depth_cmd import summary_line
+
+    values = np.tile(np.linspace(10, 20, 100, dtype=np.float32), (10, 1))
+    values[0, 0], values[-1, -1] = -50.0, 90.0  # two stray values
+    line = summary_line(Path("d.npy"), DepthMap(values, units="disparity_px"), 0.5)
+    assert "disparity 1-99%: 10.1..19.9 px (full -50.0..90.0)" in line
+    relative = summary_line(Path("d.npy"), DepthMap(values / 100, units="relative"), 0.5)
+    assert "nearness 1-99%: 0.1..0.2 (full -0.5..0.9, relative)" in relative
+
+
+def test_matched_share_is_given_for_stereo_only(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    left, right = pair
+    stereo = run("depth", left, "--right", right, "-o", tmp_path / "stereo.npy")
+    assert stereo.exit_code == 0, stereo.output
+    assert "% matched" in stereo.output
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.repeat(np.linspace(0, 255, 200).astype(np.uint8)[None], 150, 0))
+    from_file = run("depth", left, "--depth", grey, "-o", tmp_path / "file.npy")
+    assert from_file.exit_code == 0, from_file.output
+    summary = from_file.output.strip().splitlines()[-1]
+    assert "1-99%" in summary and "(full" in summary
+    assert "% matched" not in summary
+
+
+def test_swapped_side_by_side_layout_is_one_line_error(
+    pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    left, right = pair
+    sbs = tmp_path / "sbs.png"  # parallel: the left view in the left half
+    cv2.imwrite(str(sbs), np.concatenate([cv2.imread(str(left)), cv2.imread(str(right))], axis=1))
+    out = tmp_path / "d.npy"
+    assert_one_line_error(
+        run("depth", sbs, "--sbs", "cross", "-o", out), "look swapped", "try --sbs parallel"
+    )
+    assert not out.exists()

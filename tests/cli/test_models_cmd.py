@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from depthfx.cli import app, models_cmd
-from depthfx.depth import models
+from depthfx.depth.models import records
 from depthfx.depth.models import KNOWN_MODELS, ModelRecord, cache_dir
 
 PAYLOAD = b"not really a network, but bytes to download " * 5000
@@ -75,7 +75,7 @@ def _has_command(name: str) -> bool:
 
 def _register(monkeypatch: pytest.MonkeyPatch, record: ModelRecord) -> None:
     registry = {**KNOWN_MODELS, record.name: record}
-    monkeypatch.setattr(models, "KNOWN_MODELS", registry)
+    monkeypatch.setattr(records, "KNOWN_MODELS", registry)
     monkeypatch.setattr(models_cmd, "KNOWN_MODELS", registry)
 
 

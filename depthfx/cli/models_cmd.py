@@ -1,7 +1,8 @@
-"""``depthfx models``: list, download and locate the depth models used by ``--mono``."""
+"""``depthfx models``: list, download, install and locate the depth models used by ``--mono``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from ..depth.models import (
     download_model_file,
     find_model_file,
     get_model_record,
+    install_model_file,
     model_dirs,
     offline,
 )
@@ -21,7 +23,7 @@ from .options import progress_reporter
 
 models_app = typer.Typer(
     name="models",
-    help="Depth models for --mono: list them, download one, show where its file is.",
+    help="Depth models for --mono: list them, download or install one, show where its file is.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -101,3 +103,43 @@ def path(name: ModelName) -> None:
             f"run `depthfx models download {record.name}`"
         )
     typer.echo(str(found))
+
+
+@models_app.command()
+def install(
+    file: Annotated[
+        Path,
+        typer.Argument(help="A model file you already have (.onnx).", show_default=False),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="The known model the file is (default: found by its SHA-256).",
+            show_default=False,
+        ),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            help="A TOML model record describing the file, for a model depthfx does not know.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Copy a model file into the cache after checking its SHA-256 (for offline machines).
+
+    The file is copied, never moved or changed. Example: depthfx models install
+    /media/usb/model-small.onnx
+    """
+    result = install_model_file(file, name=name, record=record)
+    if not result.verified:
+        typer.echo(
+            f"depthfx: warning: no published checksum for {result.record.name}; "
+            f"the installed file has sha256 {result.sha256}",
+            err=True,
+        )
+    typer.echo(str(result.path))
+    if result.record_path is not None:
+        typer.echo(f"depthfx: use it with --model {result.record_path}", err=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from depthfx.depth.models import cache
-from depthfx.depth.models.cache import cache_dir, find_model_file, verify_model_file
+from depthfx.depth.models.cache import cache_dir, file_mismatch, find_model_file, verify_model_file
 from depthfx.depth.models.records import KNOWN_MODELS, ModelRecord, get_model_record
 from depthfx.errors import ModelError
 
@@ -79,3 +79,13 @@ def test_verify_model_file(tmp_path: Path) -> None:
 
 def test_platform_is_restored() -> None:
     assert cache.sys is sys
+
+
+def test_file_mismatch_prefers_the_checksum_to_the_size() -> None:
+    assert file_mismatch(_record(size=1), sha256=PAYLOAD_SHA, size=999) is None
+    problem = file_mismatch(_record(), sha256="0" * 64, size=len(PAYLOAD))
+    assert problem is not None and problem.startswith("checksum mismatch for model 'tiny'")
+    assert file_mismatch(_record(sha256=None, size=5), sha256="", size=4) == (
+        "4 bytes, expected 5 for model 'tiny'"
+    )
+    assert file_mismatch(_record(sha256=None), sha256="", size=4) is None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from depthfx.depth.models.onnx_info import onnx_input_shapes
+from depthfx.depth.models.onnx_info import image_input_size, onnx_input_shapes
 
 
 def test_onnx_input_shapes_without_the_onnx_package(tmp_path: Path) -> None:
@@ -21,3 +21,5 @@ def test_onnx_input_shapes_without_the_onnx_package(tmp_path: Path) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\xff\xff\xff")
     assert onnx_input_shapes(junk) == []
+    assert image_input_size(symbolic) == ("w", "h") and image_input_size(junk) is None
+    assert image_input_size(tmp_path / "a.onnx") == (8, 6)

@@ -11,6 +11,8 @@ from depthfx.depth.models.records import (
     ModelRecord,
     get_model_record,
     load_model_record,
+    record_for_sha256,
+    record_toml,
 )
 from depthfx.errors import ModelError
 
@@ -165,3 +167,28 @@ def test_toml_not_toml_and_missing_net(tmp_path: Path) -> None:
     path.write_text(GOOD_TOML)
     with pytest.raises(ModelError, match="does not exist"):
         load_model_record(path)
+
+
+def test_record_for_sha256_finds_only_published_digests() -> None:
+    small = KNOWN_MODELS["midas_small"]
+    assert record_for_sha256(str(small.sha256).upper()) is small
+    assert record_for_sha256("0" * 64) is None
+
+
+def test_record_toml_reads_back_to_the_same_record(tmp_path: Path) -> None:
+    for record in (
+        load_model_record(_toml_with_net(tmp_path)),
+        KNOWN_MODELS["depth_anything_v2_small"],
+    ):
+        path = tmp_path / "copy" / f"{record.name}.toml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(record_toml(record, file=record.filename))
+        again = load_model_record(path, require_file=False)
+        assert again == record and again.path == path.parent / record.filename
+
+
+def test_record_with_a_missing_file_loads_only_when_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "lonely.toml"
+    path.write_text(GOOD_TOML)
+    record = load_model_record(path, require_file=False)
+    assert record.filename == "mine.onnx" and record.path == tmp_path / "nets" / "mine.onnx"

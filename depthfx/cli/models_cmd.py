@@ -40,6 +40,14 @@ def _megabytes(size: int | None) -> str:
     return "unknown" if size is None else f"{size / 1e6:.0f} MB"
 
 
+def _warn_unchecked(name: str, what: str, sha256: str) -> None:
+    """Say that nothing was published to check a file against, and give its digest."""
+    typer.echo(
+        f"depthfx: warning: no published checksum for {name}; the {what} file has sha256 {sha256}",
+        err=True,
+    )
+
+
 @models_app.command("list")
 def list_models() -> None:
     """List the known models: name, size, licence, and whether the file is on disk."""
@@ -83,11 +91,7 @@ def download(name: ModelName) -> None:
     with progress_reporter(f"{record.name}") as progress:
         result = download_model_file(record, progress=progress)
     if not result.verified:
-        typer.echo(
-            f"depthfx: warning: no published checksum for {record.name}; "
-            f"the downloaded file has sha256 {result.sha256}",
-            err=True,
-        )
+        _warn_unchecked(record.name, "downloaded", result.sha256)
     typer.echo(str(result.path))
 
 
@@ -107,26 +111,17 @@ def path(name: ModelName) -> None:
 
 @models_app.command()
 def install(
-    file: Annotated[
-        Path,
-        typer.Argument(help="A model file you already have (.onnx).", show_default=False),
-    ],
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            help="The known model the file is (default: found by its SHA-256).",
-            show_default=False,
-        ),
-    ] = None,
-    record: Annotated[
-        Path | None,
-        typer.Option(
-            "--record",
-            help="A TOML model record describing the file, for a model depthfx does not know.",
-            show_default=False,
-        ),
-    ] = None,
+    file: Path = typer.Argument(
+        ..., help="A model file you already have (.onnx).", show_default=False
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="The known model the file is (default: found by its SHA-256)."
+    ),
+    record: Path | None = typer.Option(
+        None,
+        "--record",
+        help="A TOML model record describing the file, for a model depthfx does not know.",
+    ),
 ) -> None:
     """Copy a model file into the cache after checking its SHA-256 (for offline machines).
 
@@ -135,11 +130,7 @@ def install(
     """
     result = install_model_file(file, name=name, record=record)
     if not result.verified:
-        typer.echo(
-            f"depthfx: warning: no published checksum for {result.record.name}; "
-            f"the installed file has sha256 {result.sha256}",
-            err=True,
-        )
+        _warn_unchecked(result.record.name, "installed", result.sha256)
     typer.echo(str(result.path))
     if result.record_path is not None:
         typer.echo(f"depthfx: use it with --model {result.record_path}", err=True)

@@ -70,6 +70,20 @@ def model_dirs() -> list[Path]:
     return folders
 
 
+def make_model_folder(folder: Path, *, error: type[ModelError] = ModelError) -> None:
+    """Create ``folder`` (and its parents) for model files if it is not there.
+
+    Raises
+    ------
+    ModelError (or ``error``)
+        The folder cannot be created; the message names it and says why.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise error(f"cannot create the model folder {folder} ({exc.strerror or exc})") from exc
+
+
 def find_model_file(record: ModelRecord) -> Path | None:
     """The first existing file for ``record`` (explicit path, model dir, cache), or None."""
     if record.path is not None:
@@ -143,6 +157,7 @@ __all__ = [
     "file_mismatch",
     "file_sha256",
     "find_model_file",
+    "make_model_folder",
     "model_dirs",
     "offline",
     "verify_model_file",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ...errors import DownloadError, ModelError
-from .cache import CHUNK, cache_dir, file_sha256, find_model_file, offline
+from .cache import CHUNK, cache_dir, file_sha256, find_model_file, make_model_folder, offline
 from .records import ModelRecord, get_model_record
 
 ProgressCallback = Callable[[str, float], None]
@@ -112,12 +112,7 @@ def download_model_file(
         raise DownloadError(
             f"cannot download model {record.name!r}: DEPTHFX_OFFLINE is set; {by_hand}"
         )
-    try:
-        target_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DownloadError(
-            f"cannot create the model folder {target_dir} ({exc.strerror or exc})"
-        ) from exc
+    make_model_folder(target_dir, error=DownloadError)
     final = target_dir / record.filename
     part = target_dir / f"{record.filename}.part"
     try:

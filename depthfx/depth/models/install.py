@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from ...errors import ModelError, ParameterError
 from . import records
-from .cache import CHUNK, cache_dir, file_mismatch, file_sha256
+from .cache import CHUNK, cache_dir, file_mismatch, file_sha256, make_model_folder
 from .records import ModelRecord, load_model_record, record_for_sha256, record_toml
 
 
@@ -98,12 +98,7 @@ def install_model_file(
         raise ModelError(f"{source}: model file not found")
     claimed = _claimed_record(name, record)
     target_dir = Path(folder).expanduser() if folder is not None else cache_dir()
-    try:
-        target_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelError(
-            f"cannot create the model folder {target_dir} ({exc.strerror or exc})"
-        ) from exc
+    make_model_folder(target_dir)
 
     if claimed is not None and _same_file(source, target_dir / claimed.filename):
         # The file is already where it would go: check it, copy nothing.

@@ -153,28 +153,42 @@ class ModelRecord:
 
 _MIDAS_NOTE = "MiDaS v2.1 (Ranftl et al., TPAMI 2020); ImageNet normalization is inside the graph"
 
+_MIDAS_RELEASE = "https://github.com/isl-org/MiDaS/releases/download/v2_1/"
+
+
+def _midas(
+    name: str, filename: str, side: int, *, sha256: str | None, size: int | None, note: str
+) -> ModelRecord:
+    """A MiDaS v2.1 record: the files differ only in size and input; the rest is shared."""
+    return ModelRecord(
+        name=name,
+        filename=filename,
+        url=_MIDAS_RELEASE + filename,
+        sha256=sha256,
+        size=size,
+        input_size=(side, side),
+        output_kind="inverse_depth",
+        licence="MIT",
+        description=f"{_MIDAS_NOTE}; {note}",
+    )
+
+
 _BUILTIN: tuple[ModelRecord, ...] = (
-    ModelRecord(
-        name="midas_small",
-        filename="model-small.onnx",
-        url="https://github.com/isl-org/MiDaS/releases/download/v2_1/model-small.onnx",
+    _midas(
+        "midas_small",
+        "model-small.onnx",
+        256,
         sha256="2d8c6cb8f415229daf1eb041024208e2608c9f98e17c81cc7c6ecb449c56fd58",
         size=66_764_249,
-        input_size=(256, 256),
-        output_kind="inverse_depth",
-        licence="MIT",
-        description=f"{_MIDAS_NOTE}; small, fast, 256x256",
+        note="small, fast, 256x256",
     ),
-    ModelRecord(
-        name="midas_large",
-        filename="model-f6b98070.onnx",
-        url="https://github.com/isl-org/MiDaS/releases/download/v2_1/model-f6b98070.onnx",
+    _midas(
+        "midas_large",
+        "model-f6b98070.onnx",
+        384,
         sha256=None,  # not published anywhere we could find; see the note above
         size=None,
-        input_size=(384, 384),
-        output_kind="inverse_depth",
-        licence="MIT",
-        description=f"{_MIDAS_NOTE}; large (about 400 MB), 384x384; checksum not published",
+        note="large (about 400 MB), 384x384; checksum not published",
     ),
     ModelRecord(
         name="depth_anything_v2_small",
@@ -211,6 +225,22 @@ _TOML_OPTIONAL = (
     "output_name",
     "licence",
     "license",
+    "description",
+)
+# What record_toml writes after name and file, in this order.
+_TOML_WRITTEN = (
+    "input_size",
+    "input_multiple",
+    "scale",
+    "mean",
+    "std",
+    "channel_order",
+    "output_kind",
+    "output_name",
+    "url",
+    "sha256",
+    "size",
+    "licence",
     "description",
 )
 
@@ -417,31 +447,18 @@ def record_toml(record: ModelRecord, *, file: str) -> str:
     file = "model-small.onnx"
     ...
     """
-    fields: list[tuple[str, Any]] = [
-        ("name", record.name),
-        ("file", file),
-        ("input_size", list(record.input_size)),
-        ("input_multiple", record.input_multiple),
-        ("scale", record.scale),
-        ("mean", list(record.mean)),
-        ("std", list(record.std)),
-        ("channel_order", record.channel_order),
-        ("output_kind", record.output_kind),
-        ("output_name", record.output_name),
-        ("url", record.url),
-        ("sha256", record.sha256),
-        ("size", record.size),
-        ("licence", record.licence),
-        ("description", record.description),
-    ]
-    return "".join(f"{key} = {_toml_value(value)}\n" for key, value in fields if value is not None)
+    values = {"name": record.name, "file": file}
+    values.update((key, getattr(record, key)) for key in _TOML_WRITTEN)
+    return "".join(
+        f"{key} = {_toml_value(value)}\n" for key, value in values.items() if value is not None
+    )
 
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         # A JSON string is a valid TOML basic string (same escapes).
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
+    if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     # repr keeps every digit of a float; ints print as they are.
     return repr(value)

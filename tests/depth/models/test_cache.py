@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from depthfx.depth.models import cache
-from depthfx.depth.models.cache import cache_dir, file_mismatch, find_model_file, verify_model_file
+from depthfx.depth.models.cache import (
+    cache_dir,
+    file_mismatch,
+    find_model_file,
+    make_model_folder,
+    verify_model_file,
+)
 from depthfx.depth.models.records import KNOWN_MODELS, ModelRecord, get_model_record
 from depthfx.errors import ModelError
 
@@ -89,3 +95,13 @@ def test_file_mismatch_prefers_the_checksum_to_the_size() -> None:
         "4 bytes, expected 5 for model 'tiny'"
     )
     assert file_mismatch(_record(sha256=None), sha256="", size=4) is None
+
+
+def test_model_folder_that_cannot_be_made(tmp_path: Path) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_bytes(b"")
+    make_model_folder(tmp_path / "new" / "models")
+    assert (tmp_path / "new" / "models").is_dir()
+    with pytest.raises(ModelError, match="cannot create the model folder") as caught:
+        make_model_folder(blocker / "models")
+    assert str(blocker / "models") in str(caught.value)

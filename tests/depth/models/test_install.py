@@ -14,7 +14,7 @@ from onnx_factory import channel_model
 from depthfx.depth.models import install, records
 from depthfx.depth.models.cache import cache_dir, file_sha256
 from depthfx.depth.models.install import install_model_file
-from depthfx.depth.models.records import KNOWN_MODELS, ModelRecord, load_model_record
+from depthfx.depth.models.records import KNOWN_MODELS, ModelRecord, load_model_record, record_toml
 from depthfx.depth.mono import estimate_depth
 from depthfx.errors import ModelError, ParameterError
 
@@ -146,16 +146,10 @@ def test_the_cached_file_itself_is_checked_not_copied(user_file: Path, tiny: Mod
     assert again.path == installed and again.verified and _cache_files() == ["tiny.onnx"]
 
 
-USER_RECORD = """\
-name = "mine"
-file = "mine.onnx"
-input_size = [8, 6]
-scale = 0.00392156862745098
-mean = [0.0, 0.0, 0.0]
-std = [1.0, 1.0, 1.0]
-channel_order = "RGB"
-output_kind = "inverse_depth"
-"""
+# A user's record (as load_model_record reads it) for a network depthfx does not know.
+USER_RECORD = record_toml(
+    ModelRecord(name="mine", filename="mine.onnx", input_size=(8, 6)), file="mine.onnx"
+)
 
 
 def _user_record(tmp_path: Path, extra: str = "") -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -106,17 +106,20 @@ def install_model_file(
         chosen = _check(claimed, source, sha256)
         return _finish(chosen, target_dir, source, sha256, record_given=record is not None)
 
-    handle, temporary_name = tempfile.mkstemp(dir=target_dir, prefix=".install-", suffix=".part")
-    temporary = Path(temporary_name)
+    temporary = _temporary_path(target_dir)
     try:
-        with os.fdopen(handle, "wb") as copy:
+        with open(temporary, "xb") as copy:
             sha256 = _copy_and_hash(source, copy)
             copy.flush()
             os.fsync(copy.fileno())
         chosen = claimed if claimed is not None else _record_by_checksum(source, sha256)
         chosen = _check(chosen, source, sha256)
         final = target_dir / chosen.filename
-        os.replace(temporary, final)
+        if _same_file(source, final):
+            # Found by its checksum, the file was in the cache already: leave it as it is.
+            temporary.unlink()
+        else:
+            os.replace(temporary, final)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -193,14 +196,19 @@ def _same_file(first: Path, second: Path) -> bool:
     return False
 
 
+def _temporary_path(folder: Path) -> Path:
+    """A fresh hidden name in ``folder``; opened with "x", the file gets the usual permissions."""
+    return folder / f".install-{uuid.uuid4().hex}.part"
+
+
 def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=".install-", suffix=".part")
+    temporary = _temporary_path(path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with open(temporary, "x", encoding="utf-8") as out:
             out.write(text)
-        os.replace(temporary_name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(temporary_name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -142,8 +142,20 @@ def test_a_bad_file_in_the_cache_is_replaced(user_file: Path, tiny: ModelRecord)
 
 def test_the_cached_file_itself_is_checked_not_copied(user_file: Path, tiny: ModelRecord) -> None:
     installed = install_model_file(user_file).path
-    again = install_model_file(installed)
-    assert again.path == installed and again.verified and _cache_files() == ["tiny.onnx"]
+    inode = installed.stat().st_ino
+    for claim in ({}, {"name": "tiny"}):
+        again = install_model_file(installed, **claim)
+        assert again.path == installed and again.verified and _cache_files() == ["tiny.onnx"]
+        assert installed.stat().st_ino == inode  # the very same file, not a copy over it
+
+
+def test_installed_file_gets_the_usual_permissions(user_file: Path, tiny: ModelRecord) -> None:
+    user_file.chmod(0o600)
+    probe = cache_dir() / "probe"
+    probe.parent.mkdir(parents=True)
+    probe.write_bytes(b"")  # a file made the ordinary way, under this process's umask
+    installed = install_model_file(user_file).path
+    assert installed.stat().st_mode & 0o777 == probe.stat().st_mode & 0o777
 
 
 # A user's record (as load_model_record reads it) for a network depthfx does not know.

@@ -339,7 +339,7 @@ def test_install_of_an_unknown_model_asks_for_a_record(user_model: Path) -> None
     user_model.write_bytes(user_model.read_bytes() + b"\0")  # now matches no record
     code, _, err = _run("models", "install", str(user_model))
     assert code == 2 and err.count("\n") == 1
-    assert "not that of a known model" in err and "--record RECORD.toml" in err
+    assert "is that of no known model" in err and "--record RECORD.toml" in err
     assert _cached() == []
 
 

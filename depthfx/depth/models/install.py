@@ -143,10 +143,17 @@ def _claimed_record(name: str | None, record: str | os.PathLike[str] | None) -> 
 def _record_by_checksum(source: Path, sha256: str) -> ModelRecord:
     found = record_for_sha256(sha256)
     if found is None:
+        unpublished = sorted(r.name for r in records.KNOWN_MODELS.values() if r.sha256 is None)
+        by_name = (
+            f"name it (--name) if it is {' or '.join(unpublished)}, whose checksum is not "
+            "published, or "
+            if unpublished
+            else ""
+        )
         raise ModelError(
-            f"{source}: sha256 {sha256[:12]}… is not that of a known model "
-            f"({', '.join(records.known_model_names())}); name the model it is, or describe "
-            "it with a TOML model record (depthfx models install FILE --record RECORD.toml)"
+            f"{source}: sha256 {sha256[:12]}… is that of no known model "
+            f"({', '.join(records.known_model_names())}); {by_name}describe it with a TOML "
+            "model record (depthfx models install FILE --record RECORD.toml)"
         )
     return found
 

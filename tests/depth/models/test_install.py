@@ -102,8 +102,9 @@ def test_unknown_file_is_refused_with_a_hint(user_file: Path) -> None:
     with pytest.raises(ModelError) as caught:
         install_model_file(user_file)
     message = str(caught.value)
-    assert "not that of a known model" in message and "--record" in message
+    assert "is that of no known model" in message and "--record" in message
     assert "midas_small" in message and "\n" not in message
+    assert "--name) if it is midas_large, whose checksum is not published" in message
     assert _cache_files() == []
 
 

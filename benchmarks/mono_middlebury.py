@@ -1,7 +1,7 @@
 """Monocular depth on the Middlebury scenes: rank agreement with the ground-truth disparity.
 
 For every scene in ../shared/data/stereo (or $DEPTHFX_SHARED_DATA/stereo), runs
-``depthfx.estimate_depth`` on the LEFT photo alone and prints the Spearman rank correlation
+``depthfx.estimate_depth`` (one model session) on the LEFT photo alone and prints the Spearman rank correlation
 between depthfx's nearness and the ground-truth disparity over the valid-GT pixels
 (``gt > 0``, and ``mask_all == 255`` where that file exists), plus the time per image (model
 loading excluded: it happens once, before the first scene). A monocular network knows depth
@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from depthfx.depth.mono import estimate_depth
+from depthfx.depth.mono import new_session
 from depthfx.image import read_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,8 +72,9 @@ def main() -> None:
     if not scenes:
         raise SystemExit(f"no scenes found in {stereo}")
 
-    # Load the network once (a warm-up run), so per-image times are inference only.
-    estimate_depth(np.full((32, 32, 3), 0.5, np.float32), model=args.model)
+    # Load the network once and warm it up, so per-image times are inference only.
+    session = new_session(args.model)
+    session.estimate(np.full((32, 32, 3), 0.5, np.float32))
 
     print(f"model: {args.model}")
     print(f"{'scene':<12} {'size':>9} {'spearman':>9} {'seconds':>8}")
@@ -81,7 +82,7 @@ def main() -> None:
     for scene in scenes:
         photo = read_image(scene / "left.png")
         start = time.perf_counter()
-        depth = estimate_depth(photo.pixels, model=args.model)
+        depth = session.estimate(photo.pixels)
         elapsed = time.perf_counter() - start
         gt, valid = load_gt(scene)
         rho = spearman(depth.nearness[valid], gt[valid])

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# tests/depth/onnx_factory.py builds tiny ONNX networks for the depth, model and CLI tests.
+sys.path.insert(0, str(REPO / "tests" / "depth"))
 SHARED_DATA = Path(os.environ.get("DEPTHFX_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

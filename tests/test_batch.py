@@ -350,3 +350,31 @@ def test_batch_apply_in_one_call(tmp_path: Path) -> None:
     assert [(r.source, r.status) for r in results] == [("a.png", "done")]
     again = batch_apply([tmp_path / "a.png"], CHAIN, out, skip_existing=True)
     assert [r.status for r in again] == ["skipped"]
+
+
+def test_mono_batch_loads_the_network_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnx")
+    from onnx_factory import channel_model
+
+    from depthfx.depth import mono
+
+    net = channel_model(tmp_path / "grey.onnx", width=16, height=12, weights=(0.3, 0.3, 0.3))
+    loads: list[str] = []
+    real_read = cv2.dnn.readNetFromONNX
+    monkeypatch.setattr(
+        mono.cv2.dnn, "readNetFromONNX", lambda path: loads.append(path) or real_read(path)
+    )
+    mono.clear_model_cache()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in range(3):
+        write_photo(photos / f"p{seed}.jpg", seed=seed)
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = plan_batch(
+        discover_inputs([photos]), CHAIN, out, fallback=DepthFallback(mono=True, model=str(net))
+    )
+    results = run_batch(plan.tasks, jobs=1)
+    mono.clear_model_cache()
+    assert [(r.status, r.depth_source) for r in results] == [("done", "mono")] * 3
+    assert len(loads) == 1

@@ -1,7 +1,8 @@
-"""``depthfx models``: list, download and locate the depth models used by ``--mono``."""
+"""``depthfx models``: list, download, install and locate the depth models used by ``--mono``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from ..depth.models import (
     download_model_file,
     find_model_file,
     get_model_record,
+    install_model_file,
     model_dirs,
     offline,
 )
@@ -21,7 +23,7 @@ from .options import progress_reporter
 
 models_app = typer.Typer(
     name="models",
-    help="Depth models for --mono: list them, download one, show where its file is.",
+    help="Depth models for --mono: list them, download or install one, show where its file is.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -36,6 +38,14 @@ ModelName = Annotated[
 
 def _megabytes(size: int | None) -> str:
     return "unknown" if size is None else f"{size / 1e6:.0f} MB"
+
+
+def _warn_unchecked(name: str, what: str, sha256: str) -> None:
+    """Say that nothing was published to check a file against, and give its digest."""
+    typer.echo(
+        f"depthfx: warning: no published checksum for {name}; the {what} file has sha256 {sha256}",
+        err=True,
+    )
 
 
 @models_app.command("list")
@@ -81,11 +91,7 @@ def download(name: ModelName) -> None:
     with progress_reporter(f"{record.name}") as progress:
         result = download_model_file(record, progress=progress)
     if not result.verified:
-        typer.echo(
-            f"depthfx: warning: no published checksum for {record.name}; "
-            f"the downloaded file has sha256 {result.sha256}",
-            err=True,
-        )
+        _warn_unchecked(record.name, "downloaded", result.sha256)
     typer.echo(str(result.path))
 
 
@@ -101,3 +107,30 @@ def path(name: ModelName) -> None:
             f"run `depthfx models download {record.name}`"
         )
     typer.echo(str(found))
+
+
+@models_app.command()
+def install(
+    file: Path = typer.Argument(
+        ..., help="A model file you already have (.onnx).", show_default=False
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="The known model the file is (default: found by its SHA-256)."
+    ),
+    record: Path | None = typer.Option(
+        None,
+        "--record",
+        help="A TOML model record describing the file, for a model depthfx does not know.",
+    ),
+) -> None:
+    """Copy a model file into the cache after checking its SHA-256 (for offline machines).
+
+    The file is copied, never moved or changed. Example: depthfx models install
+    /media/usb/model-small.onnx
+    """
+    result = install_model_file(file, name=name, record=record)
+    if not result.verified:
+        _warn_unchecked(result.record.name, "installed", result.sha256)
+    typer.echo(str(result.path))
+    if result.record_path is not None:
+        typer.echo(f"depthfx: use it with --model {result.record_path}", err=True)

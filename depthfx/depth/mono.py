@@ -11,21 +11,19 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..depthmap import DepthMap
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from ..image import as_float_image, linear_to_srgb, luminance, split_alpha
 from .models import (
     DEFAULT_MODEL,
     ModelRecord,
     ProgressCallback,
     check_input_size,
-    get_model_record,
     model_path,
     verify_model_file,
 )
@@ -38,22 +36,211 @@ _MIN_METRIC_DEPTH_M = 1e-3
 _MAX_ASPECT = 4
 
 
-@dataclass
-class _LoadedNet:
-    net: cv2.dnn.Net
-    # cv2.dnn.Net is not safe to run from two threads at once.
-    lock: threading.Lock
-    output_names: tuple[str, ...]
+class DepthSession:
+    """One monocular depth network, loaded once and ready for many photos.
+
+    Made by :func:`new_session`; holds the OpenCV network and the record that says how to
+    run it. Safe to share between threads (runs are serialized: ``cv2.dnn.Net`` is not
+    re-entrant); not picklable, so each worker process makes its own.
+
+    Attributes
+    ----------
+    record : ModelRecord
+        The model's record: input size, preprocessing, output kind.
+    path : Path
+        The ONNX file the network was loaded from.
+
+    Examples
+    --------
+    >>> session = new_session("midas_small")  # doctest: +SKIP
+    >>> depths = [session.estimate(photo.pixels) for photo in photos]  # doctest: +SKIP
+    """
+
+    def __init__(self, record: ModelRecord, path: Path) -> None:
+        """Load ``path`` as the network of ``record`` (checked against its checksum and size).
+
+        Raises
+        ------
+        ModelError
+            The file fails its checksum, declares another input size than the record, is
+            not an ONNX model OpenCV can read, or lacks the record's output.
+        """
+        verify_model_file(record, path)
+        check_input_size(record, path)
+        try:
+            with _quiet_opencv():
+                net = cv2.dnn.readNetFromONNX(str(path))
+        except cv2.error as exc:
+            raise ModelError(f"{path}: not a valid ONNX model ({_cv_reason(exc)})") from None
+        if net is None or net.empty():
+            raise ModelError(f"{path}: not a valid ONNX model (OpenCV loaded an empty network)")
+        output_names = tuple(net.getUnconnectedOutLayersNames())
+        if record.output_name is not None and record.output_name not in output_names:
+            raise ModelError(
+                f"{record.source}: output {record.output_name!r} is not an output of {path.name}; "
+                f"its outputs are {', '.join(output_names)}"
+            )
+        self.record = record
+        self.path = path
+        self._net = net
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"DepthSession(model={self.record.name!r}, path={str(self.path)!r})"
+
+    def estimate(self, image: np.ndarray, *, progress: ProgressCallback | None = None) -> DepthMap:
+        """Estimate the relative depth of one photo; see :func:`estimate_depth`."""
+        record = self.record
+        rgb, _ = split_alpha(as_float_image(image))
+        height, width = rgb.shape[:2]
+        input_width, input_height = network_input_size(record, height, width)
+        blob = preprocess(rgb, record, (input_width, input_height))
+        if progress is not None:
+            progress(f"running {record.name} at {input_width}x{input_height}", 0.1)
+        output = self._run(blob)
+        if progress is not None:
+            progress("upsampling depth to the photo", 0.8)
+        finite = np.isfinite(output)
+        if not finite.any():
+            raise ModelError(
+                f"model {record.name!r} produced no finite values; check its preprocessing"
+            )
+        if not finite.all():
+            output = np.where(finite, output, np.median(output[finite])).astype(np.float32)
+        nearness, metric_scale = output_to_nearness(output, record.output_kind)
+        small = DepthMap(
+            nearness=nearness,
+            confidence=finite.astype(np.float32),
+            metric_scale=metric_scale,
+            units="relative",
+        )
+        # The guide only needs edges: sRGB-encoded luminance, cheaper than colour at full size.
+        guide = linear_to_srgb(np.clip(luminance(rgb), 0.0, 1.0))
+        depth = small.resized((height, width), guide=guide)
+        if progress is not None:
+            progress("done", 1.0)
+        return depth
+
+    def _run(self, blob: np.ndarray) -> np.ndarray:
+        record = self.record
+        height, width = blob.shape[2:]
+        with self._lock:
+            self._net.setInput(blob)
+            try:
+                with _quiet_opencv():
+                    raw = (
+                        self._net.forward(record.output_name)
+                        if record.output_name
+                        else self._net.forward()
+                    )
+            except cv2.error as exc:
+                what = "input_size/input_multiple" if record.input_multiple else "input_size"
+                raise ModelError(
+                    f"model {record.name!r} ({self.path.name}) does not run on a {width}x{height} "
+                    f"input; the {what} in its record ({record.source}) is probably wrong "
+                    f"({_cv_reason(exc)})"
+                ) from None
+        output = np.asarray(raw, dtype=np.float32)
+        while output.ndim > 2 and output.shape[0] == 1:
+            output = output[0]
+        if output.ndim != 2 or min(output.shape) < 2:
+            raise ModelError(
+                f"model {record.name!r} gave an output of shape {tuple(np.shape(raw))}, "
+                "not a single depth map; check output_name in its record"
+            )
+        return output
 
 
-_NETS: dict[tuple[str, int, int, str | None], _LoadedNet] = {}
-_NETS_LOCK = threading.Lock()
+def new_session(
+    model: str | os.PathLike[str] | ModelRecord | None = None,
+    *,
+    download: bool = False,
+    progress: ProgressCallback | None = None,
+) -> DepthSession:
+    """Load a monocular depth network once, to estimate the depth of many photos.
+
+    Parameters
+    ----------
+    model : str, path or ModelRecord, optional
+        A known model name (``depthfx models list``), a ``.toml`` model record, or an
+        ``.onnx`` file; default ``"midas_small"``. See
+        :func:`depthfx.depth.models.get_model_record`.
+    download : bool
+        Download a known model that is not on disk yet. Without it a missing model is a
+        :class:`ModelError` that says how to get it.
+    progress : callable(stage, fraction), optional
+        Progress reports while downloading and loading.
+
+    Returns
+    -------
+    DepthSession
+        A new session, independent of every other one (each holds its own network).
+
+    Raises
+    ------
+    ModelError
+        Unknown model, missing or corrupt file, a file that does not match its record.
+    DownloadError
+        ``download=True`` and the download failed.
+
+    Examples
+    --------
+    >>> session = new_session("midas_small", download=True)  # doctest: +SKIP
+    >>> session.record.input_size  # doctest: +SKIP
+    (256, 256)
+    >>> depth = session.estimate(photo.pixels)  # doctest: +SKIP
+    """
+    record, path = model_path(
+        DEFAULT_MODEL if model is None else model, download=download, progress=progress
+    )
+    if progress is not None:
+        progress(f"loading {record.name}", 0.0)
+    return DepthSession(record, path)
+
+
+def shared_session(
+    model: str | os.PathLike[str] | ModelRecord | None = None,
+    *,
+    download: bool = False,
+    progress: ProgressCallback | None = None,
+) -> DepthSession:
+    """The process's session for ``model``, made on first use, as :func:`new_session`.
+
+    :func:`estimate_depth` without a session uses this, so calling it photo after photo
+    (a batch worker does) loads the network once. There is one session per model file and
+    record; it is made again when the file changes on disk (its size or time stamp).
+    :func:`clear_model_cache` forgets them all.
+    """
+    record, path = model_path(
+        DEFAULT_MODEL if model is None else model, download=download, progress=progress
+    )
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read model file ({exc.strerror or exc})") from exc
+    key = (str(path.resolve()), record)
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    with _SHARED_LOCK:
+        kept = _SHARED.get(key)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        if progress is not None:
+            progress(f"loading {record.name}", 0.0)
+        session = DepthSession(record, path)
+        _SHARED[key] = (stamp, session)
+        return session
+
+
+# Sessions of shared_session, by (resolved file, record): (file's (mtime, size), session).
+_SHARED: dict[tuple[str, ModelRecord], tuple[tuple[int, int], DepthSession]] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def estimate_depth(
     image: np.ndarray,
     *,
-    model: str | os.PathLike[str] | ModelRecord = DEFAULT_MODEL,
+    model: str | os.PathLike[str] | ModelRecord | None = None,
+    session: DepthSession | None = None,
     download: bool = False,
     progress: ProgressCallback | None = None,
 ) -> DepthMap:
@@ -64,9 +251,13 @@ def estimate_depth(
     image : ndarray, float32, (H, W, 3) or (H, W, 4)
         The photo in linear light, [0, 1] (alpha, if any, is ignored). It is encoded to
         sRGB for the network, as the networks were trained on ordinary 8-bit photos.
-    model : str, path or ModelRecord
+    model : str, path or ModelRecord, optional
         A known model name (``depthfx models list``), a ``.toml`` model record, or an
-        ``.onnx`` file. See :func:`depthfx.depth.models.get_model_record`.
+        ``.onnx`` file; default ``"midas_small"``. See
+        :func:`depthfx.depth.models.get_model_record`. Its network is loaded once per
+        process (:func:`shared_session`).
+    session : DepthSession, optional
+        A network loaded with :func:`new_session`, used instead of ``model``.
     download : bool
         Download a known model that is not on disk yet. Without it a missing model is a
         :class:`ModelError` that says how to get it.
@@ -89,6 +280,8 @@ def estimate_depth(
         record's input size.
     DownloadError
         ``download=True`` and the download failed.
+    ParameterError
+        Both ``model`` and ``session`` are given.
 
     Examples
     --------
@@ -97,40 +290,11 @@ def estimate_depth(
     >>> depth.shape == photo.shape  # doctest: +SKIP
     True
     """
-    rgb, _ = split_alpha(as_float_image(image))
-    height, width = rgb.shape[:2]
-    record = get_model_record(model)
-    record, path = model_path(record, download=download, progress=progress)
-    if progress is not None:
-        progress(f"loading {record.name}", 0.0)
-    loaded = _load_net(record, path)
-    input_width, input_height = network_input_size(record, height, width)
-    blob = preprocess(rgb, record, (input_width, input_height))
-    if progress is not None:
-        progress(f"running {record.name} at {input_width}x{input_height}", 0.1)
-    output = _run(loaded, record, path, blob)
-    if progress is not None:
-        progress("upsampling depth to the photo", 0.8)
-    finite = np.isfinite(output)
-    if not finite.any():
-        raise ModelError(
-            f"model {record.name!r} produced no finite values; check its preprocessing"
-        )
-    if not finite.all():
-        output = np.where(finite, output, np.median(output[finite])).astype(np.float32)
-    nearness, metric_scale = output_to_nearness(output, record.output_kind)
-    small = DepthMap(
-        nearness=nearness,
-        confidence=finite.astype(np.float32),
-        metric_scale=metric_scale,
-        units="relative",
-    )
-    # The guide only needs edges: sRGB-encoded luminance, cheaper than colour at full size.
-    guide = linear_to_srgb(np.clip(luminance(rgb), 0.0, 1.0))
-    depth = small.resized((height, width), guide=guide)
-    if progress is not None:
-        progress("done", 1.0)
-    return depth
+    if session is not None and model is not None:
+        raise ParameterError("give a model or a session, not both")
+    if session is None:
+        session = shared_session(model, download=download, progress=progress)
+    return session.estimate(image, progress=progress)
 
 
 def network_input_size(record: ModelRecord, height: int, width: int) -> tuple[int, int]:
@@ -207,14 +371,14 @@ def output_to_nearness(output: np.ndarray, kind: str) -> tuple[np.ndarray, float
 
 
 def clear_model_cache() -> None:
-    """Forget the networks loaded so far (they are otherwise kept for the process)."""
-    with _NETS_LOCK:
-        _NETS.clear()
+    """Forget the sessions :func:`shared_session` kept (sessions made by hand stay usable)."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
 
 
 def loaded_model_count() -> int:
-    """How many networks are loaded in this process."""
-    return len(_NETS)
+    """How many sessions :func:`shared_session` keeps in this process."""
+    return len(_SHARED)
 
 
 # --------------------------------------------------------------------------- internals
@@ -244,69 +408,14 @@ def _quiet_opencv() -> Iterator[None]:
         logging.setLogLevel(level)
 
 
-def _load_net(record: ModelRecord, path: Path) -> _LoadedNet:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read model file ({exc.strerror or exc})") from exc
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, record.sha256)
-    with _NETS_LOCK:
-        loaded = _NETS.get(key)
-        if loaded is not None:
-            return loaded
-        verify_model_file(record, path)
-        check_input_size(record, path)
-        try:
-            with _quiet_opencv():
-                net = cv2.dnn.readNetFromONNX(str(path))
-        except cv2.error as exc:
-            raise ModelError(f"{path}: not a valid ONNX model ({_cv_reason(exc)})") from None
-        if net is None or net.empty():
-            raise ModelError(f"{path}: not a valid ONNX model (OpenCV loaded an empty network)")
-        output_names = tuple(net.getUnconnectedOutLayersNames())
-        if record.output_name is not None and record.output_name not in output_names:
-            raise ModelError(
-                f"{record.source}: output {record.output_name!r} is not an output of {path.name}; "
-                f"its outputs are {', '.join(output_names)}"
-            )
-        loaded = _LoadedNet(net=net, lock=threading.Lock(), output_names=output_names)
-        _NETS[key] = loaded
-        return loaded
-
-
-def _run(loaded: _LoadedNet, record: ModelRecord, path: Path, blob: np.ndarray) -> np.ndarray:
-    height, width = blob.shape[2:]
-    with loaded.lock:
-        loaded.net.setInput(blob)
-        try:
-            with _quiet_opencv():
-                raw = (
-                    loaded.net.forward(record.output_name)
-                    if record.output_name
-                    else loaded.net.forward()
-                )
-        except cv2.error as exc:
-            what = "input_size/input_multiple" if record.input_multiple else "input_size"
-            raise ModelError(
-                f"model {record.name!r} ({path.name}) does not run on a {width}x{height} input; "
-                f"the {what} in its record ({record.source}) is probably wrong ({_cv_reason(exc)})"
-            ) from None
-    output = np.asarray(raw, dtype=np.float32)
-    while output.ndim > 2 and output.shape[0] == 1:
-        output = output[0]
-    if output.ndim != 2 or min(output.shape) < 2:
-        raise ModelError(
-            f"model {record.name!r} gave an output of shape {tuple(np.shape(raw))}, "
-            "not a single depth map; check output_name in its record"
-        )
-    return output
-
-
 __all__ = [
+    "DepthSession",
     "clear_model_cache",
     "estimate_depth",
     "loaded_model_count",
     "network_input_size",
+    "new_session",
     "output_to_nearness",
     "preprocess",
+    "shared_session",
 ]

@@ -15,8 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from depthfx.cli import app, models_cmd
-from depthfx.depth import models
-from depthfx.depth.models import KNOWN_MODELS, ModelRecord, cache_dir
+from depthfx.depth.models import KNOWN_MODELS, ModelRecord, cache_dir, records
 
 PAYLOAD = b"not really a network, but bytes to download " * 5000
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -75,7 +74,7 @@ def _has_command(name: str) -> bool:
 
 def _register(monkeypatch: pytest.MonkeyPatch, record: ModelRecord) -> None:
     registry = {**KNOWN_MODELS, record.name: record}
-    monkeypatch.setattr(models, "KNOWN_MODELS", registry)
+    monkeypatch.setattr(records, "KNOWN_MODELS", registry)
     monkeypatch.setattr(models_cmd, "KNOWN_MODELS", registry)
 
 
@@ -287,3 +286,72 @@ def test_bad_models_give_one_line(
     )
     assert code == 2 and err.count("\n") == 1 and expected in err, err
     assert not (tmp_path / "d.npy").exists()
+
+
+# --------------------------------------------------------------------------- install
+
+
+@pytest.fixture
+def user_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny real ONNX file on a 'USB stick', and a known record with its sha256."""
+    pytest.importorskip("onnx")
+    from onnx_factory import channel_model
+
+    (tmp_path / "usb").mkdir()
+    file = channel_model(tmp_path / "usb" / "copy of tiny.onnx", width=8, height=6)
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    _register(monkeypatch, _tiny("https://example.invalid/tiny.onnx", sha256=digest))
+    return file
+
+
+def _cached() -> list[str]:
+    return sorted(p.name for p in cache_dir().iterdir()) if cache_dir().is_dir() else []
+
+
+def test_install_a_known_model_found_by_its_checksum(user_model: Path) -> None:
+    content = user_model.read_bytes()
+    code, out, err = _run("models", "install", str(user_model))
+    assert code == 0, err
+    assert out.strip() == str(cache_dir() / "tiny.onnx") and _cached() == ["tiny.onnx"]
+    assert (cache_dir() / "tiny.onnx").read_bytes() == content
+    assert user_model.read_bytes() == content  # the user's file stays where it was
+    code, out, _ = _run("models", "path", "tiny")
+    assert code == 0 and out.strip() == str(cache_dir() / "tiny.onnx")
+
+
+def test_install_with_a_wrong_checksum_is_one_line_and_leaves_nothing(
+    user_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _register(monkeypatch, _tiny("https://example.invalid/tiny.onnx", sha256="0" * 64))
+    code, out, err = _run("models", "install", str(user_model), "--name", "tiny")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "checksum mismatch for model 'tiny'" in err and "nothing was installed" in err
+    assert _cached() == [] and user_model.is_file()
+
+
+def test_install_of_a_missing_file(tmp_path: Path) -> None:
+    code, _, err = _run("models", "install", str(tmp_path / "nowhere.onnx"))
+    assert code == 2 and err.count("\n") == 1 and "model file not found" in err
+    assert _cached() == []
+
+
+def test_install_of_an_unknown_model_asks_for_a_record(user_model: Path) -> None:
+    user_model.write_bytes(user_model.read_bytes() + b"\0")  # now matches no record
+    code, _, err = _run("models", "install", str(user_model))
+    assert code == 2 and err.count("\n") == 1
+    assert "is that of no known model" in err and "--record RECORD.toml" in err
+    assert _cached() == []
+
+
+def test_install_with_a_record(user_model: Path, tmp_path: Path) -> None:
+    record = tmp_path / "usb" / "mine.toml"
+    record.write_text(
+        'file = "mine.onnx"\ninput_size = [8, 6]\nscale = 1.0\nmean = [0, 0, 0]\n'
+        'std = [1, 1, 1]\nchannel_order = "RGB"\noutput_kind = "depth"\n'
+        f'sha256 = "{hashlib.sha256(user_model.read_bytes()).hexdigest()}"\n'
+    )
+    code, out, err = _run("models", "install", str(user_model), "--record", str(record))
+    assert code == 0, err
+    assert out.strip() == str(cache_dir() / "mine.onnx")
+    assert f"--model {cache_dir() / 'mine.toml'}" in err
+    assert _cached() == ["mine.onnx", "mine.toml"]

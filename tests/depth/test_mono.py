@@ -18,12 +18,15 @@ from onnx_factory import channel_model, midas_like_model
 from depthfx.depth import mono
 from depthfx.depth.models import ModelRecord
 from depthfx.depth.mono import (
+    DepthSession,
     estimate_depth,
     loaded_model_count,
     network_input_size,
+    new_session,
     output_to_nearness,
+    shared_session,
 )
-from depthfx.errors import DownloadError, ModelError
+from depthfx.errors import DownloadError, ModelError, ParameterError
 from depthfx.image import linear_to_srgb, srgb_to_linear
 
 
@@ -207,14 +210,7 @@ def test_network_loaded_once_and_reloaded_when_the_file_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     net = channel_model(tmp_path / "red.onnx", width=8, height=6)
-    calls: list[str] = []
-    real_read = cv2.dnn.readNetFromONNX
-
-    def counting_read(path: str) -> cv2.dnn.Net:
-        calls.append(path)
-        return real_read(path)
-
-    monkeypatch.setattr(mono.cv2.dnn, "readNetFromONNX", counting_read)
+    calls = _counting_reads(monkeypatch)
     record = _record(net)
     for _ in range(3):
         estimate_depth(_flat(6, 8, (0.5, 0.5, 0.5)), model=record)
@@ -224,6 +220,79 @@ def test_network_loaded_once_and_reloaded_when_the_file_changes(
     os.utime(net, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     estimate_depth(_flat(6, 8, (0.5, 0.5, 0.5)), model=record)
     assert len(calls) == 2
+    assert loaded_model_count() == 1  # the stale network was replaced, not kept beside it
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every ONNX file OpenCV loads from now on."""
+    calls: list[str] = []
+    real_read = cv2.dnn.readNetFromONNX
+
+    def counting_read(path: str) -> cv2.dnn.Net:
+        calls.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(mono.cv2.dnn, "readNetFromONNX", counting_read)
+    return calls
+
+
+def test_session_loads_its_network_once_and_exposes_its_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = channel_model(tmp_path / "red.onnx", width=8, height=6)
+    record = _record(net)
+    calls = _counting_reads(monkeypatch)
+    session = new_session(record)
+    assert isinstance(session, DepthSession)
+    assert session.record is record and session.path == net and "tiny" in repr(session)
+    photos = [_flat(6, 8, (value, 0.2, 0.2)) for value in (0.1, 0.5, 0.9)]
+    depths = [session.estimate(photo) for photo in photos]
+    assert len(calls) == 1
+    # Each photo got its own result, the one the one-shot function gives.
+    assert depths[0].nearness.mean() < depths[1].nearness.mean() < depths[2].nearness.mean()
+    np.testing.assert_array_equal(
+        estimate_depth(photos[1], session=session).nearness, depths[1].nearness
+    )
+    assert len(calls) == 1 and loaded_model_count() == 0  # the shared cache was not used
+
+
+def test_sessions_of_different_models_are_independent(tmp_path: Path) -> None:
+    red = new_session(_record(channel_model(tmp_path / "r.onnx", width=8, height=6)))
+    green = new_session(
+        _record(channel_model(tmp_path / "g.onnx", width=8, height=6, weights=(0, 1, 0)))
+    )
+    photo = _flat(6, 8, (0.8, 0.1, 0.1))
+    before = red.estimate(photo).nearness
+    green_depth = green.estimate(photo).nearness
+    after = red.estimate(photo).nearness
+    assert red.record.filename == "r.onnx" and green.record.filename == "g.onnx"
+    assert float(before.mean()) > float(green_depth.mean()) + 0.3
+    np.testing.assert_array_equal(before, after)
+    # Two sessions of the same model hold two networks, neither shared nor cached.
+    again = new_session(red.record)
+    assert again is not red and again._net is not red._net and loaded_model_count() == 0
+
+
+def test_session_for_the_default_model_says_how_to_get_it() -> None:
+    with pytest.raises(ModelError, match="depthfx models download midas_small"):
+        new_session()
+
+
+def test_model_and_session_together_are_refused(tmp_path: Path) -> None:
+    session = new_session(_record(channel_model(tmp_path / "r.onnx", width=8, height=6)))
+    with pytest.raises(ParameterError, match="not both"):
+        estimate_depth(_flat(6, 8, (0.5, 0.5, 0.5)), model="midas_small", session=session)
+
+
+def test_shared_session_is_one_per_file_and_record(tmp_path: Path) -> None:
+    net = channel_model(tmp_path / "red.onnx", width=8, height=6)
+    plain = _record(net)
+    scaled = _record(net, scale=2 / 255)
+    assert shared_session(plain) is shared_session(plain)
+    assert shared_session(scaled) is not shared_session(plain)
+    assert shared_session(scaled).record is scaled and loaded_model_count() == 2
+    mono.clear_model_cache()
+    assert loaded_model_count() == 0
 
 
 def test_progress_reports_reach_one(tmp_path: Path) -> None:

@@ -140,7 +140,7 @@ def as_float_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     if not np.issubdtype(array.dtype, np.floating):
         raise ParameterError(
             f"{name}: expected a float array in linear light, got {array.dtype}; "
-            "use depthfx.read_image() or depthfx.srgb_to_linear(array / 255)"
+            "use depthfx.read_image() or depthfx.image.srgb_to_linear(array / 255)"
         )
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)

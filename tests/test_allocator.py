@@ -2,14 +2,13 @@ import sys
 
 import pytest
 
-import depthfx
 from depthfx import allocator
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
 def test_tune_allocator_applies_on_linux_glibc() -> None:
-    assert depthfx.tune_allocator() is True
-    assert depthfx.tune_allocator() is True  # idempotent
+    assert allocator.tune_allocator() is True
+    assert allocator.tune_allocator() is True  # idempotent
 
 
 def test_tune_allocator_is_a_no_op_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:

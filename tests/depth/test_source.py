@@ -84,10 +84,11 @@ def test_request_takes_string_paths_and_lists_its_inputs() -> None:
 
 
 def test_preset_settings_and_batch_fallback_are_the_same_types() -> None:
+    from depthfx import chain
     from depthfx.batch import DepthFallback
     from depthfx.cli import options
 
-    assert depthfx.DepthSettings is DepthSettings  # the preset's [depth] table, defined here
+    assert chain.DepthSettings is DepthSettings  # the preset's [depth] table, defined here
     assert DepthFallback is DepthRequest
     assert options.DepthRequest is DepthRequest
     assert options.load_photo_and_depth is load_photo_and_depth

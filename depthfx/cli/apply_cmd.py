@@ -1,4 +1,4 @@
-"""``depthfx apply`` (a preset on one photo) and ``depthfx presets list|show``."""
+"""``depthfx apply``: a preset on one photo."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from ..batch import (
     find_depth_file,
     find_right_view,
 )
-from ..errors import DepthfxError, ParameterError
+from ..errors import ParameterError
 from ..image import check_output_path, write_image
-from ..presets import dumps_preset, load_preset, preset_names
+from ..presets import load_preset
 from ._app import app
 from .options import (
     DepthRequest,
@@ -35,13 +35,6 @@ PresetOption = Annotated[
         help="Preset name (see 'depthfx presets list') or a preset .toml file.",
     ),
 ]
-
-presets_app = typer.Typer(
-    help="List the shipped presets or show one as TOML.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(presets_app, name="presets")
 
 
 @app.command()
@@ -88,26 +81,3 @@ def apply(
             output, result, like=photo, quality=quality, inputs=(image, *request.inputs())
         )
     typer.echo(f"wrote {written}")
-
-
-@presets_app.command("list")
-def list_presets() -> None:
-    """List the presets shipped with depthfx, with their descriptions."""
-    names = preset_names()
-    width = max((len(name) for name in names), default=0)
-    for name in names:
-        try:
-            description = load_preset(name).description
-        except DepthfxError as exc:  # one broken preset must not hide the others
-            description = f"(cannot be loaded: {exc})"
-        typer.echo(f"{name:<{width}}  {description}")
-
-
-@presets_app.command("show")
-def show_preset(
-    preset: Annotated[str, typer.Argument(help="Preset name or .toml file.")],
-) -> None:
-    """Print a preset as TOML (a starting point for your own preset file)."""
-    chain = load_preset(preset)
-    typer.echo(f"# preset: {chain.name}")
-    typer.echo(dumps_preset(chain), nl=False)

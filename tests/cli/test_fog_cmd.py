@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from depthfx.cli import app
+from depthfx.depthmap import DepthMap
+from depthfx.effects.fog import fog
 from depthfx.image import read_image
 
 runner = CliRunner()
@@ -97,12 +99,10 @@ def test_help_lists_the_fog_options() -> None:
 def test_focal_px_measures_distance_along_the_rays(
     scene: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    from depthfx.depthmap import DepthMap
-    from depthfx.effects.fog import fog
-
     photo, depth = scene
-    written = {}
-    for name, extra in (("axis", []), ("rays", ["--focal-px", "20"])):
+    written: dict[str, np.ndarray] = {}
+    runs = (("axis", []), ("rays", ["--focal-px", "20"]), ("focal", ["--focal", "20"]))
+    for name, extra in runs:
         out = tmp_path / f"{name}.png"
         result = runner.invoke(
             app, ["fog", str(photo), "--depth", str(depth), *extra, "-o", str(out)]
@@ -112,3 +112,5 @@ def test_focal_px_measures_distance_along_the_rays(
     assert np.abs(written["rays"] - written["axis"]).max() > 0.01  # corners are farther
     expected = fog(read_image(photo).pixels, DepthMap.load(depth), focal_px=20.0)
     assert np.abs(written["rays"] - expected).max() < 1e-4  # 16-bit rounding only
+    # Without --focal-px the depth options' --focal (the same camera) is used.
+    assert np.array_equal(written["focal"], written["rays"])

@@ -785,7 +785,7 @@ class Fog(Params):
         help="Pseudo-distance of the farthest pixels (relative depth), beyond near.",
         panel=_FOG,
     )
-    color: str = option(
+    color: str | tuple[float, ...] = option(
         "auto",
         parse=_check_color,
         help=f"Fog colour: 'auto' (estimated from the photo's haziest region) or {COLOR_HELP}.",

@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -162,6 +162,19 @@ def _check_overlay(overlay: str | os.PathLike[str] | np.ndarray) -> str | np.nda
 _INSERT = "Insert"
 
 
+def _coordinate(axis: str) -> Any:
+    """The declaration of ``x`` or ``y``: where the overlay goes, in photo pixels."""
+    return option(
+        MISSING,
+        kind=float,
+        low=-1e7,
+        high=1e7,
+        unit="px",
+        help=f"{axis} of the overlay's centre (or top-left corner, see anchor) in the photo.",
+        panel=_INSERT,
+    )
+
+
 @dataclass(frozen=True)
 class Insert(Params):
     """The insert effect's options; ``apply(image, depth)`` runs it.
@@ -186,24 +199,8 @@ class Insert(Params):
         help="Picture to insert (PNG with transparency, JPEG, ...).",
         panel=_INSERT,
     )
-    x: float = option(
-        MISSING,
-        kind=float,
-        low=-1e7,
-        high=1e7,
-        unit="px",
-        help="Column of the overlay's centre (or top-left corner, see anchor) in the photo.",
-        panel=_INSERT,
-    )
-    y: float = option(
-        MISSING,
-        kind=float,
-        low=-1e7,
-        high=1e7,
-        unit="px",
-        help="Row of the overlay's centre (or top-left corner, see anchor) in the photo.",
-        panel=_INSERT,
-    )
+    x: float = _coordinate("Column")
+    y: float = _coordinate("Row")
     nearness: float = option(
         MISSING,
         kind=float,

@@ -20,7 +20,7 @@ def test_cli_entry_point_tunes_the_allocator(monkeypatch: pytest.MonkeyPatch) ->
     from depthfx import cli
 
     calls = []
-    monkeypatch.setattr(cli, "tune_allocator", lambda: calls.append(True) or True)
+    monkeypatch.setattr(allocator, "tune_allocator", lambda: calls.append(True) or True)
     monkeypatch.setattr(cli, "app", lambda: None)
     cli.main()
     assert calls == [True]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import queue
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,10 +27,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..colors import COLOR_HELP, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
-from ..image import as_float_image, join_alpha, split_alpha, srgb_to_linear
+from ..image import as_float_image, join_alpha, split_alpha
+from ..params import Params, option
 from ..stats import extremes, percentiles, sample_step
 from .noise import fractal_noise
 
@@ -66,31 +67,7 @@ _BLEND_ROWS = 32
 _CHUNK_ROWS = 32
 _TRANSMIT_ROWS = 64
 
-# A few CSS colour names (sRGB) that make sense for fog and haze.
-_NAMED_COLORS: dict[str, str] = {
-    "white": "#ffffff",
-    "whitesmoke": "#f5f5f5",
-    "gainsboro": "#dcdcdc",
-    "lightgray": "#d3d3d3",
-    "lightgrey": "#d3d3d3",
-    "silver": "#c0c0c0",
-    "gray": "#808080",
-    "grey": "#808080",
-    "darkgray": "#a9a9a9",
-    "darkgrey": "#a9a9a9",
-    "black": "#000000",
-    "lightblue": "#add8e6",
-    "lightsteelblue": "#b0c4de",
-    "lavender": "#e6e6fa",
-    "beige": "#f5f5dc",
-    "ivory": "#fffff0",
-    "linen": "#faf0e6",
-    "mistyrose": "#ffe4e1",
-}
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
-_COLOR_HELP = (
-    "'auto', a name (white, silver, lightblue, ...), '#rrggbb' or 'r,g,b' with 0..1 sRGB values"
-)
+_COLOR_HELP = f"'auto' or {COLOR_HELP}"
 
 
 # --------------------------------------------------------------------------- colour
@@ -102,8 +79,8 @@ def parse_fog_color(color: str | tuple[float, ...] | list[float]) -> np.ndarray 
     Parameters
     ----------
     color : str or sequence of 3 floats
-        ``"auto"``, a colour name, ``"#rrggbb"``, or ``"r,g,b"`` / a list with sRGB values
-        in 0..1 (as a colour picker shows them).
+        ``"auto"`` or a colour as :func:`depthfx.colors.parse_color` reads it: a name,
+        ``"#rgb"``, ``"#rrggbb"``, or ``"r,g,b"`` / a list with sRGB values in 0..1.
 
     Examples
     --------
@@ -112,25 +89,18 @@ def parse_fog_color(color: str | tuple[float, ...] | list[float]) -> np.ndarray 
     >>> parse_fog_color("auto") is None
     True
     """
-    if isinstance(color, (tuple, list)):
-        values = [float(v) for v in color]
-    else:
-        text = str(color).strip().lower()
-        if text == "auto":
-            return None
-        text = _NAMED_COLORS.get(text, text)
-        match = _HEX.match(text)
-        if match:
-            code = match.group(1)
-            values = [int(code[i : i + 2], 16) / 255.0 for i in (0, 2, 4)]
-        else:
-            try:
-                values = [float(part) for part in text.split(",")]
-            except ValueError:
-                raise ParameterError(f"color must be {_COLOR_HELP}, got {color!r}") from None
-    if len(values) != 3 or not all(0.0 <= v <= 1.0 for v in values):
-        raise ParameterError(f"color must be {_COLOR_HELP}, got {color!r}")
-    return srgb_to_linear(np.array(values, np.float32)).astype(np.float32)
+    if isinstance(color, str) and color.strip().lower() == "auto":
+        return None
+    try:
+        return parse_color(color, name="color")
+    except ParameterError:
+        raise ParameterError(f"color must be {_COLOR_HELP}, got {color!r}") from None
+
+
+def _check_color(color: str | tuple[float, ...] | list[float]) -> str | tuple[float, ...]:
+    """The ``parse`` hook of :attr:`Fog.color`: ``"auto"`` or a colour, kept as written."""
+    parse_fog_color(color)
+    return color if isinstance(color, str) else tuple(float(v) for v in color)
 
 
 def estimate_fog_color(image: np.ndarray) -> np.ndarray:
@@ -253,41 +223,9 @@ def fog(
         The photo; a 4th channel (straight alpha) is passed through.
     depth : DepthMap or ndarray (h, w)
         Nearness (larger = nearer). Resized to the photo if only the scale differs.
-    visibility : float, optional
-        Metric mode: distance in metres at which contrast falls to 5 %
-        (``beta = ln 20 / visibility``). Needs metric depth (``depth.metric_scale``).
-        ``inf`` means no fog.
-    density : float
-        Relative mode (no ``visibility``): extinction per unit of pseudo-distance, 0..100.
-        0 returns the input unchanged.
-    near, far : float
-        Relative mode: the nearest pixels are placed at ``near`` and the farthest at ``far``
-        (0 < near < far); because nearness is disparity-like, ``1 / distance`` is
-        interpolated linearly between them. The far end also clamps the sky.
-    color : str
-        Fog colour: ``"auto"`` (estimated from the photo's brightest hazy region), a name
-        (``"white"``, ``"silver"`` ...), ``"#rrggbb"`` or ``"r,g,b"`` in 0..1 sRGB.
-    max_fog : float
-        Upper bound of the fog fraction ``1 - t``, in (0, 1]; below 1 the farthest pixels
-        and the sky keep some texture instead of turning into a flat wall.
-    height_falloff : float
-        0 = uniform fog. Otherwise the height (in the distance unit: metres, or
-        pseudo-units) over which the fog density falls by a factor e above eye level, so
-        fog lies on the ground and the sky stays clearer.
-    horizon : float
-        Row of the horizon (eye level) as a fraction of the height, 0 = top, -1..2.
-    patchiness : float
-        0..1: how much seeded fractal noise modulates the density (patchy fog).
-    patch_size : float
-        Size of the largest fog patches as a fraction of the longer side, (0, 4].
-    seed : int
-        Seed of the patch noise.
-    focal_px : float, optional
-        Focal length in pixels. When given, distance is measured along each pixel's
-        viewing ray, ``depth * sqrt(1 + r^2 / f^2)``; otherwise along the optical axis.
-        Height fog assumes a 45 degree horizontal field of view when it is not given.
-    edge_aware : bool
-        Refine the transmission with a guided filter steered by the photo.
+    visibility, density, near, far, color, max_fog, height_falloff, horizon, patchiness, \
+patch_size, seed, focal_px, edge_aware
+        The options of :class:`Fog` (each field's help gives its meaning and range).
     progress : callable(stage, fraction), optional
         Progress reports.
 
@@ -309,18 +247,44 @@ def fog(
     >>> round(float(out[4, 4, 0]), 3)  # 1 - exp(-ln 20) = 0.95 of the way to white
     0.95
     """
-    _validate(
+    options = Fog(
         visibility=visibility,
         density=density,
         near=near,
         far=far,
+        color=color,
         max_fog=max_fog,
         height_falloff=height_falloff,
         horizon=horizon,
         patchiness=patchiness,
         patch_size=patch_size,
+        seed=seed,
         focal_px=focal_px,
+        edge_aware=edge_aware,
     )
+    return options.apply(image, depth, progress=progress)
+
+
+def _render_fog(
+    image: np.ndarray,
+    depth: DepthMap | np.ndarray,
+    *,
+    visibility: float | None,
+    density: float,
+    near: float,
+    far: float,
+    color: str | tuple[float, ...],
+    max_fog: float,
+    height_falloff: float,
+    horizon: float,
+    patchiness: float,
+    patch_size: float,
+    seed: int,
+    focal_px: float | None,
+    edge_aware: bool,
+    progress: Progress | None,
+) -> np.ndarray:
+    """:func:`fog` with checked options (:meth:`Fog.apply` passes them)."""
     fog_color = parse_fog_color(color)
     array = as_float_image(image)
     depth_map = as_depthmap(depth)
@@ -756,52 +720,37 @@ def _sin_elevation(shape: tuple[int, int], *, horizon: float, focal_px: float | 
     return (rise / np.sqrt(rise * rise + np.float32(focal) ** 2))[:, None].astype(np.float32)
 
 
-def _validate(
-    *,
-    visibility: float | None,
-    density: float,
-    near: float,
-    far: float,
-    max_fog: float,
-    height_falloff: float,
-    horizon: float,
-    patchiness: float,
-    patch_size: float,
-    focal_px: float | None,
-) -> None:
-    if visibility is not None and not visibility > 0:
+def _check_visibility(visibility: float | str) -> float:
+    """The ``parse`` hook of :attr:`Fog.visibility`: metres > 0, ``inf`` meaning no fog
+    (a plain float option would refuse infinity)."""
+    try:
+        metres = math.nan if isinstance(visibility, bool) else float(visibility)
+    except (TypeError, ValueError):  # the command line gives text, which may be anything
+        metres = math.nan
+    if not metres > 0:
         raise ParameterError(
             f"visibility must be > 0 metres (distance of 5% contrast), got {visibility}"
         )
-    if not 0 <= density <= 100:
-        raise ParameterError(
-            f"density must be in 0..100 (extinction per unit distance), got {density}"
-        )
-    if not 0 < near < far or not math.isfinite(far):
-        raise ParameterError(
-            f"near and far must satisfy 0 < near < far < inf, got near={near}, far={far}"
-        )
-    if not 0 < max_fog <= 1:
-        raise ParameterError(f"max_fog must be in (0, 1], got {max_fog}")
-    if not 0 <= height_falloff < math.inf:
-        raise ParameterError(f"height_falloff must be >= 0 (0 = uniform fog), got {height_falloff}")
-    if not -1 <= horizon <= 2:
-        raise ParameterError(
-            f"horizon must be in -1..2 (fraction of the height, 0 = top), got {horizon}"
-        )
-    if not 0 <= patchiness <= 1:
-        raise ParameterError(f"patchiness must be in 0..1, got {patchiness}")
-    if not 0 < patch_size <= 4:
-        raise ParameterError(
-            f"patch_size must be in (0, 4] (fraction of the longer side), got {patch_size}"
-        )
-    if focal_px is not None and not 0 < focal_px < math.inf:
-        raise ParameterError(f"focal_px must be > 0 pixels, got {focal_px}")
+    return metres
+
+
+_FOG = "Fog"
 
 
 @dataclass(frozen=True)
-class Fog:
-    """The options of :func:`fog`, applied with :meth:`apply`.
+class Fog(Params):
+    """The fog effect's options; ``apply(image, depth)`` runs it.
+
+    Each option is declared once, here: :func:`fog`, the ``depthfx fog`` command and
+    preset steps (``effect = "fog"``) all take these names, ranges and defaults.
+
+    With ``visibility`` the fog is metric: ``beta = ln 20 / visibility``, which needs a
+    depth map with a metric scale (``inf`` means no fog). Without it the nearest pixels
+    are placed at ``near`` and the farthest at ``far`` and, nearness being disparity-like,
+    ``1 / distance`` is interpolated linearly between them (the far end also clamps the
+    sky). With ``focal_px`` the distance is measured along each pixel's viewing ray,
+    ``depth * sqrt(1 + r^2 / f^2)``, instead of along the optical axis; height fog then
+    assumes a 45 degree horizontal field of view without it.
 
     Examples
     --------
@@ -809,57 +758,104 @@ class Fog:
     >>> out = effect.apply(np.zeros((4, 4, 3), np.float32), np.ones((4, 4), np.float32))
     >>> out.shape
     (4, 4, 3)
+    >>> Fog(max_fog=7)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ParameterError: max_fog must be in 0..1, got 7.0
     """
 
-    visibility: float | None = None
-    density: float = 0.2
-    near: float = 0.5
-    far: float = 10.0
-    color: str = "auto"
-    max_fog: float = 0.9
-    height_falloff: float = 0.0
-    horizon: float = 0.5
-    patchiness: float = 0.0
-    patch_size: float = 0.3
-    seed: int = 0
-    focal_px: float | None = None
-    edge_aware: bool = True
+    visibility: float | None = option(
+        None,
+        kind=float,
+        parse=_check_visibility,
+        help="Metric fog: metres at which contrast falls to 5 % (needs metric depth).",
+        panel=_FOG,
+    )
+    density: float = option(
+        0.2,
+        low=0.0,
+        high=100.0,
+        help="Without visibility: fog per unit of pseudo-distance, 0 = none.",
+        panel=_FOG,
+    )
+    near: float = option(
+        0.5, help="Pseudo-distance of the nearest pixels (relative depth), above 0.", panel=_FOG
+    )
+    far: float = option(
+        10.0,
+        help="Pseudo-distance of the farthest pixels (relative depth), beyond near.",
+        panel=_FOG,
+    )
+    color: str | tuple[float, ...] = option(
+        "auto",
+        parse=_check_color,
+        help=f"Fog colour: 'auto' (estimated from the photo's haziest region) or {COLOR_HELP}.",
+        panel=_FOG,
+    )
+    max_fog: float = option(
+        0.9,
+        low=0.0,
+        high=1.0,
+        help="Most fog any pixel gets, above 0; below 1 the sky and the farthest pixels keep "
+        "their texture.",
+        panel=_FOG,
+    )
+    height_falloff: float = option(
+        0.0,
+        low=0.0,
+        help="Height fog: height (in the distance unit) over which the density falls by e "
+        "above eye level; 0 = uniform fog.",
+        panel=_FOG,
+    )
+    horizon: float = option(
+        0.5,
+        low=-1.0,
+        high=2.0,
+        help="Eye-level row as a fraction of the height, 0 = top.",
+        panel=_FOG,
+    )
+    patchiness: float = option(
+        0.0, low=0.0, high=1.0, help="Patchy fog from seeded fractal noise.", panel=_FOG
+    )
+    patch_size: float = option(
+        0.3,
+        low=0.0,
+        high=4.0,
+        unit="of the longer side",
+        help="Size of the largest fog patches, above 0.",
+        panel=_FOG,
+    )
+    seed: int = option(0, help="Seed of the fog patches.", panel=_FOG)
+    focal_px: float | None = option(
+        None,
+        kind=float,
+        low=0.0,
+        unit="px",
+        help="Focal length in pixels: distance is measured along each pixel's viewing ray.",
+        panel=_FOG,
+    )
+    edge_aware: bool = option(True, help="Let fog edges follow the photo's outlines.", panel=_FOG)
 
-    def __post_init__(self) -> None:
-        # Bad options fail when the effect is built (a preset is loaded), not mid-run.
-        _validate(
-            visibility=self.visibility,
-            density=self.density,
-            near=self.near,
-            far=self.far,
-            max_fog=self.max_fog,
-            height_falloff=self.height_falloff,
-            horizon=self.horizon,
-            patchiness=self.patchiness,
-            patch_size=self.patch_size,
-            focal_px=self.focal_px,
-        )
-        parse_fog_color(self.color)
+    def check_together(self) -> None:
+        if not 0 < self.near < self.far:
+            raise ParameterError(
+                "near and far must satisfy 0 < near < far < inf, "
+                f"got near={self.near}, far={self.far}"
+            )
+        # The declared ranges are closed; these options must also stay above 0.
+        for name in ("max_fog", "patch_size", "focal_px"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ParameterError(f"{name} must be > 0, got {value}")
 
-    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
-        """Run :func:`fog` with these options."""
-        return fog(
-            image,
-            depth,
-            visibility=self.visibility,
-            density=self.density,
-            near=self.near,
-            far=self.far,
-            color=self.color,
-            max_fog=self.max_fog,
-            height_falloff=self.height_falloff,
-            horizon=self.horizon,
-            patchiness=self.patchiness,
-            patch_size=self.patch_size,
-            seed=self.seed,
-            focal_px=self.focal_px,
-            edge_aware=self.edge_aware,
-        )
+    def apply(
+        self,
+        image: np.ndarray,
+        depth: DepthMap | np.ndarray,
+        *,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Render ``image`` with these options (see :func:`fog`)."""
+        return _render_fog(image, depth, **self.options(), progress=progress)
 
 
 __all__ = [

@@ -9,8 +9,10 @@ hair and leaves instead of being cut by the depth map's blocky edge.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+import os
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -19,17 +21,12 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, linear_to_srgb, read_image, split_alpha
+from ..params import Params, option
 
 NAME = "insert"
 
 Anchor = Literal["center", "top-left"]
-
-
-def _check(name: str, value: float, low: float, high: float, unit: str = "") -> float:
-    value = float(value)
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ParameterError(f"{name} must be in {low:g}..{high:g}{unit}, got {value:g}")
-    return value
+ANCHORS = ("center", "top-left")
 
 
 def place_overlay(
@@ -53,8 +50,8 @@ def place_overlay(
     >>> canvas[:, :, 3].astype(int).tolist()[3]
     [0, 1, 1, 0, 0, 0]
     """
-    if anchor not in ("center", "top-left"):
-        raise ParameterError(f"anchor must be 'center' or 'top-left', got {anchor!r}")
+    if anchor not in ANCHORS:
+        raise ParameterError(f"anchor must be one of {', '.join(ANCHORS)}, got {anchor!r}")
     overlay = as_float_image(overlay, name="overlay")
     rgb, alpha = split_alpha(overlay)
     if alpha is None:
@@ -101,17 +98,9 @@ def insert(
         Larger = nearer.
     overlay : ndarray (h, w, 3|4) float, linear light
         What to insert; a 4th channel is its straight alpha.
-    x, y : float
-        Position in photo pixels of the overlay's centre (or top-left corner, see ``anchor``).
-    nearness : float
-        Depth of the overlay on the photo's normalized nearness scale, 0..1: 0 = as far as
-        the farthest part of the photo, 1 = as near as the nearest. The overlay shows where
-        ``nearness >=`` the photo's normalized nearness.
-    anchor : {"center", "top-left"}
-    scale : float
-        Resize factor of the overlay, 0.01..100.
-    feather : float
-        Radius of the soft, edge-following occlusion boundary, % of the diagonal (0..5).
+    x, y, nearness, anchor, scale, feather
+        The options of :class:`Insert` (each field's help gives its meaning and range).
+        The overlay shows where ``nearness >=`` the photo's normalized nearness.
 
     Returns
     -------
@@ -126,19 +115,31 @@ def insert(
     >>> float(out[5, 5, 0]), float(out[5, 15, 0])  # hidden on the left, shown on the right
     (0.0, 1.0)
     """
-    _check("nearness", nearness, 0, 1, " (0 = farthest, 1 = nearest in the photo)")
-    _check("scale", scale, 0.01, 100)
-    _check("feather", feather, 0, 5, " (% of the diagonal)")
-    _check("x", x, -1e7, 1e7, " px")
-    _check("y", y, -1e7, 1e7, " px")
+    options = Insert(
+        overlay=overlay, x=x, y=y, nearness=nearness, anchor=anchor, scale=scale, feather=feather
+    )
+    return options.apply(image, depth)
+
+
+def _composite(
+    image: np.ndarray, depth: DepthMap | np.ndarray, overlay: np.ndarray, options: Insert
+) -> np.ndarray:
+    """:func:`insert` with checked options and the overlay's pixels."""
     image = as_float_image(image)
     rgb, alpha = split_alpha(image)
     depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
-    placed = place_overlay(overlay, rgb.shape[:2], x=x, y=y, anchor=anchor, scale=scale)
+    placed = place_overlay(
+        overlay,
+        rgb.shape[:2],
+        x=options.x,
+        y=options.y,
+        anchor=options.anchor,  # type: ignore[arg-type]
+        scale=options.scale,
+    )
     placed_rgb, placed_alpha = placed[:, :, :3], placed[:, :, 3]
 
-    in_front = (np.float32(nearness) >= depth_map.normalized()).astype(np.float32)
-    radius = round(feather / 100.0 * math.hypot(*rgb.shape[:2]))
+    in_front = (np.float32(options.nearness) >= depth_map.normalized()).astype(np.float32)
+    radius = round(options.feather / 100.0 * math.hypot(*rgb.shape[:2]))
     if radius >= 1:
         guide = np.clip(linear_to_srgb(rgb), 0.0, 1.0)
         in_front = np.clip(guided_filter(guide, in_front, radius=radius, eps=2e-3), 0.0, 1.0)
@@ -149,37 +150,96 @@ def insert(
     return join_alpha(out.astype(np.float32), alpha)
 
 
+def _check_overlay(overlay: str | os.PathLike[str] | np.ndarray) -> str | np.ndarray:
+    """The ``parse`` hook of :attr:`Insert.overlay`: a file name (a path becomes text, as a
+    preset writes it) or the overlay's pixels (checked, kept as given)."""
+    if isinstance(overlay, str | os.PathLike):
+        return os.fspath(overlay)
+    as_float_image(overlay, name="overlay")  # anything else must be a float image
+    return overlay
+
+
+_INSERT = "Insert"
+
+
+def _coordinate(axis: str) -> Any:
+    """The declaration of ``x`` or ``y``: where the overlay goes, in photo pixels."""
+    return option(
+        MISSING,
+        kind=float,
+        low=-1e7,
+        high=1e7,
+        unit="px",
+        help=f"{axis} of the overlay's centre (or top-left corner, see anchor) in the photo.",
+        panel=_INSERT,
+    )
+
+
 @dataclass(frozen=True)
-class Insert:
-    """Options of :func:`insert`, with the overlay as a file; ``apply(image, depth)`` runs it.
+class Insert(Params):
+    """The insert effect's options; ``apply(image, depth)`` runs it.
+
+    Each option is declared once, here: :func:`insert` and preset steps
+    (``effect = "insert"``) take these names and ranges. ``overlay`` is a picture file (read
+    when applied) or, as :func:`insert` passes it, the picture's pixels.
 
     Examples
     --------
     >>> Insert(overlay="logo.png", x=100, y=50, nearness=0.5).anchor
     'center'
+    >>> Insert(overlay="logo.png", x=100, y=50, nearness=2)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ParameterError: nearness must be in 0..1, got 2.0
     """
 
-    overlay: str
-    x: float
-    y: float
-    nearness: float
-    anchor: str = "center"
-    scale: float = 1.0
-    feather: float = 0.4
+    overlay: str | np.ndarray = option(
+        MISSING,
+        kind=str,
+        parse=_check_overlay,
+        help="Picture to insert (PNG with transparency, JPEG, ...).",
+        panel=_INSERT,
+    )
+    x: float = _coordinate("Column")
+    y: float = _coordinate("Row")
+    nearness: float = option(
+        MISSING,
+        kind=float,
+        low=0.0,
+        high=1.0,
+        help="Depth of the overlay: 0 = as far as the farthest thing in the photo, "
+        "1 = as near as the nearest.",
+        panel=_INSERT,
+    )
+    anchor: str = option(
+        "center", choices=ANCHORS, help="Which point of the overlay x, y place.", panel=_INSERT
+    )
+    scale: float = option(
+        1.0, low=0.01, high=100.0, help="Resize factor of the overlay.", panel=_INSERT
+    )
+    feather: float = option(
+        0.4,
+        low=0.0,
+        high=5.0,
+        unit="% of the image diagonal",
+        help="Softness of the occlusion edge, which follows the photo's outlines.",
+        panel=_INSERT,
+    )
 
-    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
-        picture = read_image(self.overlay)
-        return insert(
-            image,
-            depth,
-            picture.rgba(),
-            x=self.x,
-            y=self.y,
-            nearness=self.nearness,
-            anchor=self.anchor,  # type: ignore[arg-type]
-            scale=self.scale,
-            feather=self.feather,
-        )
+    def apply(
+        self,
+        image: np.ndarray,
+        depth: DepthMap | np.ndarray,
+        *,
+        progress: Callable[[str, float], None] | None = None,
+    ) -> np.ndarray:
+        """Composite the overlay into ``image`` (see :func:`insert`); reads the overlay file.
+
+        ``progress`` is taken for the common effect interface; inserting is quick and does
+        not report.
+        """
+        overlay = self.overlay
+        picture = read_image(overlay).rgba() if isinstance(overlay, str) else overlay
+        return _composite(image, depth, picture, self)
 
 
-__all__ = ["NAME", "Insert", "insert", "place_overlay"]
+__all__ = ["ANCHORS", "NAME", "Insert", "insert", "place_overlay"]

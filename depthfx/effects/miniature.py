@@ -34,6 +34,7 @@ from ..image import (
     split_alpha,
     srgb_to_linear,
 )
+from ..params import Params, option
 from ..render.defocus import render_defocus
 from ..stats import percentiles, sample_step
 
@@ -76,26 +77,8 @@ def miniature(
         The photo; a 4th channel is straight alpha.
     depth : DepthMap or ndarray (h, w), optional
         Nearness (larger = nearer). Needed for ``mode="depth"``.
-    mode : {"auto", "band", "depth"}
-        ``auto`` = ``depth`` when a depth map is given, else ``band``.
-    strength : float
-        Largest blur radius, in % of the image diagonal, 0..5.
-    position : float
-        Centre of the sharp band as a fraction of the height (0 = top, 1 = bottom), 0..1.
-        Measured through the image centre when the band is tilted.
-    width : float
-        Width of the sharp band as a fraction of the height, (0, 1].
-    angle : float
-        Tilt of the band in degrees, counter-clockwise, -90..90 (0 = horizontal).
-    transition : float
-        Band mode: distance beyond the band's edge (fraction of the height) over which blur
-        grows from none to ``strength``, (0, 2]. Depth mode ignores it.
-    saturation : float
-        Colour saturation factor, 0..3 (1 = unchanged).
-    contrast : float
-        Contrast of an S-curve on display values, 0.5..1.5 (1 = unchanged).
-    vignette : float
-        Darkening of the corners, 0..1 (0 = none).
+    mode, strength, position, width, angle, transition, saturation, contrast, vignette
+        The options of :class:`Miniature` (each field's help gives its meaning and range).
     progress : callable(stage, fraction), optional
         Progress reports.
 
@@ -115,7 +98,7 @@ def miniature(
     >>> bool(np.array_equal(out[33], photo[33]))  # the band centre stays sharp
     True
     """
-    _validate(
+    options = Miniature(
         mode=mode,
         strength=strength,
         position=position,
@@ -126,6 +109,25 @@ def miniature(
         contrast=contrast,
         vignette=vignette,
     )
+    return options.apply(image, depth, progress=progress)
+
+
+def _render_miniature(
+    image: np.ndarray,
+    depth: DepthMap | np.ndarray | None,
+    *,
+    mode: str,
+    strength: float,
+    position: float,
+    width: float,
+    angle: float,
+    transition: float,
+    saturation: float,
+    contrast: float,
+    vignette: float,
+    progress: Progress | None,
+) -> np.ndarray:
+    """:func:`miniature` with checked options (:meth:`Miniature.apply` passes them)."""
     if mode == "depth" and depth is None:
         raise ParameterError("mode 'depth' needs a depth map; use mode 'band' without one")
     array = as_float_image(image)
@@ -433,92 +435,104 @@ def _apply_curve(
 # --------------------------------------------------------------------------- options
 
 
-def _validate(
-    *,
-    mode: str,
-    strength: float,
-    position: float,
-    width: float,
-    angle: float,
-    transition: float,
-    saturation: float,
-    contrast: float,
-    vignette: float,
-) -> None:
-    if mode not in MODES:
-        raise ParameterError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if not 0 <= strength <= 5:
-        raise ParameterError(f"strength must be in 0..5 (% of the diagonal), got {strength}")
-    if not 0 <= position <= 1:
-        raise ParameterError(
-            f"position must be in 0..1 (band centre as a fraction of the height, 0 = top), got {position}"
-        )
-    if not 0 < width <= 1:
-        raise ParameterError(f"width must be in (0, 1] (fraction of the height), got {width}")
-    if not -90 <= angle <= 90:
-        raise ParameterError(f"angle must be in -90..90 degrees, got {angle}")
-    if not 0 < transition <= 2:
-        raise ParameterError(
-            f"transition must be in (0, 2] (fraction of the height), got {transition}"
-        )
-    if not 0 <= saturation <= 3:
-        raise ParameterError(f"saturation must be in 0..3 (1 = unchanged), got {saturation}")
-    if not 0.5 <= contrast <= 1.5:
-        raise ParameterError(f"contrast must be in 0.5..1.5 (1 = unchanged), got {contrast}")
-    if not 0 <= vignette <= 1:
-        raise ParameterError(f"vignette must be in 0..1, got {vignette}")
+_LOOK = "Miniature"
 
 
 @dataclass(frozen=True)
-class Miniature:
-    """The options of :func:`miniature`, applied with :meth:`apply`.
+class Miniature(Params):
+    """The miniature effect's options; ``apply(image, depth)`` runs it.
+
+    Each option is declared once, here: :func:`miniature`, the ``depthfx miniature``
+    command and preset steps (``effect = "miniature"``) all take these names, ranges and
+    defaults.
 
     Examples
     --------
     >>> out = Miniature(strength=0.5).apply(np.zeros((20, 30, 3), np.float32), None)
     >>> out.shape
     (20, 30, 3)
+    >>> Miniature(position=3)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ParameterError: position must be in 0..1, got 3.0
     """
 
-    mode: str = "auto"
-    strength: float = 1.0
-    position: float = 0.55
-    width: float = 0.15
-    angle: float = 0.0
-    transition: float = 0.3
-    saturation: float = 1.35
-    contrast: float = 1.15
-    vignette: float = 0.2
+    mode: str = option(
+        "auto",
+        choices=MODES,
+        help="band (no depth), depth (tilted focal plane through the depth map), or auto: "
+        "depth when a depth map is given, else band.",
+        panel=_LOOK,
+    )
+    strength: float = option(
+        1.0,
+        low=0.0,
+        high=5.0,
+        unit="% of the image diagonal",
+        help="Largest blur radius.",
+        panel=_LOOK,
+    )
+    position: float = option(
+        0.55,
+        low=0.0,
+        high=1.0,
+        help="Centre of the sharp band as a fraction of the height, 0 = top; through the "
+        "image centre when tilted.",
+        panel=_LOOK,
+    )
+    width: float = option(
+        0.15,
+        low=0.0,
+        high=1.0,
+        unit="of the height",
+        help="Width of the sharp band, above 0.",
+        panel=_LOOK,
+    )
+    angle: float = option(
+        0.0,
+        low=-90.0,
+        high=90.0,
+        unit="degrees",
+        help="Tilt of the band, counter-clockwise.",
+        panel=_LOOK,
+    )
+    transition: float = option(
+        0.3,
+        low=0.0,
+        high=2.0,
+        unit="of the height",
+        help="Band mode: distance beyond the band over which blur reaches full strength, above 0.",
+        panel=_LOOK,
+    )
+    saturation: float = option(
+        1.35, low=0.0, high=3.0, help="Saturation factor, 1 = unchanged.", panel=_LOOK
+    )
+    contrast: float = option(
+        1.15,
+        low=0.5,
+        high=1.5,
+        help="Contrast of an S-curve on display values, 1 = unchanged.",
+        panel=_LOOK,
+    )
+    vignette: float = option(
+        0.2, low=0.0, high=1.0, help="Corner darkening, 0 = none.", panel=_LOOK
+    )
 
-    def __post_init__(self) -> None:
-        # Bad options fail when the effect is built (a preset is loaded), not mid-run.
-        _validate(
-            mode=self.mode,
-            strength=self.strength,
-            position=self.position,
-            width=self.width,
-            angle=self.angle,
-            transition=self.transition,
-            saturation=self.saturation,
-            contrast=self.contrast,
-            vignette=self.vignette,
-        )
+    def check_together(self) -> None:
+        # The declared ranges are closed; these options must also stay above 0.
+        for name in ("width", "transition"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ParameterError(f"{name} must be > 0, got {value}")
 
-    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray | None = None) -> np.ndarray:
-        """Run :func:`miniature` with these options."""
-        return miniature(
-            image,
-            depth,
-            mode=self.mode,
-            strength=self.strength,
-            position=self.position,
-            width=self.width,
-            angle=self.angle,
-            transition=self.transition,
-            saturation=self.saturation,
-            contrast=self.contrast,
-            vignette=self.vignette,
-        )
+    def apply(
+        self,
+        image: np.ndarray,
+        depth: DepthMap | np.ndarray | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Render ``image`` with these options (see :func:`miniature`)."""
+        return _render_miniature(image, depth, **self.options(), progress=progress)
 
 
 __all__ = ["MODES", "NAME", "Miniature", "fit_focal_plane", "miniature"]

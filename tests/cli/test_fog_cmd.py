@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from depthfx.cli import app
+from depthfx.depthmap import DepthMap
+from depthfx.effects.fog import fog
 from depthfx.image import read_image
 
 runner = CliRunner()
@@ -52,7 +54,7 @@ def test_fog_writes_foggier_far_half_and_keeps_bit_depth(
         (["--visibility", "-3"], "visibility must be > 0"),
         (["--color", "purplish"], "color must be 'auto'"),
         (["--visibility", "100"], "visibility needs metric depth"),
-        (["--max-fog", "1.5"], "max_fog must be in (0, 1]"),
+        (["--max-fog", "1.5"], "max_fog must be in 0..1"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(
@@ -92,3 +94,20 @@ def test_help_lists_the_fog_options() -> None:
     assert result.exit_code == 0
     for option in ("--visibility", "--density", "--color", "--height-falloff", "--patchiness"):
         assert option in result.output
+
+
+def test_focal_px_measures_distance_along_the_rays(
+    scene: tuple[Path, Path], tmp_path: Path
+) -> None:
+    photo, depth = scene
+    written: dict[str, np.ndarray] = {}
+    for name, extra in (("axis", []), ("rays", ["--focal-px", "20"])):
+        out = tmp_path / f"{name}.png"
+        result = runner.invoke(
+            app, ["fog", str(photo), "--depth", str(depth), *extra, "-o", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        written[name] = read_image(out).pixels
+    assert np.abs(written["rays"] - written["axis"]).max() > 0.01  # corners are farther
+    expected = fog(read_image(photo).pixels, DepthMap.load(depth), focal_px=20.0)
+    assert np.abs(written["rays"] - expected).max() < 1e-4  # 16-bit rounding only

@@ -117,7 +117,7 @@ def test_band_mode_refuses_a_depth_source(photo: Path, tmp_path: Path) -> None:
     ("options", "message"),
     [
         (["--position", "1.4"], "position must be in 0..1"),
-        (["--mode", "tilt"], "--mode must be auto, band or depth"),
+        (["--mode", "tilt"], "mode must be one of auto, band, depth"),
         (["--mode", "depth"], "no depth given"),
         (["--angle", "200"], "angle must be in -90..90"),
     ],

@@ -262,6 +262,14 @@ def test_parse_fog_color(text: str, expected: tuple[float, float, float]) -> Non
     )
 
 
+def test_short_hex_colour_is_accepted() -> None:
+    # Colours are read by depthfx.colors: "#rgb" means "#rrggbb" (fog refused it before).
+    assert np.array_equal(parse_fog_color("#fff"), parse_fog_color("white"))
+    image = random_image((16, 16))
+    depth = np.random.default_rng(1).uniform(1, 2, (16, 16)).astype(np.float32)
+    assert np.array_equal(fog(image, depth, color="#cde"), fog(image, depth, color="#ccddee"))
+
+
 @pytest.mark.parametrize(
     ("options", "pattern"),
     [
@@ -270,7 +278,7 @@ def test_parse_fog_color(text: str, expected: tuple[float, float, float]) -> Non
         ({"color": "1.5,0,0"}, r"^color must be"),
         ({"density": -1.0}, r"^density must be in 0\.\.100"),
         ({"near": 5.0, "far": 2.0}, r"^near and far must satisfy"),
-        ({"max_fog": 0.0}, r"^max_fog must be in \(0, 1\]"),
+        ({"max_fog": 0.0}, r"^max_fog must be > 0"),
         ({"patchiness": 2.0}, r"^patchiness must be in 0\.\.1"),
         ({"horizon": 5.0}, r"^horizon must be in -1\.\.2"),
         ({"visibility": 10.0}, r"^visibility needs metric depth"),
@@ -341,3 +349,29 @@ def test_dataclass_checks_options_when_built() -> None:
         Fog(visibility=-1.0)
     with pytest.raises(ParameterError, match=r"^color must be"):
         Fog(color="not-a-colour")
+
+
+@pytest.mark.parametrize(
+    ("options", "pattern"),
+    [
+        ({"max_fog": 7}, r"^max_fog must be in 0\.\.1, got 7"),
+        ({"patch_size": 0.0}, r"^patch_size must be > 0"),
+        ({"patch_size": 5.0}, r"^patch_size must be in 0\.\.4"),
+        ({"focal_px": 0.0}, r"^focal_px must be > 0"),
+        ({"near": 0.0}, r"^near and far must satisfy"),
+        ({"far": math.inf}, r"^far must be a finite number"),
+        ({"visibility": True}, r"^visibility must be > 0"),
+        ({"seed": 1.5}, r"^seed must be a whole number"),
+        ({"edge_aware": "yes"}, r"^edge_aware must be true or false"),
+    ],
+)
+def test_bad_option_fails_when_the_dataclass_is_built(options: dict, pattern: str) -> None:
+    with pytest.raises(ParameterError, match=pattern):
+        Fog(**options)
+
+
+def test_dataclass_keeps_options_in_their_checked_form() -> None:
+    assert Fog(visibility="inf").visibility == math.inf  # as the command line gives it
+    assert Fog(visibility=8, density=1).visibility == 8.0
+    assert Fog(color=[1, 1, 1]).color == (1.0, 1.0, 1.0)
+    assert Fog(color="AUTO").color == "AUTO"

@@ -88,6 +88,38 @@ def test_bad_options(option: str, value: object, message: str) -> None:
         insert(image, nearness, np.ones((4, 4, 3), np.float32), **options)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("options", "pattern"),
+    [
+        ({"nearness": 1.5}, r"^nearness must be in 0\.\.1, got 1\.5"),
+        ({"x": float("nan")}, r"^x must be a finite number"),
+        ({"y": 2e7}, r"^y must be in -1e\+07\.\.1e\+07 px"),
+        ({"anchor": "middle"}, r"^anchor must be one of center, top-left"),
+        ({"scale": 0}, r"^scale must be in 0\.01\.\.100"),
+        ({"feather": 6.0}, r"^feather must be in 0\.\.5"),
+        ({"overlay": 3}, r"^overlay: expected a float array"),
+    ],
+)
+def test_bad_option_fails_when_the_dataclass_is_built(options: dict, pattern: str) -> None:
+    settings = {"overlay": "logo.png", "x": 10, "y": 10, "nearness": 0.5, **options}
+    with pytest.raises(ParameterError, match=pattern):
+        Insert(**settings)
+
+
+def test_bad_preset_step_fails_when_loaded() -> None:
+    from depthfx.presets import loads_preset
+    from depthfx.errors import PresetError
+
+    text = "\n".join(
+        ["version = 1", "[[steps]]", 'effect = "insert"', 'overlay = "logo.png"', "x = 5", "y = 5"]
+    )
+    text += "\nnearness = 2\n"
+    with pytest.raises(PresetError, match=r"^bad\.toml:7: .*nearness must be in 0\.\.1"):
+        loads_preset(text, source="bad.toml")
+    step = loads_preset(text.replace("nearness = 2", "nearness = 1")).steps[0]
+    assert step.effect == Insert(overlay="logo.png", x=5.0, y=5.0, nearness=1.0)
+
+
 def test_dataclass_reads_the_overlay_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     image, nearness = _scene()
     sticker = np.zeros((20, 20, 4), np.float32)

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from .errors import ParameterError
 
@@ -227,8 +227,29 @@ def default_of(item: dataclasses.Field[Any]) -> Any:
 class Params:
     """Base of the frozen option dataclasses: validates every option when built.
 
-    Subclasses add cross-option rules in ``check_together``.
+    Subclasses add cross-option rules in ``check_together``, and list options they renamed
+    in ``RENAMED`` (old name -> new name) so presets written with the old name still load
+    (:meth:`from_options`).
     """
+
+    RENAMED: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Self:
+        """Build from options as a user wrote them, former names (``RENAMED``) included.
+
+        Raises
+        ------
+        ParameterError
+            An option given under both its names, or a bad value.
+        """
+        values = dict(options)
+        for old, new in cls.RENAMED.items():
+            if old in values:
+                if new in values:
+                    raise ParameterError(f"{old} is the former name of {new}; give only {new}")
+                values[new] = values.pop(old)
+        return cls(**values)
 
     def __post_init__(self) -> None:
         validate(self)

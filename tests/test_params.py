@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import pytest
 
@@ -85,3 +86,19 @@ def test_plain_fields_have_no_spec() -> None:
 def test_an_optional_option_needs_its_kind() -> None:
     with pytest.raises(TypeError, match="kind="):
         option(None, help="no kind")
+
+
+@dataclass(frozen=True)
+class Renamed(Params):
+    RENAMED: ClassVar[dict[str, str]] = {"strength": "amount"}
+
+    amount: float = option(0.5, low=0.0, high=1.0, help="How much.")
+
+
+def test_a_renamed_option_is_taken_under_its_former_name() -> None:
+    assert Renamed.from_options({"strength": 0.2}) == Renamed(amount=0.2)
+    assert Renamed.from_options({"amount": 0.3}) == Renamed(amount=0.3)
+    with pytest.raises(ParameterError, match="strength is the former name of amount"):
+        Renamed.from_options({"strength": 0.2, "amount": 0.3})
+    with pytest.raises(ParameterError, match=r"amount must be in 0..1"):
+        Renamed.from_options({"strength": 2})

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ..effects.layers import check_layer_options, composite_layers, split_layers
+from ..effects.layers import Layers, composite_layers
 from ..errors import InputError, ParameterError
 from ..image import check_output_path, join_alpha, same_file, write_image
 from ._app import app
@@ -18,9 +18,8 @@ from .options import (
     progress_reporter,
     with_depth_options,
 )
+from .params_options import with_params
 
-_LAYERS = "Layers"
-_SHADOWS = "Cast shadows"
 _EXPORT = "Export"
 
 
@@ -52,65 +51,12 @@ def _check_targets(
 
 @app.command("layers")
 @with_depth_options
+@with_params(Layers, argument="options")
 def layers_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     output: OutputOption,
     depth_request: DepthRequest,
-    count: Annotated[
-        int,
-        typer.Option(
-            "--count", "-n", help="Number of depth layers, 2..32.", rich_help_panel=_LAYERS
-        ),
-    ] = 4,
-    split: Annotated[
-        str,
-        typer.Option(
-            help="Where to cut: 'quantiles' (layers of equal area) or 'gaps' (at gaps in the depth histogram).",
-            rich_help_panel=_LAYERS,
-        ),
-    ] = "quantiles",
-    feather: Annotated[
-        float,
-        typer.Option(
-            help="Edge-aware softness of layer edges, % of the diagonal (0..5).",
-            rich_help_panel=_LAYERS,
-        ),
-    ] = 0.5,
-    extend: Annotated[
-        float,
-        typer.Option(
-            help="How far each layer is inpainted behind nearer ones, % of the diagonal (0..100).",
-            rich_help_panel=_LAYERS,
-        ),
-    ] = 4.0,
-    light_angle: Annotated[
-        float,
-        typer.Option(
-            help="Where the light comes from, degrees counter-clockwise from the right (135 = upper left).",
-            rich_help_panel=_SHADOWS,
-        ),
-    ] = 135.0,
-    shadow_opacity: Annotated[
-        float,
-        typer.Option(help="Darkness of cast shadows, 0..1 (0 = none).", rich_help_panel=_SHADOWS),
-    ] = 0.5,
-    shadow_length: Annotated[
-        float,
-        typer.Option(
-            help="Shadow offset for the whole depth range, % of the diagonal (0..50).",
-            rich_help_panel=_SHADOWS,
-        ),
-    ] = 6.0,
-    shadow_softness: Annotated[
-        float,
-        typer.Option(
-            help="Shadow blur for the whole depth range, % of the diagonal (0..20).",
-            rich_help_panel=_SHADOWS,
-        ),
-    ] = 1.5,
-    shadow_color: Annotated[
-        str, typer.Option(help="Shadow colour, '#rrggbb' (sRGB).", rich_help_panel=_SHADOWS)
-    ] = "#000000",
+    options: Layers,
     export: Annotated[
         list[Path] | None,
         typer.Option(
@@ -169,23 +115,11 @@ def layers_command(
     exports = list(export or [])
     animations = list(parallax or [])
     _check_targets(output, exports, animations, inputs, force)
-    layer_options: dict[str, Any] = {
-        "count": count,
-        "split": split,
-        "feather": feather,
-        "extend": extend,
-        "light_angle": light_angle,
-        "shadow_opacity": shadow_opacity,
-        "shadow_length": shadow_length,
-        "shadow_softness": shadow_softness,
-        "shadow_color": shadow_color,
-    }
-    check_layer_options(**layer_options)
     if animations and not 4 <= parallax_frames <= 240:
         raise ParameterError(f"--parallax-frames must be in 4..240, got {parallax_frames}")
     with progress_reporter("layers") as progress:
         photo, depth_map = load_photo_and_depth(image, request, progress=progress)
-        stack = split_layers(photo.pixels, depth_map, **layer_options, progress=progress)
+        stack = options.layer_stack(photo.pixels, depth_map, progress=progress)
         result = join_alpha(composite_layers(stack), photo.alpha)
         written = [write_image(output, result, like=photo, inputs=inputs)]
         for target in exports:

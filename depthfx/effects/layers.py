@@ -25,16 +25,19 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from ..colors import COLOR_HELP, color_option, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, encode_srgb8, join_alpha, split_alpha, srgb_to_linear
-from .shadows import cast_layer_shadows, parse_color
+from ..params import Params, option
+from .shadows import cast_layer_shadows, light_angle_option
 
 NAME = "layers"
 
 ProgressCallback = Callable[[str, float], None]
 SplitMethod = Literal["quantiles", "gaps"]
+SPLITS: tuple[SplitMethod, ...] = ("quantiles", "gaps")
 MAX_LAYERS = 32
 # Bins of the depth histogram searched for gaps (distinct values are used when fewer).
 _GAP_BINS = 512
@@ -83,11 +86,120 @@ class Layer:
         return (int(self.rgba.shape[0]), int(self.rgba.shape[1]))
 
 
+# --------------------------------------------------------------------------- options
+
+_LAYERS = "Layers"
+_SHADOWS = "Cast shadows"
+_DIAGONAL = "% of the diagonal"
+
+
+@dataclass(frozen=True)
+class Layers(Params):
+    """The depth-layers effect's options; ``apply(image, depth)`` runs it.
+
+    Each option is declared once, here: :func:`layers`, :func:`split_layers`, the
+    ``depthfx layers`` command and preset steps (``effect = "layers"``) all take these
+    names, ranges and defaults.
+
+    Examples
+    --------
+    >>> effect = Layers(count=2, shadow_opacity=0.3)
+    >>> effect.apply(np.zeros((8, 8, 3), np.float32), np.eye(8)).shape
+    (8, 8, 3)
+    >>> Layers(count=1)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ParameterError: count must be in 2..32 layers, got 1
+    """
+
+    count: int = option(
+        4,
+        low=2,
+        high=MAX_LAYERS,
+        unit="layers",
+        help="Number of depth layers, at most the number of distinct depth values.",
+        panel=_LAYERS,
+        aliases=("-n",),
+    )
+    split: SplitMethod = option(
+        "quantiles",
+        kind=str,
+        choices=SPLITS,
+        help="Where to cut: at equal-area quantiles of depth, or at the gaps of its histogram.",
+        panel=_LAYERS,
+    )
+    feather: float = option(
+        0.5,
+        low=0.0,
+        high=5.0,
+        unit=_DIAGONAL,
+        help="Edge-aware softness of the layer edges, 0 = hard cuts.",
+        panel=_LAYERS,
+    )
+    extend: float = option(
+        4.0,
+        low=0.0,
+        high=100.0,
+        unit=_DIAGONAL,
+        help="How far each layer is inpainted behind nearer ones; the farthest is filled everywhere.",
+        panel=_LAYERS,
+    )
+    light_angle: float = light_angle_option(panel=_SHADOWS)
+    shadow_opacity: float = option(
+        0.5, low=0.0, high=1.0, help="Darkness of cast shadows, 0 = none.", panel=_SHADOWS
+    )
+    shadow_length: float = option(
+        6.0,
+        low=0.0,
+        high=50.0,
+        unit=_DIAGONAL,
+        help="Shadow offset for a gap spanning the whole depth range; smaller gaps cast "
+        "in proportion.",
+        panel=_SHADOWS,
+    )
+    shadow_softness: float = option(
+        1.5,
+        low=0.0,
+        high=20.0,
+        unit=_DIAGONAL,
+        help="Shadow blur (Gaussian sigma) for a gap spanning the whole depth range.",
+        panel=_SHADOWS,
+    )
+    shadow_color: str | Sequence[float] = option(
+        "#000000",
+        kind=str,
+        parse=color_option("shadow_color"),
+        help=f"Colour the shadows tint towards: {COLOR_HELP}.",
+        panel=_SHADOWS,
+    )
+
+    def apply(
+        self,
+        image: np.ndarray,
+        depth: DepthMap | np.ndarray,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """The photo with these options' cast shadows (see :func:`layers`)."""
+        rgb, alpha = split_alpha(as_float_image(image))
+        stack = self.layer_stack(rgb, depth, progress=progress)
+        return join_alpha(composite_layers(stack), alpha)
+
+    def layer_stack(
+        self,
+        image: np.ndarray,
+        depth: DepthMap | np.ndarray,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> list[Layer]:
+        """The layers of the photo with these options (see :func:`split_layers`)."""
+        return _split(image, depth, self, progress)
+
+
 # --------------------------------------------------------------------------- thresholds
 
 
 def depth_thresholds(
-    nearness: np.ndarray, *, count: int, split: SplitMethod = "quantiles"
+    nearness: np.ndarray, *, count: int, split: SplitMethod = Layers.split
 ) -> np.ndarray:
     """Nearness thresholds ``t_1 < ... < t_{count-1}`` that cut the map into ``count`` layers.
 
@@ -110,8 +222,8 @@ def depth_thresholds(
     >>> depth_thresholds(nearness, count=3, split="gaps").tolist()
     [3.0, 7.0]
     """
-    if split not in ("quantiles", "gaps"):
-        raise ParameterError(f"split must be 'quantiles' or 'gaps', got {split!r}")
+    if split not in SPLITS:
+        raise ParameterError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     values = np.asarray(nearness, dtype=np.float32).ravel()
     distinct, counts = np.unique(values, return_counts=True)
     limit = min(MAX_LAYERS, len(distinct))
@@ -318,13 +430,6 @@ def inpaint_hidden(
 # --------------------------------------------------------------------------- splitting
 
 
-def _check(name: str, value: float, low: float, high: float, unit: str = "") -> float:
-    value = float(value)
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ParameterError(f"{name} must be in {low:g}..{high:g}{unit}, got {value:g}")
-    return value
-
-
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
     size = 2 * radius + 1
     return cv2.boxFilter(array, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
@@ -421,59 +526,19 @@ def _extension(own: np.ndarray, reach_px: float) -> np.ndarray:
     return np.clip((reach_px - distance) / ramp, 0.0, 1.0).astype(np.float32)
 
 
-def check_layer_options(
-    *,
-    count: int = 4,
-    split: str = "quantiles",
-    feather: float = 0.5,
-    extend: float = 4.0,
-    light_angle: float = 135.0,
-    shadow_opacity: float = 0.5,
-    shadow_length: float = 6.0,
-    shadow_softness: float = 1.5,
-    shadow_color: str = "#000000",
-) -> None:
-    """Validate the options of :func:`split_layers` that do not depend on the depth map.
-
-    Raises :class:`ParameterError` naming the option and its range. Lets a command fail
-    before computing depth; :func:`split_layers` calls it too.
-
-    Examples
-    --------
-    >>> check_layer_options(count=1)  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    depthfx.errors.ParameterError: count must be at least 2 (layers), got 1
-    """
-    if (
-        not isinstance(count, int | np.integer)
-        or isinstance(count, bool)
-        or not 2 <= count <= MAX_LAYERS
-    ):
-        raise ParameterError(f"count must be in 2..{MAX_LAYERS} (layers), got {count}")
-    if split not in ("quantiles", "gaps"):
-        raise ParameterError(f"split must be 'quantiles' or 'gaps', got {split!r}")
-    _check("feather", feather, 0, 5, " (% of the diagonal)")
-    _check("extend", extend, 0, 100, " (% of the diagonal)")
-    _check("light_angle", light_angle, -360, 360, " degrees")
-    _check("shadow_opacity", shadow_opacity, 0, 1)
-    _check("shadow_length", shadow_length, 0, 50, " (% of the diagonal)")
-    _check("shadow_softness", shadow_softness, 0, 20, " (% of the diagonal)")
-    parse_color(shadow_color)
-
-
 def split_layers(
     image: np.ndarray,
     depth: DepthMap | np.ndarray,
     *,
-    count: int = 4,
-    split: SplitMethod = "quantiles",
-    feather: float = 0.5,
-    extend: float = 4.0,
-    light_angle: float = 135.0,
-    shadow_opacity: float = 0.5,
-    shadow_length: float = 6.0,
-    shadow_softness: float = 1.5,
-    shadow_color: str = "#000000",
+    count: int = Layers.count,
+    split: SplitMethod = Layers.split,
+    feather: float = Layers.feather,
+    extend: float = Layers.extend,
+    light_angle: float = Layers.light_angle,
+    shadow_opacity: float = Layers.shadow_opacity,
+    shadow_length: float = Layers.shadow_length,
+    shadow_softness: float = Layers.shadow_softness,
+    shadow_color: str | Sequence[float] = Layers.shadow_color,
     progress: ProgressCallback | None = None,
 ) -> list[Layer]:
     """Cut a photo into depth layers (and their shadow layers), back to front.
@@ -484,27 +549,9 @@ def split_layers(
         The photo (a 4th channel is ignored here).
     depth : DepthMap or (H, W) nearness
         Larger = nearer.
-    count : int
-        Number of depth layers, 2..32 and at most the number of distinct depth values.
-    split : {"quantiles", "gaps"}
-        Cut at equal-area quantiles of depth, or at the gaps of the depth histogram.
-    feather : float
-        Radius of the edge-aware alpha, % of the diagonal (0..5); 0 gives hard cuts.
-    extend : float
-        How far each layer's inpainted continuation reaches behind nearer layers, % of the
-        diagonal (0..100). The farthest layer is always filled everywhere.
-    light_angle : float
-        Where the light comes from, degrees counter-clockwise from the right (135 = upper
-        left, so shadows fall to the lower right).
-    shadow_opacity : float
-        Darkness of cast shadows, 0..1; 0 adds no shadow layers.
-    shadow_length : float
-        Shadow offset, % of the diagonal, for a gap spanning the whole depth range (0..50);
-        each gap throws a shadow in proportion to its share of the range.
-    shadow_softness : float
-        Shadow blur (Gaussian sigma), % of the diagonal, for a gap of the whole range (0..20).
-    shadow_color : str
-        Colour the shadow tints towards, ``"#rrggbb"`` in sRGB.
+    count, split, feather, extend, light_angle, shadow_opacity, shadow_length, \
+shadow_softness, shadow_color
+        The options of :class:`Layers` (each field's help gives its meaning and range).
     progress : callable(stage, fraction), optional
 
     Returns
@@ -512,6 +559,12 @@ def split_layers(
     list of Layer
         Back to front: depth layer 0 (opaque, farthest), then for each nearer layer its shadow
         layer (``kind="shadow"``, ``blend="multiply"``; when shadows are on) and the layer.
+
+    Raises
+    ------
+    ParameterError
+        An option out of its range (the message names it and the range), or more layers
+        than the depth map has distinct values.
 
     Examples
     --------
@@ -521,7 +574,7 @@ def split_layers(
     >>> [layer.name for layer in stack]
     ['layer 0 (far)', 'shadow on layers below 1', 'layer 1 (near)']
     """
-    check_layer_options(
+    options = Layers(
         count=count,
         split=split,
         feather=feather,
@@ -532,21 +585,32 @@ def split_layers(
         shadow_softness=shadow_softness,
         shadow_color=shadow_color,
     )
+    return options.layer_stack(image, depth, progress=progress)
+
+
+def _split(
+    image: np.ndarray,
+    depth: DepthMap | np.ndarray,
+    options: Layers,
+    progress: ProgressCallback | None,
+) -> list[Layer]:
+    """:func:`split_layers` with its options checked."""
+    count = options.count
     rgb, _ = split_alpha(as_float_image(image))
     depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
-    shadow_rgb = parse_color(shadow_color)
+    shadow_rgb = parse_color(options.shadow_color, name="shadow_color")
 
     def report(stage: str, fraction: float) -> None:
         if progress is not None:
             progress(stage, fraction)
 
     nearness = depth_map.nearness
-    thresholds = depth_thresholds(nearness, count=count, split=split)
+    thresholds = depth_thresholds(nearness, count=count, split=options.split)
     report("cutting layers", 0.0)
     height, width = nearness.shape
     diagonal = math.hypot(height, width)
     guide = encode_srgb8(rgb).astype(np.float32) / np.float32(255)  # edges as the eye sees them
-    radius = round(feather / 100.0 * diagonal)
+    radius = round(options.feather / 100.0 * diagonal)
     coverages = _coverages(nearness, thresholds, guide, radius)
     report("cutting layers", 0.3)
 
@@ -556,7 +620,7 @@ def split_layers(
     alphas: list[np.ndarray] = [np.ones((height, width), np.float32)]
     for k in range(1, count):
         behind_nearer = coverages[k + 1]
-        reach = _extension(own[k], extend / 100.0 * diagonal)
+        reach = _extension(own[k], options.extend / 100.0 * diagonal)
         alphas.append(np.clip(own[k] + behind_nearer * reach, 0.0, 1.0).astype(np.float32))
 
     # Share of each layer that can show through the layers in front of it.
@@ -565,7 +629,7 @@ def split_layers(
         see_through[k] = (see_through[k + 1] * (1.0 - alphas[k + 1])).astype(np.float32)
 
     # Parallax uncovers at most a few % of the diagonal next to an edge: inpaint that band.
-    band_px = max(extend, 2.0) / 100.0 * diagonal
+    band_px = max(options.extend, 2.0) / 100.0 * diagonal
     depth_layers: list[Layer] = []
     tops: list[float] = []
     for k in range(count):
@@ -597,10 +661,10 @@ def split_layers(
         )
 
     stack: list[Layer] = [depth_layers[0]]
-    if shadow_opacity > 0 and shadow_length > 0:
+    if options.shadow_opacity > 0 and options.shadow_length > 0:
         report("casting shadows", 0.8)
         # Soft shadows lose nothing on a smaller copy; sharp ones (softness 0) stay full size.
-        scale = min(1.0, _SHADOW_SIDE / max(height, width)) if shadow_softness > 0 else 1.0
+        scale = min(1.0, _SHADOW_SIDE / max(height, width)) if options.shadow_softness > 0 else 1.0
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
 
         def shrink(array: np.ndarray) -> np.ndarray:
@@ -610,10 +674,10 @@ def split_layers(
             [shrink(item) for item in own],
             [shrink(item) for item in alphas],
             [layer.plane or 0.0 for layer in depth_layers],
-            light_angle=light_angle,
-            length_px=shadow_length / 100.0 * diagonal * scale,
-            softness_px=shadow_softness / 100.0 * diagonal * scale,
-            opacity=shadow_opacity,
+            light_angle=options.light_angle,
+            length_px=options.shadow_length / 100.0 * diagonal * scale,
+            softness_px=options.shadow_softness / 100.0 * diagonal * scale,
+            opacity=options.shadow_opacity,
             nearness=shrink(normalized),
             tops=tops,
         )
@@ -676,15 +740,15 @@ def layers(
     image: np.ndarray,
     depth: DepthMap | np.ndarray,
     *,
-    count: int = 4,
-    split: SplitMethod = "quantiles",
-    feather: float = 0.5,
-    extend: float = 4.0,
-    light_angle: float = 135.0,
-    shadow_opacity: float = 0.5,
-    shadow_length: float = 6.0,
-    shadow_softness: float = 1.5,
-    shadow_color: str = "#000000",
+    count: int = Layers.count,
+    split: SplitMethod = Layers.split,
+    feather: float = Layers.feather,
+    extend: float = Layers.extend,
+    light_angle: float = Layers.light_angle,
+    shadow_opacity: float = Layers.shadow_opacity,
+    shadow_length: float = Layers.shadow_length,
+    shadow_softness: float = Layers.shadow_softness,
+    shadow_color: str | Sequence[float] = Layers.shadow_color,
     progress: ProgressCallback | None = None,
 ) -> np.ndarray:
     """The "paper-cut diorama": the photo with each depth layer casting a shadow on those behind.
@@ -706,11 +770,7 @@ def layers(
     >>> float(out[15, 24, 0]), float(out[15, 15, 0]), float(out[30, 30, 0])  # 5.7 px to the right
     (0.0, 0.5, 0.5)
     """
-    image = as_float_image(image)
-    rgb, alpha = split_alpha(image)
-    stack = split_layers(
-        rgb,
-        depth,
+    options = Layers(
         count=count,
         split=split,
         feather=feather,
@@ -720,54 +780,16 @@ def layers(
         shadow_length=shadow_length,
         shadow_softness=shadow_softness,
         shadow_color=shadow_color,
-        progress=progress,
     )
-    return join_alpha(composite_layers(stack), alpha)
-
-
-@dataclass(frozen=True)
-class Layers:
-    """Options of :func:`layers`; ``apply(image, depth)`` runs it.
-
-    Examples
-    --------
-    >>> effect = Layers(count=2, shadow_opacity=0.3)
-    >>> effect.apply(np.zeros((8, 8, 3), np.float32), np.eye(8)).shape
-    (8, 8, 3)
-    """
-
-    count: int = 4
-    split: str = "quantiles"
-    feather: float = 0.5
-    extend: float = 4.0
-    light_angle: float = 135.0
-    shadow_opacity: float = 0.5
-    shadow_length: float = 6.0
-    shadow_softness: float = 1.5
-    shadow_color: str = "#000000"
-
-    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
-        return layers(
-            image,
-            depth,
-            count=self.count,
-            split=self.split,  # type: ignore[arg-type]
-            feather=self.feather,
-            extend=self.extend,
-            light_angle=self.light_angle,
-            shadow_opacity=self.shadow_opacity,
-            shadow_length=self.shadow_length,
-            shadow_softness=self.shadow_softness,
-            shadow_color=self.shadow_color,
-        )
+    return options.apply(image, depth, progress=progress)
 
 
 __all__ = [
     "MAX_LAYERS",
     "NAME",
+    "SPLITS",
     "Layer",
     "Layers",
-    "check_layer_options",
     "composite_layers",
     "depth_thresholds",
     "inpaint_hidden",

@@ -6,13 +6,14 @@ Two ways of using a depth map the way a renderer uses a shadow map:
   at its own nearness; a card casts a soft copy of its silhouette onto the cards behind it,
   shifted away from the light by an amount proportional to the depth gap.
 * :func:`relight_shadows` — nearness as a height field; every pixel marches towards a light
-  at a given azimuth and elevation and is darkened when the height field blocks the way
+  at a given angle and elevation and is darkened when the height field blocks the way
   (screen-space shadow mapping).
 
 Both darken in linear light by multiplication, as a real shadow removes light.
 
-Directions follow one convention: an angle in degrees, counter-clockwise from "to the right"
-on the picture, so 90 is "from the top" and 135 is "from the upper left".
+Directions follow one convention, the ``light_angle`` option of both: an angle in degrees,
+counter-clockwise from "to the right" on the picture, so 90 is "from the top" and 135 is
+"from the upper left".
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
-from ..image import as_float_image, join_alpha, split_alpha, srgb_to_linear
+from ..image import as_float_image, join_alpha, split_alpha
+from ..params import Params, option
 
 NAME = "shadows"
 
@@ -38,28 +41,28 @@ _RELIGHT_WORKING_SIDE = 640
 # --------------------------------------------------------------------------- helpers
 
 
-def parse_color(color: str, *, name: str = "shadow_color") -> np.ndarray:
-    """``"#rrggbb"`` / ``"#rgb"`` (sRGB, as in every paint program) to linear RGB float32.
+def light_angle_option(*, panel: str, aliases: tuple[str, ...] = ()) -> Any:
+    """The ``light_angle`` option field, the same for cast shadows and relighting.
 
     Examples
     --------
-    >>> parse_color("#000").tolist()
-    [0.0, 0.0, 0.0]
-    >>> [round(v, 3) for v in parse_color("#ff8000").tolist()]
-    [1.0, 0.216, 0.0]
+    >>> from dataclasses import fields
+    >>> from depthfx.params import spec_of
+    >>> @dataclass(frozen=True)
+    ... class Lit:
+    ...     light_angle: float = light_angle_option(panel="Light")
+    >>> spec_of(fields(Lit)[0]).range_text()
+    '-360..360 degrees'
     """
-    text = str(color).strip().lstrip("#")
-    if len(text) == 3:
-        text = "".join(ch * 2 for ch in text)
-    try:
-        if len(text) != 6:
-            raise ValueError(text)
-        values = [int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4)]
-    except ValueError:
-        raise ParameterError(
-            f"{name} must be a colour like '#000000' or '#336', got {color!r}"
-        ) from None
-    return np.asarray(srgb_to_linear(np.asarray(values, np.float32)), dtype=np.float32)
+    return option(
+        135.0,
+        low=-360.0,
+        high=360.0,
+        unit="degrees",
+        help="Where the light comes from, counter-clockwise from the right; 135 = upper left.",
+        panel=panel,
+        aliases=aliases,
+    )
 
 
 def direction_away_from_light(angle_deg: float) -> tuple[float, float]:
@@ -99,13 +102,6 @@ def _blur(mask: np.ndarray, sigma: float) -> np.ndarray:
 def _smoothstep(low: float, high: float, value: np.ndarray) -> np.ndarray:
     ratio = np.clip((value - low) / (high - low), 0.0, 1.0)
     return (ratio * ratio * (3.0 - 2.0 * ratio)).astype(np.float32)
-
-
-def _check_range(name: str, value: float, low: float, high: float, unit: str = "") -> float:
-    value = float(value)
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ParameterError(f"{name} must be in {low:g}..{high:g}{unit}, got {value:g}")
-    return value
 
 
 def apply_shadow(rgb: np.ndarray, shadow_alpha: np.ndarray, color: np.ndarray) -> np.ndarray:
@@ -222,7 +218,7 @@ def cast_layer_shadows(
 def shadow_mask(
     height_field: np.ndarray,
     *,
-    azimuth: float,
+    light_angle: float,
     elevation: float,
     softness: float = 1.0,
     bias: float = 0.5,
@@ -230,20 +226,21 @@ def shadow_mask(
 ) -> np.ndarray:
     """Ray-marched shadow of a height field (heights in pixels), 0 = lit, 1 = in shadow.
 
-    From each pixel a ray climbs towards the light at ``elevation`` degrees. The pixel is in
-    shadow where some sample of the height field along the ray stands above the ray; the
-    margin (in pixels of height, minus ``bias``) over ``softness`` gives a soft edge. All
-    pixels march together, one vectorized step at a time.
+    From each pixel a ray climbs towards the light (from ``light_angle``, see
+    :func:`direction_away_from_light`) at ``elevation`` degrees. The pixel is in shadow
+    where some sample of the height field along the ray stands above the ray; the margin
+    (in pixels of height, minus ``bias``) over ``softness`` gives a soft edge. All pixels
+    march together, one vectorized step at a time.
 
     Examples
     --------
     >>> field = np.zeros((20, 40), np.float32); field[:, 20:24] = 10  # a wall 10 px high
-    >>> mask = shadow_mask(field, azimuth=0, elevation=45, softness=0.01, bias=0)
+    >>> mask = shadow_mask(field, light_angle=0, elevation=45, softness=0.01, bias=0)
     >>> float(mask[10, 15]), float(mask[10, 30])  # light from the right: shadow on the left
     (1.0, 0.0)
     """
     height_field = np.asarray(height_field, dtype=np.float32)
-    toward_x, toward_y = (-v for v in direction_away_from_light(azimuth))
+    toward_x, toward_y = (-v for v in direction_away_from_light(light_angle))
     slope = math.tan(math.radians(elevation))
     reach = float(height_field.max() - height_field.min()) / max(slope, 1e-6)
     reach = min(reach, float(math.hypot(*height_field.shape)))
@@ -267,18 +264,107 @@ def shadow_mask(
     return np.clip(margin / np.float32(max(softness, 1e-6)), 0.0, 1.0).astype(np.float32)
 
 
+_LIGHT = "Light"
+_DIAGONAL = "% of the diagonal"
+
+
+@dataclass(frozen=True)
+class Shadows(Params):
+    """The relighting effect's options; ``apply(image, depth)`` runs it.
+
+    Each option is declared once, here: :func:`relight_shadows`, the ``depthfx shadows``
+    command and preset steps (``effect = "shadows"``) all take these names, ranges and
+    defaults. ``azimuth``, the light direction's name before it was ``light_angle`` (same
+    convention), is still read from presets and the command line (``--azimuth``).
+
+    Examples
+    --------
+    >>> out = Shadows(light_angle=45).apply(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8)))
+    >>> out.shape
+    (8, 8, 3)
+    >>> Shadows(opacity=5)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ParameterError: opacity must be in 0..1, got 5.0
+    """
+
+    RENAMED: ClassVar[dict[str, str]] = {"azimuth": "light_angle"}
+
+    light_angle: float = light_angle_option(panel=_LIGHT, aliases=("--azimuth",))
+    elevation: float = option(
+        35.0,
+        low=1.0,
+        high=89.0,
+        unit="degrees",
+        help="Height of the light above the picture plane.",
+        panel=_LIGHT,
+    )
+    height: float = option(
+        10.0,
+        low=0.0,
+        high=100.0,
+        unit=_DIAGONAL,
+        help="Relief of the whole depth range.",
+        panel=_LIGHT,
+    )
+    opacity: float = option(0.5, low=0.0, high=1.0, help="Darkness of the shadows.", panel=_LIGHT)
+    softness: float = option(
+        1.0,
+        low=0.0,
+        high=10.0,
+        unit=_DIAGONAL,
+        help="Width of the shadow edge, 0 = hard edges.",
+        panel=_LIGHT,
+    )
+
+    def apply(
+        self,
+        image: np.ndarray,
+        depth: DepthMap | np.ndarray,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """Relight ``image`` with these options (see :func:`relight_shadows`)."""
+        image = as_float_image(image)
+        rgb, alpha = split_alpha(image)
+        depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
+        if self.opacity == 0 or self.height == 0:
+            return image.copy()
+        if progress:
+            progress("relighting", 0.0)
+        full_height, full_width = rgb.shape[:2]
+        scale = min(1.0, _RELIGHT_WORKING_SIDE / max(full_height, full_width))
+        nearness = depth_map.normalized()
+        if scale < 1.0:
+            size = (max(1, round(full_width * scale)), max(1, round(full_height * scale)))
+            nearness = cv2.resize(nearness, size, interpolation=cv2.INTER_AREA)
+        diagonal = math.hypot(*nearness.shape)
+        mask = shadow_mask(
+            nearness * np.float32(self.height / 100.0 * diagonal),
+            light_angle=self.light_angle,
+            elevation=self.elevation,
+            softness=max(self.softness / 100.0 * diagonal, 0.05),
+            bias=0.5,
+        )
+        if scale < 1.0:
+            mask = cv2.resize(mask, (full_width, full_height), interpolation=cv2.INTER_LINEAR)
+        if progress:
+            progress("relighting", 1.0)
+        darkened = rgb * (1.0 - np.float32(self.opacity) * mask)[:, :, None]
+        return join_alpha(darkened.astype(np.float32), alpha)
+
+
 def relight_shadows(
     image: np.ndarray,
     depth: DepthMap | np.ndarray,
     *,
-    azimuth: float = 135.0,
-    elevation: float = 35.0,
-    height: float = 10.0,
-    opacity: float = 0.5,
-    softness: float = 1.0,
+    light_angle: float = Shadows.light_angle,
+    elevation: float = Shadows.elevation,
+    height: float = Shadows.height,
+    opacity: float = Shadows.opacity,
+    softness: float = Shadows.softness,
     progress: ProgressCallback | None = None,
 ) -> np.ndarray:
-    """Darken what a light at (azimuth, elevation) would not reach, with depth as relief.
+    """Darken what a light at (light_angle, elevation) would not reach, with depth as relief.
 
     Nearness, normalized to 0..1, is a height field whose full range stands ``height`` % of
     the picture diagonal tall. Each pixel marches towards the light; where the relief blocks
@@ -288,90 +374,35 @@ def relight_shadows(
     ----------
     image : ndarray (H, W, 3|4) float, linear light
     depth : DepthMap or (H, W) nearness
-    azimuth : float
-        Direction the light comes from, degrees counter-clockwise from the right (-360..360).
-    elevation : float
-        Height of the light above the picture plane, degrees (1..89).
-    height : float
-        Relief of the whole depth range, % of the diagonal (0..100).
-    opacity : float
-        Darkness of the shadows (0..1).
-    softness : float
-        Width of the shadow edge, % of the diagonal (0..10); 0 gives hard edges.
+    light_angle, elevation, height, opacity, softness
+        The options of :class:`Shadows` (each field's help gives its meaning and range).
+    progress : callable(stage, fraction), optional
 
     Returns
     -------
     ndarray like ``image``
 
+    Raises
+    ------
+    ParameterError
+        An option out of its range (the message names it and the range).
+
     Examples
     --------
     >>> image = np.full((40, 60, 3), 0.5, np.float32)
     >>> nearness = np.zeros((40, 60), np.float32); nearness[:, 30:34] = 1
-    >>> out = relight_shadows(image, nearness, azimuth=0, elevation=45, height=20, opacity=1)
+    >>> out = relight_shadows(image, nearness, light_angle=0, elevation=45, height=20, opacity=1)
     >>> float(out[20, 20, 0]) < 0.1, float(out[20, 50, 0])
     (True, 0.5)
     """
-    _check_range("azimuth", azimuth, -360, 360, " degrees")
-    _check_range("elevation", elevation, 1, 89, " degrees")
-    _check_range("height", height, 0, 100, " (% of the diagonal)")
-    _check_range("opacity", opacity, 0, 1)
-    _check_range("softness", softness, 0, 10, " (% of the diagonal)")
-    image = as_float_image(image)
-    rgb, alpha = split_alpha(image)
-    depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
-    if opacity == 0 or height == 0:
-        return image.copy()
-    if progress:
-        progress("relighting", 0.0)
-    full_height, full_width = rgb.shape[:2]
-    scale = min(1.0, _RELIGHT_WORKING_SIDE / max(full_height, full_width))
-    nearness = depth_map.normalized()
-    if scale < 1.0:
-        size = (max(1, round(full_width * scale)), max(1, round(full_height * scale)))
-        nearness = cv2.resize(nearness, size, interpolation=cv2.INTER_AREA)
-    diagonal = math.hypot(*nearness.shape)
-    mask = shadow_mask(
-        nearness * np.float32(height / 100.0 * diagonal),
-        azimuth=azimuth,
+    options = Shadows(
+        light_angle=light_angle,
         elevation=elevation,
-        softness=max(softness / 100.0 * diagonal, 0.05),
-        bias=0.5,
+        height=height,
+        opacity=opacity,
+        softness=softness,
     )
-    if scale < 1.0:
-        mask = cv2.resize(mask, (full_width, full_height), interpolation=cv2.INTER_LINEAR)
-    if progress:
-        progress("relighting", 1.0)
-    darkened = rgb * (1.0 - np.float32(opacity) * mask)[:, :, None]
-    return join_alpha(darkened.astype(np.float32), alpha)
-
-
-@dataclass(frozen=True)
-class Shadows:
-    """Options of :func:`relight_shadows`; ``apply(image, depth)`` runs it.
-
-    Examples
-    --------
-    >>> out = Shadows(azimuth=45).apply(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8)))
-    >>> out.shape
-    (8, 8, 3)
-    """
-
-    azimuth: float = 135.0
-    elevation: float = 35.0
-    height: float = 10.0
-    opacity: float = 0.5
-    softness: float = 1.0
-
-    def apply(self, image: np.ndarray, depth: DepthMap | np.ndarray) -> np.ndarray:
-        return relight_shadows(
-            image,
-            depth,
-            azimuth=self.azimuth,
-            elevation=self.elevation,
-            height=self.height,
-            opacity=self.opacity,
-            softness=self.softness,
-        )
+    return options.apply(image, depth, progress=progress)
 
 
 __all__ = [
@@ -380,7 +411,7 @@ __all__ = [
     "apply_shadow",
     "cast_layer_shadows",
     "direction_away_from_light",
-    "parse_color",
+    "light_angle_option",
     "relight_shadows",
     "shadow_mask",
 ]

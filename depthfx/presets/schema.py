@@ -166,18 +166,26 @@ def _step_from_dict(data: Any, index: int, locate: Locator) -> Step:
         )
     effect_class = effects[name]
     fields = {item.name: item for item in dataclasses.fields(effect_class) if item.init}
+    renamed: Mapping[str, str] = getattr(effect_class, "RENAMED", {})
     _check_keys(
-        data, (*STEP_KEYS, *fields), f"{where} ({name})", locate, section="steps", index=index
+        data,
+        (*STEP_KEYS, *fields),
+        f"{where} ({name})",
+        locate,
+        section="steps",
+        index=index,
+        former=tuple(renamed),
     )
     options: dict[str, Any] = {}
     for key, value in data.items():
         if key in STEP_KEYS:
             continue
-        options[key] = _coerce(value, fields[key], key, where, locate, index)
+        options[key] = _coerce(value, fields[renamed.get(key, key)], key, where, locate, index)
     try:
-        effect = effect_class(**options)
+        build = getattr(effect_class, "from_options", None)
+        effect = build(options) if build is not None else effect_class(**options)
     except (ParameterError, TypeError, ValueError) as exc:
-        key = next((key for key in options if key in str(exc)), None)
+        key = next((key for key in options if renamed.get(key, key) in str(exc)), None)
         line = locate.line(key, "steps", index) if key else locate.header(index)
         raise PresetError(locate.message(line, f"{where} ({name}): {exc}")) from None
     try:
@@ -186,7 +194,7 @@ def _step_from_dict(data: Any, index: int, locate: Locator) -> Step:
             blend=data.get("blend", 1.0),
             mask=data.get("mask"),
             mask_feather=data.get("mask_feather", DEFAULT_MASK_FEATHER),
-            pinned=tuple(options),
+            pinned=tuple(renamed.get(key, key) for key in options),
         )
     except ParameterError as exc:
         key = next((key for key in ("mask_feather", "blend", "mask") if key in str(exc)), "blend")
@@ -259,8 +267,10 @@ def _check_keys(
     *,
     section: str | None,
     index: int | None = None,
+    former: Sequence[str] = (),
 ) -> None:
-    unknown = [key for key in data if key not in valid]
+    """Refuse keys not in ``valid``; ``former`` (renamed) keys are accepted but not listed."""
+    unknown = [key for key in data if key not in valid and key not in former]
     if unknown:
         key = unknown[0]
         raise PresetError(

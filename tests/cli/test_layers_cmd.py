@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -96,6 +97,29 @@ def test_layers_without_depth_source_is_one_line(scene, one_error_line) -> None:
 def test_help_works() -> None:
     result = runner.invoke(app, ["layers", "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_layers_help_lists_the_options_of_the_layers_dataclass() -> None:
+    result = runner.invoke(app, ["layers", "--help"])
+    assert result.exit_code == 0
+    for option in ("--count", "-n", "--split", "--light-angle", "--shadow-color", "--parallax"):
+        assert option in result.output
+
+
+def test_layers_options_by_their_own_names_and_aliases(scene, one_error_line) -> None:  # type: ignore[no-untyped-def]
+    folder, photo, depth = scene
+    common = ["layers", str(photo), "--depth", str(depth), "--feather", "0"]
+    for name, extra in [("short", ["-n", "2"]), ("long", ["--count", "2"])]:
+        result = runner.invoke(app, [*common, *extra, "-o", str(folder / f"{name}.png")])
+        assert result.exit_code == 0, result.output
+    assert (folder / "short.png").read_bytes() == (folder / "long.png").read_bytes()
+    # A white shadow multiplies by one: the photo comes back.
+    white = ["-n", "3", "--shadow-color", "white"]
+    result = runner.invoke(app, [*common, *white, "-o", str(folder / "w.png")])
+    assert result.exit_code == 0, result.output
+    assert np.allclose(read_image(folder / "w.png").pixels, read_image(photo).pixels, atol=1e-3)
+    result = runner.invoke(app, [*common, "--shadow-color", "nope", "-o", str(folder / "x.png")])
+    assert "shadow_color must be a name" in one_error_line(result)
 
 
 def test_real_scene_with_gt_depth(shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]

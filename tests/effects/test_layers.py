@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
+from dataclasses import fields
 
 import cv2
 import numpy as np
@@ -19,7 +21,8 @@ from depthfx.effects.layers import (
     push_pull_fill,
     split_layers,
 )
-from depthfx.errors import ParameterError
+from depthfx.errors import ParameterError, PresetError
+from depthfx.presets import loads_preset
 
 
 def _square_scene(size: int = 100, top: int = 40, side: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -83,8 +86,8 @@ def test_flat_depth_has_no_layers() -> None:
         ("feather", 6.0, "feather must be in 0..5"),
         ("shadow_opacity", 1.5, "shadow_opacity must be in 0..1"),
         ("shadow_length", -1.0, "shadow_length must be in 0..50"),
-        ("shadow_color", "purple-ish", "shadow_color must be a colour"),
-        ("light_angle", float("nan"), "light_angle must be in"),
+        ("shadow_color", "purple-ish", "shadow_color must be a name"),
+        ("light_angle", float("nan"), "light_angle must be a finite number"),
     ],
 )
 def test_bad_options_name_the_option(option: str, value: object, message: str) -> None:
@@ -92,6 +95,42 @@ def test_bad_options_name_the_option(option: str, value: object, message: str) -
     with pytest.raises(ParameterError, match=message) as info:
         split_layers(image, nearness, **{option: value})  # type: ignore[arg-type]
     assert "\n" not in str(info.value)
+
+
+def test_a_bad_option_fails_when_the_options_are_built() -> None:
+    with pytest.raises(ParameterError, match=r"count must be in 2\.\.32 layers, got 1"):
+        Layers(count=1)
+
+
+def test_a_preset_with_a_bad_value_fails_at_load_naming_file_and_line() -> None:
+    text = 'version = 1\n\n[[steps]]\neffect = "layers"\nsplit = "gaps"\ncount = 1\n'
+    with pytest.raises(PresetError, match=r"^x\.toml:6: step 1 \(layers\): count must be in 2"):
+        loads_preset(text, source="x.toml")
+
+
+@pytest.mark.parametrize("function", [layers, split_layers])
+def test_the_functions_take_their_defaults_from_the_dataclass(function) -> None:  # type: ignore[no-untyped-def]
+    keywords = {
+        name: parameter.default
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+    }
+    assert keywords == {item.name: item.default for item in fields(Layers)}
+
+
+def test_shadow_color_takes_every_colour_spelling() -> None:
+    image, nearness = _square_scene(40, 10, 10)
+    options = {"count": 2, "shadow_opacity": 1.0, "feather": 0}
+    black = layers(image, nearness, **options)  # type: ignore[arg-type]
+    assert black.min() < 0.1  # the shadows are there
+    assert np.array_equal(layers(image, nearness, shadow_color="black", **options), black)  # type: ignore[arg-type]
+    # A white shadow multiplies by one: the photo comes back unchanged.
+    assert np.array_equal(layers(image, nearness, shadow_color="white", **options), image)  # type: ignore[arg-type]
+    assert np.array_equal(
+        layers(image, nearness, shadow_color=(1, 1, 1), **options),  # type: ignore[arg-type]
+        layers(image, nearness, shadow_color="#fff", **options),  # type: ignore[arg-type]
+    )
+    assert Layers(shadow_color=[0, 0.5, 1]).shadow_color == (0.0, 0.5, 1.0)
 
 
 # --------------------------------------------------------------------------- layers

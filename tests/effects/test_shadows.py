@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -12,11 +14,11 @@ from depthfx.effects.shadows import (
     Shadows,
     cast_layer_shadows,
     direction_away_from_light,
-    parse_color,
     relight_shadows,
     shadow_mask,
 )
-from depthfx.errors import ParameterError
+from depthfx.errors import ParameterError, PresetError
+from depthfx.presets import loads_preset
 
 
 def test_direction_convention() -> None:
@@ -24,13 +26,6 @@ def test_direction_convention() -> None:
     assert direction_away_from_light(90) == pytest.approx((0.0, 1.0), abs=1e-12)  # from the top
     dx, dy = direction_away_from_light(135)  # from the upper left: falls to the lower right
     assert dx > 0 and dy > 0
-
-
-def test_parse_color() -> None:
-    assert parse_color("#ffffff").tolist() == pytest.approx([1.0, 1.0, 1.0])
-    assert parse_color("000").tolist() == [0.0, 0.0, 0.0]
-    with pytest.raises(ParameterError, match="shadow_color"):
-        parse_color("#12345")
 
 
 @pytest.mark.parametrize(("gap", "length"), [(1.0, 10.0), (0.5, 10.0), (0.25, 16.0)])
@@ -81,7 +76,7 @@ def test_shadow_falls_on_the_visible_receiver_with_its_own_gap() -> None:
 def test_shadow_mask_of_a_wall_has_the_exact_length() -> None:
     field = np.zeros((20, 80), np.float32)
     field[:, 50:52] = 12.0  # a wall 12 px high
-    mask = shadow_mask(field, azimuth=0, elevation=45, softness=0.01, bias=0)
+    mask = shadow_mask(field, light_angle=0, elevation=45, softness=0.01, bias=0)
     row = mask[10]
     # Light from the right at 45 degrees: the wall shades 12 px to its left.
     assert row[40:50].min() == 1.0
@@ -91,8 +86,8 @@ def test_shadow_mask_of_a_wall_has_the_exact_length() -> None:
 def test_lower_light_makes_longer_shadows() -> None:
     field = np.zeros((10, 120), np.float32)
     field[:, 100:104] = 10.0
-    high = shadow_mask(field, azimuth=0, elevation=60, softness=0.01, bias=0)[5].sum()
-    low = shadow_mask(field, azimuth=0, elevation=20, softness=0.01, bias=0)[5].sum()
+    high = shadow_mask(field, light_angle=0, elevation=60, softness=0.01, bias=0)[5].sum()
+    low = shadow_mask(field, light_angle=0, elevation=20, softness=0.01, bias=0)[5].sum()
     assert low > 3 * high
 
 
@@ -105,7 +100,7 @@ def test_relight_darkens_only_by_multiplication() -> None:
     image = np.random.default_rng(1).random((40, 60, 3)).astype(np.float32) * 0.8 + 0.1
     nearness = np.zeros((40, 60), np.float32)
     nearness[10:30, 25:35] = 1
-    out = relight_shadows(image, nearness, azimuth=0, elevation=30, height=20, opacity=0.7)
+    out = relight_shadows(image, nearness, light_angle=0, elevation=30, height=20, opacity=0.7)
     ratio = out / image
     assert ratio.max() <= 1 + 1e-6 and ratio.min() >= 0.3 - 1e-3
     # Per pixel the three channels are scaled alike (a multiply, no colour shift).
@@ -117,7 +112,7 @@ def test_relight_large_image_uses_a_working_copy_and_keeps_alpha() -> None:
     image = np.full((700, 900, 4), 0.5, np.float32)
     nearness = np.zeros((700, 900), np.float32)
     nearness[300:400, 400:500] = 1
-    out = relight_shadows(image, nearness, azimuth=90, elevation=40, height=10, opacity=1)
+    out = relight_shadows(image, nearness, light_angle=90, elevation=40, height=10, opacity=1)
     assert out.shape == image.shape and np.all(out[:, :, 3] == 0.5)
     assert out[420, 450, 0] < 0.1 and out[200, 450, 0] == pytest.approx(0.5)  # falls downwards
 
@@ -141,10 +136,67 @@ def test_dataclass() -> None:
     image = np.full((20, 20, 3), 0.5, np.float32)
     nearness = np.zeros((20, 20), np.float32)
     nearness[5:10, 5:10] = 1
-    effect = Shadows(azimuth=45, elevation=30, opacity=0.8)
+    effect = Shadows(light_angle=45, elevation=30, opacity=0.8)
     assert np.array_equal(
         effect.apply(image, nearness),
-        relight_shadows(image, nearness, azimuth=45, elevation=30, opacity=0.8),
+        relight_shadows(image, nearness, light_angle=45, elevation=30, opacity=0.8),
     )
     assert shadows_module.NAME == "shadows"
     assert math.isfinite(effect.height)
+
+
+def test_a_bad_option_fails_when_the_options_are_built() -> None:
+    with pytest.raises(ParameterError, match=r"opacity must be in 0\.\.1, got 5"):
+        Shadows(opacity=5)
+
+
+def test_the_function_takes_its_defaults_from_the_dataclass() -> None:
+    parameters = inspect.signature(relight_shadows).parameters
+    assert list(parameters)[2:] == [item.name for item in fields(Shadows)] + ["progress"]
+    for item in fields(Shadows):
+        assert parameters[item.name].default == item.default, item.name
+
+
+def test_a_preset_with_a_bad_value_fails_at_load_naming_file_and_line() -> None:
+    text = 'version = 1\n\n[[steps]]\neffect = "shadows"\nopacity = 5\n'
+    with pytest.raises(PresetError, match=r"^x\.toml:5: step 1 \(shadows\): opacity must be in"):
+        loads_preset(text, source="x.toml")
+
+
+def test_a_preset_written_with_the_former_name_azimuth_still_loads() -> None:
+    text = 'version = 1\n[[steps]]\neffect = "shadows"\nazimuth = 160\n'
+    chain = loads_preset(text, source="old.toml")
+    assert chain.steps[0].effect == Shadows(light_angle=160)
+    assert chain.to_dict()["steps"] == [{"effect": "shadows", "light_angle": 160.0}]
+    with pytest.raises(PresetError, match=r"^old\.toml:4: .*former name of light_angle"):
+        loads_preset(text + "light_angle = 100\n", source="old.toml")
+    with pytest.raises(PresetError, match=r"^old\.toml:4: .*light_angle must be in -360\.\.360"):
+        loads_preset(text.replace("160", "400"), source="old.toml")
+
+
+@pytest.mark.parametrize("light_angle", [0.0, 90.0, 135.0, 200.0, -60.0])
+def test_relighting_and_cast_shadows_fall_the_same_way(light_angle: float) -> None:
+    # One light_angle convention for both: a near block's shadow lies away from the light.
+    nearness = np.zeros((80, 80), np.float32)
+    nearness[35:45, 35:45] = 1
+    relit = relight_shadows(
+        np.full((80, 80, 3), 0.5, np.float32),
+        nearness,
+        light_angle=light_angle,
+        elevation=30,
+        height=20,
+        opacity=1,
+        softness=0,
+    )[:, :, 0]
+    back = np.ones((80, 80), np.float32)
+    block = (nearness > 0).astype(np.float32)
+    (cast,) = cast_layer_shadows(
+        [back, block], [back, block], [0.0, 1.0], light_angle=light_angle, length_px=15,
+        softness_px=0, opacity=1,
+    )  # fmt: skip
+    away = np.array(direction_away_from_light(light_angle))
+    for shadow in (relit < 0.25, (cast > 0.5) & (block == 0)):
+        rows, cols = np.nonzero(shadow)
+        offset = np.array([cols.mean() - 39.5, rows.mean() - 39.5])
+        assert rows.size > 20
+        assert float(offset @ away) / float(np.linalg.norm(offset)) > 0.95

@@ -6,6 +6,7 @@ import dataclasses
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from depthfx.chain import Chain, DepthSettings, Step
 from depthfx.depthmap import DepthMap
 from depthfx.effects.registry import available_effects, register_effect
 from depthfx.errors import ParameterError, PresetError
+from depthfx.params import Params, option
 from depthfx.presets import (
     dumps_preset,
     dumps_toml,
@@ -48,10 +50,23 @@ class AddNearness:
         return image + np.float32(self.scale) * depth.nearness[:, :, None]
 
 
+@dataclasses.dataclass(frozen=True)
+class Lift(Params):
+    """Test-only effect whose option ``amount`` was called ``boost`` before."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"boost": "amount"}
+
+    amount: float = option(0.1, low=0.0, high=1.0, help="Added to every channel.")
+
+    def apply(self, image: np.ndarray, depth: object) -> np.ndarray:
+        return image + np.float32(self.amount)
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _test_effects() -> None:
     register_effect(Gain, "gain")
     register_effect(AddNearness, "add_nearness")
+    register_effect(Lift, "lift")
 
 
 def _ramp_depth(height: int = 6, width: int = 11) -> np.ndarray:
@@ -218,6 +233,18 @@ def test_options_a_file_sets_to_the_default_are_kept() -> None:
     assert chain.steps[0].effect == Gain()  # 0.5 is the default ...
     assert chain.to_dict() == data  # ... but the file said it, so it is written back
     assert Chain([Gain()]).to_dict()["steps"] == [{"effect": "gain"}]
+
+
+def test_a_renamed_option_is_read_under_its_former_name_and_written_under_the_new() -> None:
+    chain = loads_preset('version = 1\n[[steps]]\neffect = "lift"\nboost = 0.1\n')
+    assert chain.steps[0].effect == Lift(amount=0.1)
+    assert chain.to_dict()["steps"] == [{"effect": "lift", "amount": 0.1}]  # pinned, new name
+    head = 'version = 1\n[[steps]]\neffect = "lift"\n'
+    assert _error(head + "boost = 2\n").startswith("my.toml:4: step 1 (lift): amount must be in")
+    assert "give only amount" in _error(head + "amount = 0.2\nboost = 0.1\n")
+    assert _error(head + "boost = true\n").startswith("my.toml:4: step 1: boost must be a number")
+    unknown = _error(head + "boots = 0.1\n")
+    assert "valid keys: amount, blend, effect, mask, mask_feather" in unknown  # not the old one
 
 
 def test_ints_become_floats_for_float_options() -> None:

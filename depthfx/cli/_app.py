@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "shadows": (
         "shadows_cmd",
-        "Relight: darken what a light at (azimuth, elevation) would not reach, depth as relief.",
+        "Relight: darken what a light at (light angle, elevation) would not reach, depth as relief.",
     ),
     "insert": (
         "insert_cmd",

@@ -107,8 +107,8 @@ def test_bad_option_fails_when_the_dataclass_is_built(options: dict, pattern: st
 
 
 def test_bad_preset_step_fails_when_loaded() -> None:
-    from depthfx.presets import loads_preset
     from depthfx.errors import PresetError
+    from depthfx.presets import loads_preset
 
     text = "\n".join(
         ["version = 1", "[[steps]]", 'effect = "insert"', 'overlay = "logo.png"', "x = 5", "y = 5"]

@@ -46,6 +46,10 @@ class Spec:
         One sentence for ``--help``, the preset docs and the studio page.
     low, high : float or None
         Inclusive range of a number.
+    above : float or None
+        Exclusive lower bound (the number must be greater), for sizes that cannot be 0.
+    finite : bool
+        Refuse infinity (``False`` where ``inf`` means "none", as fog's visibility).
     unit : str
         Shown after the range in help and errors, e.g. ``"% of the image diagonal"``.
     choices : tuple of str or None
@@ -65,6 +69,8 @@ class Spec:
     help: str
     low: float | None = None
     high: float | None = None
+    above: float | None = None
+    finite: bool = True
     unit: str = ""
     choices: tuple[str, ...] | None = None
     optional: bool = False
@@ -73,15 +79,22 @@ class Spec:
     aliases: tuple[str, ...] = ()
 
     def range_text(self) -> str:
-        """``"0..10 % of the image diagonal"``, ``"disc, polygon"`` or ``""``."""
+        """``"0..10 % of the image diagonal"``, ``"> 0"``, ``"disc, polygon"`` or ``""``."""
         if self.choices is not None:
             return ", ".join(self.choices)
+        unit = f" {self.unit}" if self.unit else ""
+        if self.above is not None:
+            text = f"> {self.above:g}"
+            if self.high is not None:
+                text += f" and <= {self.high:g}"
+            return text + unit
         if self.low is None and self.high is None:
             return self.unit
-        low = "" if self.low is None else f"{self.low:g}"
-        high = "" if self.high is None else f"{self.high:g}"
-        text = f"{low}..{high}"
-        return f"{text} {self.unit}" if self.unit else text
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g}..{self.high:g}{unit}"
+        if self.low is not None:
+            return f">= {self.low:g}{unit}"
+        return f"<= {self.high:g}{unit}"
 
     def describe(self) -> str:
         """The help line with its range, e.g. ``"Largest blur radius (0..10 %)."``."""
@@ -130,12 +143,16 @@ class Spec:
                 value = int(value)
         else:
             value = float(value)
-            if not math.isfinite(value):
+            if math.isnan(value) or (self.finite and math.isinf(value)):
                 raise ParameterError(f"{name} must be a finite number, got {value!r}")
-        too_low = self.low is not None and value < self.low
+        too_low = (self.low is not None and value < self.low) or (
+            self.above is not None and not value > self.above
+        )
         too_high = self.high is not None and value > self.high
         if too_low or too_high:
-            raise ParameterError(f"{name} must be in {self._expected()}, got {value!r}")
+            extent = self._expected()
+            verb = "be in" if ".." in extent else "be"
+            raise ParameterError(f"{name} must {verb} {extent}, got {value!r}")
         return value
 
     def _expected(self) -> str:
@@ -149,6 +166,8 @@ def option(
     kind: type | None = None,
     low: float | None = None,
     high: float | None = None,
+    above: float | None = None,
+    finite: bool = True,
     unit: str = "",
     choices: tuple[str, ...] | None = None,
     parse: Callable[[Any], Any] | None = None,
@@ -178,6 +197,8 @@ def option(
         help=help,
         low=low,
         high=high,
+        above=above,
+        finite=finite,
         unit=unit,
         choices=choices,
         optional=default is None,

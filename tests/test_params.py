@@ -25,6 +25,8 @@ class Sample(Params):
     enabled: bool = option(True, help="On or off.")
     limit: float | None = option(None, kind=float, low=0.0, help="Optional cap.")
     size: int = option(2, kind=int, parse=_even, help="An even size.")
+    size_mm: float = option(1.0, above=0, high=10, unit="mm", help="A size that is never 0.")
+    reach: float = option(1.0, above=0, finite=False, help="How far; inf = everywhere.")
 
     def check_together(self) -> None:
         if self.mode == "hard" and self.amount > 0.9:
@@ -49,7 +51,10 @@ def test_defaults_build_and_numbers_are_canonical() -> None:
         ({"count": 2.5}, r"count must be a whole number"),
         ({"mode": "medium"}, r"mode must be one of soft, hard, got 'medium'"),
         ({"enabled": 1}, r"enabled must be true or false"),
-        ({"limit": -1}, r"limit must be in 0.., got -1.0"),
+        ({"limit": -1}, r"limit must be >= 0, got -1.0"),
+        ({"size_mm": 0}, r"size_mm must be > 0 and <= 10 mm, got 0.0"),
+        ({"size_mm": float("inf")}, r"size_mm must be a finite number"),
+        ({"reach": float("nan")}, r"reach must be a finite number"),
         ({"size": 3}, r"size must be an even integer"),
         ({"mode": "hard", "amount": 1.0}, r"hard mode needs amount <= 0.9"),
     ],
@@ -71,7 +76,9 @@ def test_specs_describe_themselves() -> None:
     assert specs["mode"].describe() == "Which kind (soft, hard)."
     assert specs["enabled"].describe() == "On or off."
     assert specs["limit"].optional and not specs["amount"].optional
-    assert [default_of(item) for item in fields(Sample)] == [0.5, 4, "soft", True, None, 2]
+    assert [default_of(item) for item in fields(Sample)] == [0.5, 4, "soft", True, None, 2, 1, 1]
+    assert specs["size_mm"].describe() == "A size that is never 0 (> 0 and <= 10 mm)."
+    assert Sample(reach=float("inf")).reach == float("inf")
 
 
 def test_plain_fields_have_no_spec() -> None:

@@ -720,20 +720,6 @@ def _sin_elevation(shape: tuple[int, int], *, horizon: float, focal_px: float | 
     return (rise / np.sqrt(rise * rise + np.float32(focal) ** 2))[:, None].astype(np.float32)
 
 
-def _check_visibility(visibility: float | str) -> float:
-    """The ``parse`` hook of :attr:`Fog.visibility`: metres > 0, ``inf`` meaning no fog
-    (a plain float option would refuse infinity)."""
-    try:
-        metres = math.nan if isinstance(visibility, bool) else float(visibility)
-    except (TypeError, ValueError):  # the command line gives text, which may be anything
-        metres = math.nan
-    if not metres > 0:
-        raise ParameterError(
-            f"visibility must be > 0 metres (distance of 5% contrast), got {visibility}"
-        )
-    return metres
-
-
 _FOG = "Fog"
 
 
@@ -760,14 +746,16 @@ class Fog(Params):
     (4, 4, 3)
     >>> Fog(max_fog=7)  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    ParameterError: max_fog must be in 0..1, got 7.0
+    ParameterError: max_fog must be > 0 and <= 1, got 7.0
     """
 
     visibility: float | None = option(
         None,
         kind=float,
-        parse=_check_visibility,
-        help="Metric fog: metres at which contrast falls to 5 % (needs metric depth).",
+        above=0.0,
+        finite=False,
+        unit="metres, inf = no fog",
+        help="Metric fog: distance at which contrast falls to 5 % (needs metric depth).",
         panel=_FOG,
     )
     density: float = option(
@@ -778,7 +766,7 @@ class Fog(Params):
         panel=_FOG,
     )
     near: float = option(
-        0.5, help="Pseudo-distance of the nearest pixels (relative depth), above 0.", panel=_FOG
+        0.5, above=0.0, help="Pseudo-distance of the nearest pixels (relative depth).", panel=_FOG
     )
     far: float = option(
         10.0,
@@ -793,10 +781,9 @@ class Fog(Params):
     )
     max_fog: float = option(
         0.9,
-        low=0.0,
+        above=0.0,
         high=1.0,
-        help="Most fog any pixel gets, above 0; below 1 the sky and the farthest pixels keep "
-        "their texture.",
+        help="Most fog any pixel gets; below 1 the sky and the farthest pixels keep their texture.",
         panel=_FOG,
     )
     height_falloff: float = option(
@@ -818,17 +805,17 @@ class Fog(Params):
     )
     patch_size: float = option(
         0.3,
-        low=0.0,
+        above=0.0,
         high=4.0,
         unit="of the longer side",
-        help="Size of the largest fog patches, above 0.",
+        help="Size of the largest fog patches.",
         panel=_FOG,
     )
     seed: int = option(0, help="Seed of the fog patches.", panel=_FOG)
     focal_px: float | None = option(
         None,
         kind=float,
-        low=0.0,
+        above=0.0,
         unit="px",
         help="Focal length in pixels: distance is measured along each pixel's viewing ray.",
         panel=_FOG,
@@ -841,11 +828,6 @@ class Fog(Params):
                 "near and far must satisfy 0 < near < far < inf, "
                 f"got near={self.near}, far={self.far}"
             )
-        # The declared ranges are closed; these options must also stay above 0.
-        for name in ("max_fog", "patch_size", "focal_px"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ParameterError(f"{name} must be > 0, got {value}")
 
     def apply(
         self,

@@ -481,10 +481,10 @@ class Miniature(Params):
     )
     width: float = option(
         0.15,
-        low=0.0,
+        above=0.0,
         high=1.0,
         unit="of the height",
-        help="Width of the sharp band, above 0.",
+        help="Width of the sharp band.",
         panel=_LOOK,
     )
     angle: float = option(
@@ -497,10 +497,10 @@ class Miniature(Params):
     )
     transition: float = option(
         0.3,
-        low=0.0,
+        above=0.0,
         high=2.0,
         unit="of the height",
-        help="Band mode: distance beyond the band over which blur reaches full strength, above 0.",
+        help="Band mode: distance beyond the band over which blur reaches full strength.",
         panel=_LOOK,
     )
     saturation: float = option(
@@ -516,13 +516,6 @@ class Miniature(Params):
     vignette: float = option(
         0.2, low=0.0, high=1.0, help="Corner darkening, 0 = none.", panel=_LOOK
     )
-
-    def check_together(self) -> None:
-        # The declared ranges are closed; these options must also stay above 0.
-        for name in ("width", "transition"):
-            value = getattr(self, name)
-            if not value > 0:
-                raise ParameterError(f"{name} must be > 0, got {value}")
 
     def apply(
         self,

@@ -54,7 +54,7 @@ def test_fog_writes_foggier_far_half_and_keeps_bit_depth(
         (["--visibility", "-3"], "visibility must be > 0"),
         (["--color", "purplish"], "color must be 'auto'"),
         (["--visibility", "100"], "visibility needs metric depth"),
-        (["--max-fog", "1.5"], "max_fog must be in 0..1"),
+        (["--max-fog", "1.5"], "max_fog must be > 0 and <= 1"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(

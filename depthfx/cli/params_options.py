@@ -7,6 +7,7 @@ dataclass instead of one argument per option.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
@@ -37,8 +38,10 @@ def cli_parameters(params_class: type) -> list[inspect.Parameter]:
             )
         else:
             declarations = (flag(item.name), *spec.aliases)
-        default = item.default
-        if spec.parse is not None and default is not None and not isinstance(default, str):
+        default: Any = item.default
+        if default is dataclasses.MISSING:  # a required option
+            default = inspect.Parameter.empty
+        elif spec.parse is not None and default is not None and not isinstance(default, str):
             default = str(default)
         declared = Annotated[
             annotation,

@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -82,8 +82,7 @@ def insert(
     depth: DepthMap | np.ndarray,
     overlay: np.ndarray,
     *,
-    x: float,
-    y: float,
+    at: tuple[float, float] | str,
     nearness: float,
     anchor: Anchor = "center",
     scale: float = 1.0,
@@ -98,7 +97,7 @@ def insert(
         Larger = nearer.
     overlay : ndarray (h, w, 3|4) float, linear light
         What to insert; a 4th channel is its straight alpha.
-    x, y, nearness, anchor, scale, feather
+    at, nearness, anchor, scale, feather
         The options of :class:`Insert` (each field's help gives its meaning and range).
         The overlay shows where ``nearness >=`` the photo's normalized nearness.
 
@@ -111,12 +110,12 @@ def insert(
     >>> photo = np.zeros((20, 20, 3), np.float32)
     >>> near = np.zeros((20, 20), np.float32); near[:, :10] = 1   # left half is near
     >>> sticker = np.ones((20, 20, 3), np.float32)
-    >>> out = insert(photo, near, sticker, x=10, y=10, nearness=0.5, feather=0)
+    >>> out = insert(photo, near, sticker, at=(10, 10), nearness=0.5, feather=0)
     >>> float(out[5, 5, 0]), float(out[5, 15, 0])  # hidden on the left, shown on the right
     (0.0, 1.0)
     """
     options = Insert(
-        overlay=overlay, x=x, y=y, nearness=nearness, anchor=anchor, scale=scale, feather=feather
+        overlay=overlay, at=at, nearness=nearness, anchor=anchor, scale=scale, feather=feather
     )
     return options.apply(image, depth)
 
@@ -128,11 +127,12 @@ def _composite(
     image = as_float_image(image)
     rgb, alpha = split_alpha(image)
     depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
+    x, y = _check_point(options.at)  # already checked: a tuple of two floats
     placed = place_overlay(
         overlay,
         rgb.shape[:2],
-        x=options.x,
-        y=options.y,
+        x=x,
+        y=y,
         anchor=options.anchor,  # type: ignore[arg-type]
         scale=options.scale,
     )
@@ -162,17 +162,20 @@ def _check_overlay(overlay: str | os.PathLike[str] | np.ndarray) -> str | np.nda
 _INSERT = "Insert"
 
 
-def _coordinate(axis: str) -> Any:
-    """The declaration of ``x`` or ``y``: where the overlay goes, in photo pixels."""
-    return option(
-        MISSING,
-        kind=float,
-        low=-1e7,
-        high=1e7,
-        unit="px",
-        help=f"{axis} of the overlay's centre (or top-left corner, see anchor) in the photo.",
-        panel=_INSERT,
-    )
+def _check_point(point: tuple[float, float] | list[float] | str) -> tuple[float, float]:
+    """The ``parse`` hook of :attr:`Insert.at`: ``(x, y)`` or ``"X,Y"`` in photo pixels."""
+    parts = point.replace(" ", "").split(",") if isinstance(point, str) else list(point)
+    try:
+        if len(parts) != 2 or any(isinstance(v, bool) for v in parts):
+            raise ValueError(point)
+        x, y = float(parts[0]), float(parts[1])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(point)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"at must be X,Y in photo pixels (e.g. 320,180), got {point!r}"
+        ) from None
+    return (x, y)
 
 
 @dataclass(frozen=True)
@@ -185,9 +188,9 @@ class Insert(Params):
 
     Examples
     --------
-    >>> Insert(overlay="logo.png", x=100, y=50, nearness=0.5).anchor
-    'center'
-    >>> Insert(overlay="logo.png", x=100, y=50, nearness=2)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    >>> Insert(overlay="logo.png", at="100,50", nearness=0.5).at
+    (100.0, 50.0)
+    >>> Insert(overlay="logo.png", at=(100, 50), nearness=2)  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ParameterError: nearness must be in 0..1, got 2.0
     """
@@ -199,8 +202,14 @@ class Insert(Params):
         help="Picture to insert (PNG with transparency, JPEG, ...).",
         panel=_INSERT,
     )
-    x: float = _coordinate("Column")
-    y: float = _coordinate("Row")
+    at: tuple[float, float] | str = option(
+        MISSING,
+        kind=tuple,
+        parse=_check_point,
+        help="Where the overlay goes: X,Y in photo pixels of its centre (or top-left corner, "
+        "see anchor).",
+        panel=_INSERT,
+    )
     nearness: float = option(
         MISSING,
         kind=float,
@@ -209,9 +218,10 @@ class Insert(Params):
         help="Depth of the overlay: 0 = as far as the farthest thing in the photo, "
         "1 = as near as the nearest.",
         panel=_INSERT,
+        aliases=("--depth-of-overlay",),
     )
     anchor: str = option(
-        "center", choices=ANCHORS, help="Which point of the overlay x, y place.", panel=_INSERT
+        "center", choices=ANCHORS, help='Which point of the overlay "at" places.', panel=_INSERT
     )
     scale: float = option(
         1.0, low=0.01, high=100.0, help="Resize factor of the overlay.", panel=_INSERT

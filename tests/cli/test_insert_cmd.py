@@ -20,7 +20,7 @@ def test_insert_places_overlay_behind_near_object(scene) -> None:  # type: ignor
     result = runner.invoke(
         app,
         [
-            "insert", str(photo), str(overlay), "--at", "40,30", "--depth-of-overlay", "0.75",
+            "insert", str(photo), "--overlay", str(overlay), "--at", "40,30", "--nearness", "0.75",
             "--depth", str(depth), "--feather", "0", "-o", str(folder / "out.png"),
         ],
     )  # fmt: skip
@@ -34,14 +34,14 @@ def test_insert_places_overlay_behind_near_object(scene) -> None:  # type: ignor
 
 @pytest.mark.parametrize(
     ("at", "depth_value", "message"),
-    [("12", "0.5", "--at must be X,Y"), ("1,2", "1.5", "--depth-of-overlay must be in 0..1")],
+    [("12", "0.5", "at must be X,Y"), ("1,2", "1.5", "nearness must be in 0..1")],
 )
 def test_insert_bad_options(scene, one_error_line, at: str, depth_value: str, message: str) -> None:  # type: ignore[no-untyped-def]
     folder, photo, depth = scene
     overlay = write_image(folder / "s.png", np.ones((4, 4, 3), np.float32))
     result = runner.invoke(
         app,
-        ["insert", str(photo), str(overlay), "--at", at, "--depth-of-overlay", depth_value,
+        ["insert", str(photo), "--overlay", str(overlay), "--at", at, "--depth-of-overlay", depth_value,
          "--depth", str(depth), "-o", str(folder / "out.png")],
     )  # fmt: skip
     assert message in one_error_line(result)
@@ -53,7 +53,7 @@ def test_insert_unreadable_overlay(scene, one_error_line) -> None:  # type: igno
     bad.write_bytes(b"\x89PNG broken")
     result = runner.invoke(
         app,
-        ["insert", str(photo), str(bad), "--at", "1,2", "--depth-of-overlay", "0.5",
+        ["insert", str(photo), "--overlay", str(bad), "--at", "1,2", "--depth-of-overlay", "0.5",
          "--depth", str(depth), "-o", str(folder / "out.png")],
     )  # fmt: skip
     assert "bad.png" in one_error_line(result)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .image import atomic_output, check_output_path, decode_image
+from .image import apply_exif_orientation, atomic_output, check_output_path, decode_image
 
 DEPTH_SUFFIXES = (".npy", ".npz", ".pfm", ".tif", ".tiff", ".png")
 DEPTH_READ_SUFFIXES = (*DEPTH_SUFFIXES, ".jpg", ".jpeg", ".webp", ".bmp", ".exr")
@@ -337,10 +337,15 @@ def _read_depth_values(path: Path) -> tuple[np.ndarray, bool]:
         return array, True
     if suffix == ".pfm":
         return decode_pfm(path.read_bytes(), label=str(path)), True
-    raw = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+    data = path.read_bytes()
+    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if raw is not None and np.issubdtype(raw.dtype, np.floating):
         return (raw if raw.ndim == 2 else raw[:, :, 0]), True
-    photo = decode_image(path.read_bytes(), source=path)  # applies EXIF orientation
+    if raw is not None and raw.ndim == 2 and raw.dtype in (np.uint8, np.uint16):
+        # A grey depth picture: its codes are the values (one decode, no colour round trip).
+        top = np.float32(255 if raw.dtype == np.uint8 else 65535)
+        return apply_exif_orientation(raw.astype(np.float32) / top, data), False
+    photo = decode_image(data, source=path)  # applies EXIF orientation
     from .image import linear_to_srgb, luminance
 
     # Depth pictures store values, not light: undo the transfer curve read_image applied.

@@ -203,13 +203,21 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
     if not data:
         raise InputError(f"{label}: file is empty")
     try:
-        pil = Image.open(io.BytesIO(data))
-        pil.load()
+        pil = Image.open(io.BytesIO(data))  # reads the header only
     except Exception as exc:  # Pillow raises many types for bad files
         raise InputError(f"{label}: not a readable image ({_short(exc)})") from exc
 
     icc = pil.info.get("icc_profile") or None
     orientation, exif_bytes = _orientation_and_exif(pil)
+
+    array = _decode_complete_jpeg(data, pil)
+    if array is not None:
+        array = _apply_orientation(array, orientation)
+        return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
+    try:
+        pil.load()
+    except Exception as exc:
+        raise InputError(f"{label}: not a readable image ({_short(exc)})") from exc
 
     if _is_high_bit_depth(data, pil):
         array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -223,6 +231,36 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
 
     array = _apply_orientation(array, orientation)
     return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
+
+
+def _decode_complete_jpeg(data: bytes, pil: Image.Image) -> np.ndarray | None:
+    """An RGB or grey JPEG decoded by OpenCV (the same libjpeg-turbo samples as Pillow, in
+    half the time), upright as stored; None for anything else, which Pillow decodes.
+
+    A JPEG without its end marker is left to Pillow, which refuses a truncated file where
+    OpenCV would fill the missing rows with grey.
+    """
+    if pil.format != "JPEG" or pil.mode not in ("RGB", "L"):
+        return None
+    if data.rstrip(b"\0")[-2:] != b"\xff\xd9":
+        return None
+    flags = cv2.IMREAD_IGNORE_ORIENTATION | (
+        cv2.IMREAD_COLOR_RGB if pil.mode == "RGB" else cv2.IMREAD_GRAYSCALE
+    )
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if array is None or array.shape[:2] != (pil.height, pil.width):
+        return None
+    return np.asarray(array)
+
+
+def apply_exif_orientation(array: np.ndarray, data: bytes) -> np.ndarray:
+    """``array`` (decoded from the image file ``data`` as stored) turned upright as the file's
+    EXIF orientation says; only the file's header is read."""
+    try:
+        orientation, _ = _orientation_and_exif(Image.open(io.BytesIO(data)))
+    except Exception:  # no header Pillow knows: nothing to turn
+        return array
+    return _apply_orientation(array, orientation)
 
 
 def _orientation_and_exif(
@@ -312,7 +350,8 @@ def _array_to_photo(
     if array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     if array.dtype == np.uint8:
-        bit_depth, linear = 8, _decode_table(8)[array]
+        # cv2.LUT: the same table lookup as NumPy indexing, a third of the time.
+        bit_depth, linear = 8, cv2.LUT(np.ascontiguousarray(array), _decode_table(8))
     elif array.dtype == np.uint16:
         bit_depth, linear = 16, _decode_table(16)[array]
     else:  # floating-point TIFF: taken as linear light already

@@ -129,3 +129,16 @@ def test_npz_keeps_confidence_units_and_scale(tmp_path: Path) -> None:
     assert loaded.metric_scale == 42.5 and loaded.units == "disparity_px"
     bare = DepthMap.load(DepthMap(_ramp()).save(tmp_path / "bare.npz"))
     assert bare.confidence is None and bare.metric_scale is None and bare.units == "relative"
+
+
+def test_grey_depth_pictures_give_their_codes_and_turn_upright(tmp_path: Path) -> None:
+    from PIL import Image
+
+    codes = np.arange(200, dtype=np.uint16).reshape(10, 20) * 300
+    cv2.imwrite(str(tmp_path / "d16.png"), codes)
+    loaded = DepthMap.load(tmp_path / "d16.png")
+    np.testing.assert_array_equal(loaded.nearness, codes.astype(np.float32) / np.float32(65535))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways
+    Image.fromarray((codes // 300).astype(np.uint8)).save(tmp_path / "d.jpg", exif=exif.tobytes())
+    assert DepthMap.load(tmp_path / "d.jpg").shape == (20, 10)

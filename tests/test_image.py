@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -186,3 +187,15 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_jpeg_samples_are_those_pillow_decodes(tmp_path: Path, mode: str) -> None:
+    # JPEGs are decoded by OpenCV for speed; the samples must be Pillow's to the bit.
+    rng = np.random.default_rng(3)
+    noise = cv2.GaussianBlur(rng.random((60, 90, 3)), (0, 0), 1.5)
+    Image.fromarray((noise * 255).astype(np.uint8)).convert(mode).save(tmp_path / "n.jpg")
+    expected = np.asarray(Image.open(tmp_path / "n.jpg").convert("RGB"), np.float32) / 255
+    photo = read_image(tmp_path / "n.jpg")
+    assert photo.is_gray == (mode == "L")
+    np.testing.assert_array_equal(photo.pixels, srgb_to_linear(expected))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,8 +238,12 @@ def load_photo_and_depth(
     request = request or DepthRequest()
     image_path = Path(image_path)
     if request.depth_file is not None:
-        photo = read_image(image_path)
-        depth = DepthMap.load(request.depth_file, near=request.depth_near)  # type: ignore[arg-type]
+        depth_file = request.depth_file
+        # Both decoders release the GIL: the depth file is read while the photo is.
+        with ThreadPoolExecutor(1) as reader:
+            pending = reader.submit(DepthMap.load, depth_file, near=request.depth_near)  # type: ignore[arg-type]
+            photo = read_image(image_path)
+            depth = pending.result()
         return photo, depth.fit_to(photo.shape, guide=photo.pixels)
 
     if request.mono:

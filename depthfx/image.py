@@ -119,8 +119,15 @@ def _encode_table_8bit() -> np.ndarray:
 
 def encode_srgb8(linear: np.ndarray) -> np.ndarray:
     """Linear float to 8-bit sRGB codes, fast (a table lookup), clipping to [0, 1]."""
-    index = np.clip(linear, 0.0, 1.0) * np.float32(65535) + np.float32(0.5)
-    return _encode_table_8bit()[index.astype(np.uint16)]
+    linear = np.ascontiguousarray(linear, dtype=np.float32)
+    if linear.ndim == 0 or linear.size == 0:
+        index = np.asarray(np.floor(np.clip(linear, 0.0, 1.0) * 65535 + 0.5), np.uint16)
+        return _encode_table_8bit()[index]
+    # OpenCV scales, rounds and saturates to [0, 65535] in one pass (the image seen as one
+    # channel, so the scale applies to every colour); the min first keeps +inf white.
+    rows = cv2.min(linear.reshape(linear.shape[0], -1), 1.0)
+    index = cv2.multiply(rows, 65535.0, dtype=cv2.CV_16U)
+    return np.take(_encode_table_8bit(), index).reshape(linear.shape)
 
 
 def luminance(image: np.ndarray) -> np.ndarray:

@@ -125,7 +125,7 @@ def encode_srgb8(linear: np.ndarray) -> np.ndarray:
         return _encode_table_8bit()[index]
     # OpenCV scales, rounds and saturates to [0, 65535] in one pass (the image seen as one
     # channel, so the scale applies to every colour); the min first keeps +inf white.
-    rows = cv2.min(linear.reshape(linear.shape[0], -1), 1.0)
+    rows = np.minimum(linear.reshape(linear.shape[0], -1), np.float32(1.0))
     index = cv2.multiply(rows, 65535.0, dtype=cv2.CV_16U)
     return np.take(_encode_table_8bit(), index).reshape(linear.shape)
 

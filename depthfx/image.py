@@ -126,7 +126,7 @@ def encode_srgb8(linear: np.ndarray) -> np.ndarray:
     # OpenCV scales, rounds and saturates to [0, 65535] in one pass (the image seen as one
     # channel, so the scale applies to every colour); the min first keeps +inf white.
     rows = np.minimum(linear.reshape(linear.shape[0], -1), np.float32(1.0))
-    index = cv2.multiply(rows, 65535.0, dtype=cv2.CV_16U)
+    index = cv2.multiply(rows, 65535.0, dtype=cv2.CV_16U)  # type: ignore[call-overload]
     return np.take(_encode_table_8bit(), index).reshape(linear.shape)
 
 

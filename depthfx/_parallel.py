@@ -25,10 +25,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 
+from .allocator import tune_allocator
 from .errors import ParameterError
 
 T = TypeVar("T")
@@ -139,7 +141,7 @@ def shared_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def submit(function: Callable[..., R], /, *args: object, **kwargs: object) -> Future[R]:
+def _submit(function: Callable[..., R], /, *args: object, **kwargs: object) -> Future[R]:
     """``function(*args, **kwargs)`` on a worker; inline when called from a worker."""
     if _on_pool_thread():
         future: Future[R] = Future()
@@ -151,15 +153,35 @@ def submit(function: Callable[..., R], /, *args: object, **kwargs: object) -> Fu
     return shared_pool().submit(function, *args, **kwargs)
 
 
-def map_ordered(function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    """``function(item)`` for every item on the workers, results in order as they come.
+class JobGroup:
+    """Jobs of one call on the shared pool, waited for together.
 
-    All items are submitted at once; the caller can use the first results while later ones
-    still run. Inline (one at a time) when called from a worker.
+    Used as ``with JobGroup() as jobs:``, like a private executor: leaving the block (also
+    by an exception) waits for every job submitted through it, so no work on the caller's
+    arrays goes on after the call.
     """
-    if _on_pool_thread():
-        return map(function, items)
-    return shared_pool().map(function, items)
+
+    def __init__(self) -> None:
+        self._futures: list[Future[Any]] = []
+
+    def submit(self, function: Callable[..., R], /, *args: object, **kwargs: object) -> Future[R]:
+        """``function(*args, **kwargs)`` on a worker (inline when called from a worker)."""
+        future = _submit(function, *args, **kwargs)
+        self._futures.append(future)
+        return future
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``function(item)`` for every item, all submitted at once; results in order as
+        they come (the caller can use the first while later ones still run)."""
+        futures = [self.submit(function, item) for item in items]
+        return (future.result() for future in futures)
+
+    def __enter__(self) -> JobGroup:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        wait(self._futures)
+        self._futures.clear()
 
 
 def run_all(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -168,11 +190,8 @@ def run_all(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     Waits for every item even when one fails (then raises the first failure in order), so
     no work on the caller's arrays goes on after it returns.
     """
-    if _on_pool_thread():
-        return [function(item) for item in items]
-    pool = shared_pool()
-    futures = [pool.submit(function, item) for item in items]
-    wait(futures)
+    with JobGroup() as jobs:
+        futures = [jobs.submit(function, item) for item in items]
     return [future.result() for future in futures]
 
 
@@ -289,12 +308,8 @@ def configure_process(
         :func:`set_workers`.
     """
     if allocator:
-        from .allocator import tune_allocator
-
         tune_allocator()
     if opencv_threads is not None:
-        import cv2
-
         cv2.setNumThreads(_checked(opencv_threads, "opencv_threads"))
     if workers is not None:
         set_workers(workers)
@@ -303,8 +318,6 @@ def configure_process(
 @contextlib.contextmanager
 def opencv_threads(count: int) -> Iterator[None]:
     """OpenCV's thread count set to ``count`` inside the block, restored after it."""
-    import cv2
-
     saved = cv2.getNumThreads()
     cv2.setNumThreads(count)
     try:
@@ -315,17 +328,16 @@ def opencv_threads(count: int) -> Iterator[None]:
 
 __all__ = [
     "ENV_WORKERS",
+    "JobGroup",
     "ThreadScratch",
     "WorkerBuffers",
     "available_cores",
     "configure_process",
-    "map_ordered",
     "opencv_threads",
     "row_bands",
     "run_all",
     "set_workers",
     "shared_pool",
     "split_rows",
-    "submit",
     "with_halo",
 ]

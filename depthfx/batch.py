@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ._parallel import available_cores, configure_process, opencv_threads
 from .depth.stereo_input import SBS_LAYOUTS
 from .errors import DepthfxError, InputError, ParameterError
 from .image import READ_SUFFIXES, WRITE_SUFFIXES
@@ -591,18 +592,13 @@ def _thumbnail(image: np.ndarray, height: int = THUMBNAIL_HEIGHT) -> np.ndarray:
 
 
 def _init_worker() -> None:
-    import cv2
-
     # One image per process: OpenCV's own threads would only compete with the other workers.
-    cv2.setNumThreads(1)
+    configure_process(opencv_threads=1)
 
 
 def default_jobs() -> int:
     """Number of CPU cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def run_batch(
@@ -657,14 +653,8 @@ def _report(result: ItemResult, on_result: ResultCallback | None) -> ItemResult:
 
 
 def _run_here(tasks: Sequence[BatchTask], on_result: ResultCallback | None) -> list[ItemResult]:
-    import cv2
-
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # same per-image work as a pool worker, so timings compare
-    try:
+    with opencv_threads(1):  # same per-image work as a pool worker, so timings compare
         return [_report(process_item(task), on_result) for task in tasks]
-    finally:
-        cv2.setNumThreads(threads)
 
 
 def _pool_context() -> Any:

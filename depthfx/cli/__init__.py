@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..allocator import tune_allocator
+from .._parallel import configure_process
 
 # Each module registers its commands on the shared app when imported.
 from . import (  # noqa: F401
@@ -20,7 +20,7 @@ from ._app import app
 
 def main() -> None:
     """Console-script entry point."""
-    tune_allocator()  # large image buffers are reused instead of re-faulted
+    configure_process(allocator=True)  # large image buffers are reused, not re-faulted
     app()
 
 

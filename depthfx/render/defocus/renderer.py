@@ -15,7 +15,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from ..._parallel import ThreadScratch, map_ordered, row_bands, run_all, submit
+from ..._parallel import JobGroup, ThreadScratch, row_bands, run_all
 from ...errors import ParameterError
 from ...image import as_float_image, join_alpha, split_alpha
 from ...stats import extremes
@@ -169,33 +169,35 @@ class _Renderer:
         self.transparent_near: np.ndarray | None = None
         # Layer-sized buffers reused by each worker from layer to layer.
         self.scratch = ThreadScratch()
+        self.jobs = JobGroup()
 
     # ------------------------------------------------------------------ orchestration
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
-        self.report("preparing layers", 0.0)
-        level_one = self._downsample_coarse()
-        self.report("blurring layers", 0.2)
-        # The foreground's reduced copies are made on a worker while the background's
-        # layers start.
-        front_pyramid = submit(self._pyramid, level_one, False)
-        back = (
-            self._composite_side(level_one.back, self._pyramid(level_one, True), back=True)
-            if level_one.back is not None
-            else None
-        )
-        self.report("blurring layers", 0.5)
-        front = (
-            self._composite_side(level_one.front, front_pyramid.result(), back=False)
-            if level_one.front is not None
-            else None
-        )
-        fill, coarse = self._level_one_composite(level_one, back, front)
-        self.report("compositing", 0.8)
-        self.transparent_near = (
-            self._transparency_reach(level_one) if self.alpha is not None else None
-        )
-        return self._compose_full(back, front, fill, coarse)
+        with self.jobs:
+            self.report("preparing layers", 0.0)
+            level_one = self._downsample_coarse()
+            self.report("blurring layers", 0.2)
+            # The foreground's reduced copies are made on a worker while the background's
+            # layers start.
+            front_pyramid = self.jobs.submit(self._pyramid, level_one, False)
+            back = (
+                self._composite_side(level_one.back, self._pyramid(level_one, True), back=True)
+                if level_one.back is not None
+                else None
+            )
+            self.report("blurring layers", 0.5)
+            front = (
+                self._composite_side(level_one.front, front_pyramid.result(), back=False)
+                if level_one.front is not None
+                else None
+            )
+            fill, coarse = self._level_one_composite(level_one, back, front)
+            self.report("compositing", 0.8)
+            self.transparent_near = (
+                self._transparency_reach(level_one) if self.alpha is not None else None
+            )
+            return self._compose_full(back, front, fill, coarse)
 
     # ------------------------------------------------------------------ full -> half
 
@@ -387,7 +389,7 @@ class _Renderer:
 
         # Layers blur independently (in parallel); compositing is in depth order. The
         # running composite is kept as colour planes, like the layers.
-        for step, (plan, layer) in enumerate(zip(plans, map_ordered(blur, plans), strict=True)):
+        for step, (plan, layer) in enumerate(zip(plans, self.jobs.map(blur, plans), strict=True)):
             index, radius, level, box = plan
             if acc_pre is None:
                 acc_level = level

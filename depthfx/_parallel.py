@@ -6,10 +6,9 @@ shared pool that runs them, and the ways of cutting rows into bands live here, s
 effect only says what to run on which rows.
 
 The worker count is :func:`workers`: ``set_workers(n)``, else the ``DEPTHFX_WORKERS``
-environment variable, else the cores this process may use, at most 4 (the renderer's tiles
-and layers keep two threads busy; beyond four, memory bandwidth rather than arithmetic
-limits the per-pixel passes, and every worker holds its own scratch buffers). Results never
-depend on it: bands and tiles are fixed by the image, only who runs them changes.
+environment variable, else the cores this process may use, at most 4 by default (every
+worker keeps its own band- and layer-sized scratch buffers; more can be asked for). Outputs
+do not depend on it, only who computes which band does (tests/test_parallel.py checks).
 
 Process-wide settings (OpenCV's thread count, glibc's allocator) belong to an application,
 not to a library call: :func:`configure_process` applies them where the ``depthfx`` command
@@ -141,18 +140,6 @@ def shared_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def _submit(function: Callable[..., R], /, *args: object, **kwargs: object) -> Future[R]:
-    """``function(*args, **kwargs)`` on a worker; inline when called from a worker."""
-    if _on_pool_thread():
-        future: Future[R] = Future()
-        try:
-            future.set_result(function(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
-    return shared_pool().submit(function, *args, **kwargs)
-
-
 class JobGroup:
     """Jobs of one call on the shared pool, waited for together.
 
@@ -163,10 +150,19 @@ class JobGroup:
 
     def __init__(self) -> None:
         self._futures: list[Future[Any]] = []
+        # None on a worker thread: its jobs run inline.
+        self._pool = None if _on_pool_thread() else shared_pool()
 
     def submit(self, function: Callable[..., R], /, *args: object, **kwargs: object) -> Future[R]:
         """``function(*args, **kwargs)`` on a worker (inline when called from a worker)."""
-        future = _submit(function, *args, **kwargs)
+        if self._pool is None:
+            future: Future[R] = Future()
+            try:
+                future.set_result(function(*args, **kwargs))
+            except Exception as exc:
+                future.set_exception(exc)
+        else:
+            future = self._pool.submit(function, *args, **kwargs)
         self._futures.append(future)
         return future
 

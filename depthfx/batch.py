@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from ._parallel import available_cores, configure_process, opencv_threads
 from .depth.stereo_input import SBS_LAYOUTS
 from .errors import DepthfxError, InputError, ParameterError
 from .image import READ_SUFFIXES, WRITE_SUFFIXES
@@ -592,12 +591,16 @@ def _thumbnail(image: np.ndarray, height: int = THUMBNAIL_HEIGHT) -> np.ndarray:
 
 
 def _init_worker() -> None:
+    from ._parallel import configure_process
+
     # One image per process: OpenCV's own threads would only compete with the other workers.
     configure_process(opencv_threads=1)
 
 
 def default_jobs() -> int:
     """Number of CPU cores this process may use."""
+    from ._parallel import available_cores
+
     return available_cores()
 
 
@@ -653,6 +656,8 @@ def _report(result: ItemResult, on_result: ResultCallback | None) -> ItemResult:
 
 
 def _run_here(tasks: Sequence[BatchTask], on_result: ResultCallback | None) -> list[ItemResult]:
+    from ._parallel import opencv_threads
+
     with opencv_threads(1):  # same per-image work as a pool worker, so timings compare
         return [_report(process_item(task), on_result) for task in tasks]
 

@@ -145,11 +145,12 @@ class JobGroup:
 
     Used as ``with JobGroup() as jobs:``, like a private executor: leaving the block (also
     by an exception) waits for every job submitted through it, so no work on the caller's
-    arrays goes on after the call.
+    arrays goes on after the call. Finished jobs are not kept: their results live only as
+    long as the caller holds them.
     """
 
     def __init__(self) -> None:
-        self._futures: list[Future[Any]] = []
+        self._pending: set[Future[Any]] = set()
         # None on a worker thread: its jobs run inline.
         self._pool = None if _on_pool_thread() else shared_pool()
 
@@ -161,23 +162,30 @@ class JobGroup:
                 future.set_result(function(*args, **kwargs))
             except Exception as exc:
                 future.set_exception(exc)
-        else:
-            future = self._pool.submit(function, *args, **kwargs)
-        self._futures.append(future)
+            return future
+        future = self._pool.submit(function, *args, **kwargs)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
         return future
 
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``function(item)`` for every item, all submitted at once; results in order as
-        they come (the caller can use the first while later ones still run)."""
+        they come (the caller can use the first while later ones still run, and each
+        result is let go once it has been handed over)."""
         futures = [self.submit(function, item) for item in items]
-        return (future.result() for future in futures)
+        futures.reverse()
+
+        def results() -> Iterator[R]:
+            while futures:
+                yield futures.pop().result()
+
+        return results()
 
     def __enter__(self) -> JobGroup:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        wait(self._futures)
-        self._futures.clear()
+        wait(list(self._pending))
 
 
 def run_all(function: Callable[[T], R], items: Iterable[T]) -> list[R]:

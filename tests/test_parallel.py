@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 import cv2
@@ -160,6 +161,26 @@ def test_job_group_waits_for_its_jobs_on_leaving_the_block() -> None:
     assert sorted(done) == [1, 2]
     with JobGroup() as jobs:
         assert list(jobs.map(slow, [3, 4, 5])) == [3, 4, 5]
+
+
+def test_job_group_lets_go_of_results_once_handed_over() -> None:
+    # A renderer's blurred layers are image-sized: holding them all until the end of the
+    # call would raise its peak memory.
+    class Layer:
+        pass
+
+    refs: list[weakref.ref[Layer]] = []
+
+    def make(_: int) -> Layer:
+        layer = Layer()
+        refs.append(weakref.ref(layer))
+        return layer
+
+    with JobGroup() as jobs:
+        for layer in jobs.map(make, range(4)):
+            assert isinstance(layer, Layer)
+            del layer
+        assert len(refs) == 4 and all(ref() is None for ref in refs)
 
 
 def test_jobs_started_from_a_worker_run_inline_instead_of_waiting_for_a_worker() -> None:

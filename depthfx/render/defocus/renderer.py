@@ -396,20 +396,19 @@ class _Renderer:
             pre, alpha = layer
             ys, xs = level_slices(box, level)
             target_alpha = acc_alpha[ys, xs]
-            if back:
-                keep = np.subtract(1.0, alpha, out=self.scratch.get("keep", alpha.shape))
-                for target, plane in zip(acc_pre[:, ys, xs], pre, strict=True):
-                    target *= keep
-                    target += plane
-                target_alpha *= keep
-                target_alpha += alpha
-            else:
-                room = np.subtract(1.0, target_alpha, out=self.scratch.get("keep", alpha.shape))
-                for target, plane in zip(acc_pre[:, ys, xs], pre, strict=True):
-                    plane *= room
-                    target += plane
-                alpha *= room
-                target_alpha += alpha
+            # Behind the focal plane the layer goes over the composite, which keeps what the
+            # layer leaves uncovered; in front it goes under, showing where the composite
+            # leaves room. Either way the one scaled is then added to the other.
+            keep = np.subtract(
+                1.0, alpha if back else target_alpha, out=self.scratch.get("keep", alpha.shape)
+            )
+            for target, plane in zip(acc_pre[:, ys, xs], pre, strict=True):
+                faded = target if back else plane
+                np.multiply(faded, keep, out=faded)
+                target += plane
+            faded_alpha = target_alpha if back else alpha
+            np.multiply(faded_alpha, keep, out=faded_alpha)
+            target_alpha += alpha
             base = 0.2 if back else 0.5
             self.report("blurring layers", base + 0.3 * (step + 1) / count)
         assert acc_pre is not None and acc_alpha is not None

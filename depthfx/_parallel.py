@@ -115,6 +115,17 @@ def set_workers(count: int | None) -> None:
 # --------------------------------------------------------------------------- shared pool
 
 
+def _forget_pool() -> None:
+    # A forked child inherits the pool but not its threads: it makes its own on first use.
+    global _pool, _lock
+    _pool = None
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _mark_worker() -> None:
     _on_worker.active = True
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import multiprocessing.queues
+import os
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterator
 
@@ -126,6 +130,28 @@ def test_one_pool_is_reused_across_calls_and_remade_for_a_new_count() -> None:
     assert second is not first
     assert second._max_workers == workers()
     assert shared_pool() is second
+
+
+def _sum_on_the_workers(result: multiprocessing.queues.Queue[int]) -> None:
+    result.put(sum(run_all(abs, range(-5, 0))))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_makes_its_own_pool() -> None:
+    # The parent's pool has threads; a forked child has none of them, so work queued on
+    # the inherited pool would never run.
+    run_all(abs, range(4))
+    context = multiprocessing.get_context("fork")
+    result = context.Queue()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running
+        child = context.Process(target=_sum_on_the_workers, args=(result,))
+        child.start()
+    child.join(20)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+    assert result.get(timeout=5) == 15
 
 
 def test_run_all_keeps_the_order_of_the_items() -> None:

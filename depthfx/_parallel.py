@@ -13,6 +13,9 @@ do not depend on it, only who computes which band does (tests/test_parallel.py c
 Process-wide settings (OpenCV's thread count, glibc's allocator) belong to an application,
 not to a library call: :func:`configure_process` applies them where the ``depthfx`` command
 or a batch worker process asks for them, and library modules never do at import.
+
+NumPy and OpenCV are imported where they are used, so the command line can configure its
+process before (or without) loading them.
 """
 
 from __future__ import annotations
@@ -24,13 +27,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import cv2
-import numpy as np
-
-from .allocator import tune_allocator
 from .errors import ParameterError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -265,6 +267,8 @@ class WorkerBuffers:
     """
 
     def __init__(self, shape: tuple[int, ...], count: int | None = None) -> None:
+        import numpy as np
+
         self._free: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         for array in np.empty((count or workers(), *shape), np.float32):
             self._free.put(array)
@@ -292,6 +296,8 @@ class ThreadScratch:
 
     def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised array of ``shape``, this thread's ``name`` buffer (reused)."""
+        import numpy as np
+
         size = math.prod(shape)
         buffer = getattr(self._local, name, None)
         if buffer is None or buffer.size < size:
@@ -323,8 +329,12 @@ def configure_process(
         :func:`set_workers`.
     """
     if allocator:
-        tune_allocator()
+        from . import allocator as glibc
+
+        glibc.tune_allocator()
     if opencv_threads is not None:
+        import cv2
+
         cv2.setNumThreads(_checked(opencv_threads, "opencv_threads"))
     if workers is not None:
         set_workers(workers)
@@ -333,6 +343,8 @@ def configure_process(
 @contextlib.contextmanager
 def opencv_threads(count: int) -> Iterator[None]:
     """OpenCV's thread count set to ``count`` inside the block, restored after it."""
+    import cv2
+
     saved = cv2.getNumThreads()
     cv2.setNumThreads(count)
     try:

@@ -18,10 +18,10 @@ def test_tune_allocator_is_a_no_op_elsewhere(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_cli_entry_point_tunes_the_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
-    from depthfx import _parallel, cli
+    from depthfx import cli
 
     calls = []
-    monkeypatch.setattr(_parallel, "tune_allocator", lambda: calls.append(True) or True)
+    monkeypatch.setattr(allocator, "tune_allocator", lambda: calls.append(True) or True)
     monkeypatch.setattr(cli, "app", lambda: None)
     cli.main()
     assert calls == [True]

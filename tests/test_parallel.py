@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from depthfx import _parallel
+from depthfx import _parallel, allocator
 from depthfx._parallel import (
     ENV_WORKERS,
     JobGroup,
@@ -289,7 +289,7 @@ def test_configure_process_applies_what_is_asked_and_nothing_else(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(_parallel, "tune_allocator", lambda: calls.append("allocator") or True)
+    monkeypatch.setattr(allocator, "tune_allocator", lambda: calls.append("allocator") or True)
     threads = cv2.getNumThreads()
     try:
         configure_process()

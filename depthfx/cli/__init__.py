@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .._parallel import configure_process
-
 # Each module registers its commands on the shared app when imported.
 from . import (  # noqa: F401
     apply_cmd,
@@ -20,6 +18,8 @@ from ._app import app
 
 def main() -> None:
     """Console-script entry point."""
+    from .._parallel import configure_process
+
     configure_process(allocator=True)  # large image buffers are reused, not re-faulted
     app()
 

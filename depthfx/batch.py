@@ -587,18 +587,17 @@ def _thumbnail(image: np.ndarray, height: int = THUMBNAIL_HEIGHT) -> np.ndarray:
 
 
 def _init_worker() -> None:
-    import cv2
+    from ._parallel import configure_process
 
     # One image per process: OpenCV's own threads would only compete with the other workers.
-    cv2.setNumThreads(1)
+    configure_process(opencv_threads=1)
 
 
 def default_jobs() -> int:
     """Number of CPU cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    from ._parallel import available_cores
+
+    return available_cores()
 
 
 def run_batch(
@@ -653,14 +652,10 @@ def _report(result: ItemResult, on_result: ResultCallback | None) -> ItemResult:
 
 
 def _run_here(tasks: Sequence[BatchTask], on_result: ResultCallback | None) -> list[ItemResult]:
-    import cv2
+    from ._parallel import opencv_threads
 
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # same per-image work as a pool worker, so timings compare
-    try:
+    with opencv_threads(1):  # same per-image work as a pool worker, so timings compare
         return [_report(process_item(task), on_result) for task in tasks]
-    finally:
-        cv2.setNumThreads(threads)
 
 
 def _pool_context() -> Any:

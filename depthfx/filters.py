@@ -1,10 +1,14 @@
-"""Edge-aware filters shared by depth sources and effects (guided filter, joint upsampling).
+"""Filters shared by depth sources, effects and the renderer (guided filter, joint
+upsampling, push-pull fill).
 
 They live outside ``depth/`` because effects use them too (fog transmission, layer alpha),
-and effects must not import depth sources.
+and effects must not import depth sources; the push-pull fill serves both the renderer
+(background behind a blurred foreground) and the layer effects (hidden background).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -129,4 +133,115 @@ def guided_upsample(
     return (a * gray_guide + b).astype(np.float32)
 
 
-__all__ = ["guided_filter", "guided_upsample"]
+def push_pull(
+    premultiplied: np.ndarray, weight: np.ndarray, *, mode: Literal["over", "fill"]
+) -> np.ndarray:
+    """Fill where ``weight`` is low with a smooth continuation of the colour around it.
+
+    Push-pull (normalized convolution over an image pyramid): weighted colours and weights
+    are averaged down to a few pixels, then each level is completed from the coarser one on
+    the way back up, trusting a level's own average where its weight is 1/4 or more. Any
+    hole size is filled. The two modes are the renderer's and the layer effects' variants,
+    each kept bit for bit:
+
+    ``"over"`` (the renderer: the background behind a blurred foreground)
+        Returns the input composited over the fill, ``premultiplied + (1 - weight) fill``,
+        opaque everywhere. Each coarser level averages the one before after its partly
+        covered pixels were made present (so the fill comes from the nearest data, not from
+        far-away averages); levels go down until the shorter side is 2 px, whose gaps take
+        the mean colour.
+    ``"fill"`` (the layer effects: what a layer hides)
+        Returns the fill itself at every pixel, the blend of each level's average colour
+        (by its trust) and the coarser fill; callers keep their known pixels. Each coarser
+        level averages the plain weights; levels go down until the longer side is 2 px.
+
+    Parameters
+    ----------
+    premultiplied : ndarray (H, W, 3), float
+        Colour times ``weight``.
+    weight : ndarray (H, W), float
+        Coverage or confidence, 0..1.
+    mode : {"over", "fill"}
+
+    Returns
+    -------
+    ndarray (H, W, 3)
+        float32 for ``"over"``; for ``"fill"``, the inputs' float type.
+
+    Raises
+    ------
+    ParameterError
+        An unknown mode.
+
+    Examples
+    --------
+    >>> colour = np.zeros((8, 8, 3), np.float32); colour[:, :4] = 0.5
+    >>> weight = np.zeros((8, 8), np.float32); weight[:, :4] = 1
+    >>> out = push_pull(colour, weight, mode="over")
+    >>> float(out[3, 1, 0]), float(out[3, 6, 0])
+    (0.5, 0.5)
+    """
+    if mode == "over":
+        levels, filled = _cascaded_levels(premultiplied, weight)
+    elif mode == "fill":
+        levels, filled = _averaged_levels(premultiplied, weight)
+    else:
+        raise ParameterError(f"push-pull mode must be 'over' or 'fill', got {mode!r}")
+    for present, trust in reversed(levels):
+        height, width = trust.shape
+        up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).reshape(
+            height, width, 3
+        )
+        filled = present + (1.0 - trust)[:, :, None] * up
+    return filled.astype(np.float32) if mode == "over" else filled
+
+
+def _cascaded_levels(
+    pre: np.ndarray, alpha: np.ndarray
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Levels of ``push_pull(mode="over")`` as (trusted colour, trust), finest first, and the
+    filled coarsest level."""
+    levels = [(pre, alpha)]
+    while min(levels[-1][1].shape) > 2:
+        p, a = levels[-1]
+        height, width = a.shape
+        size = (max(1, (width + 1) // 2), max(1, (height + 1) // 2))
+        p2 = cv2.resize(p, size, interpolation=cv2.INTER_AREA)
+        a2 = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+        # Partly covered coarse pixels count as present, so the fill comes from the
+        # nearest data rather than from far-away averages.
+        boost = np.minimum(1.0, 4.0 * a2) / np.maximum(a2, 1e-6)
+        levels.append((p2 * boost[:, :, None], np.minimum(1.0, 4.0 * a2)))
+    p, a = levels[-1]
+    total = float(a.sum())
+    mean = p.reshape(-1, 3).sum(axis=0) / total if total > 1e-6 else np.zeros(3, np.float32)
+    filled = p + (1.0 - a)[:, :, None] * mean.astype(np.float32)
+    return [(p, np.minimum(a, 1.0)) for p, a in levels[:-1]], filled
+
+
+def _averaged_levels(
+    premultiplied: np.ndarray, weight: np.ndarray
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Levels of ``push_pull(mode="fill")`` as (trusted colour, trust), finest first, and the
+    filled coarsest level."""
+    weighted = [np.dstack([premultiplied, weight])]
+    while max(weighted[-1].shape[:2]) > 2:
+        height, width = weighted[-1].shape[:2]
+        size = (max(1, (width + 1) // 2), max(1, (height + 1) // 2))
+        weighted.append(
+            cv2.resize(weighted[-1], size, interpolation=cv2.INTER_AREA).reshape(
+                size[1], size[0], 4
+            )
+        )
+    levels = []
+    for level in weighted[:-1]:
+        level_weight = level[:, :, 3:]
+        colour = level[:, :, :3] / np.maximum(level_weight, 1e-12)
+        # Confidence of this level's average: a few known pixels already make it trusted.
+        trust = np.clip(level_weight * 4.0, 0.0, 1.0)
+        levels.append((colour * trust, trust[:, :, 0]))
+    coarse = weighted[-1]
+    return levels, coarse[:, :, :3] / np.maximum(coarse[:, :, 3:], 1e-12)
+
+
+__all__ = ["guided_filter", "guided_upsample", "push_pull"]

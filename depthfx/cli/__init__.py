@@ -7,9 +7,9 @@ from ._app import app
 
 def main() -> None:
     """Console-script entry point."""
-    from ..allocator import tune_allocator
+    from .._parallel import configure_process
 
-    tune_allocator()  # large image buffers are reused instead of re-faulted
+    configure_process(allocator=True)  # large image buffers are reused, not re-faulted
     app()
 
 

@@ -9,7 +9,7 @@ line) and has a closed-form optical depth (:func:`height_fog_optical_depth`).
 Everything is computed in linear light. The transmission is computed per pixel at full
 size and refined by a guided filter steered by the photo (colour guide up to 1024 px, a
 grey guide with reused buffers above), so fog edges follow object outlines without halos.
-Full-size work runs in row bands on two threads: each band computes its transmission
+Full-size work runs in row bands on the shared workers: each band computes its transmission
 (with a halo for the guided filter, so the result is the same as one whole-image pass),
 refines it and blends it while it is still in the cache.
 The subsampled "fast" guided filter was tried and rejected: its interpolated coefficients
@@ -19,14 +19,13 @@ leak fog a few pixels onto near silhouettes.
 from __future__ import annotations
 
 import math
-import queue
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from .._parallel import JobGroup, WorkerBuffers, split_rows, with_halo, workers
 from ..colors import COLOR_HELP, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
@@ -59,9 +58,8 @@ _SERIES_BELOW = 1e-2
 _EDGE_EPS = 1e-4
 # Fraction of the estimated airlight's tint that "auto" keeps.
 _AUTO_TINT = 0.5
-# Full-size work runs in row bands on two threads (NumPy and OpenCV release the GIL);
-# a few bands per thread keep the guided filter's scratch buffers small and reused.
-_WORKERS = 2
+# Full-size work runs in row bands on the shared workers (see depthfx._parallel); a few
+# bands per worker keep the guided filter's scratch buffers small and reused.
 _BANDS_PER_WORKER = 2
 _BLEND_ROWS = 32
 _CHUNK_ROWS = 32
@@ -303,7 +301,7 @@ def _render_fog(
     report("depth", 0.1)
     depth_map = depth_map.fit_to((height, width), guide=rgb)
     large = max(height, width) > _WORK_SIDE
-    with ThreadPoolExecutor(_WORKERS) as pool:
+    with JobGroup() as pool:
         if fog_color is None:
             # The colour estimate needs only the photo: it runs on a worker thread while the
             # first bands compute their transmission.
@@ -332,7 +330,7 @@ def _render_fog(
             floor=np.float32(1.0 - max_fog),
         )
         radius = max(2, round(max(height, width) / 200))
-        bands = _bands(height, _BANDS_PER_WORKER * _WORKERS)
+        bands = split_rows(height, _BANDS_PER_WORKER * workers())
         transmission: np.ndarray | None = None
         if edge_aware and not large:
             # Small photos: one guided filter over the whole photo with the colour guide.
@@ -347,15 +345,10 @@ def _render_fog(
             red, green, blue = (float(value) for value in np.asarray(colour, np.float32)[:3])
             return (red, green, blue, 0.0)
 
-        # One set of band-sized planes per worker, reused for all its bands: fresh ones
-        # would be page-faulted in (and zeroed by the kernel) for every band. They are
-        # made here rather than on the workers: glibc serves a worker thread's blocks
-        # over 64 MB with fresh pages whatever tune_allocator() asked.
+        # One set of band-sized planes per worker, reused for all its bands.
         band_rows = max(y1 - y0 for y0, y1 in bands) + 4 * radius
-        free_planes: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         if edge_aware and transmission is None:
-            for planes in np.empty((_WORKERS, 6, band_rows, width), np.float32):
-                free_planes.put(planes)
+            band_planes = WorkerBuffers((6, band_rows, width))
 
         def band_job(rows: tuple[int, int]) -> None:
             y0, y1 = rows
@@ -367,9 +360,8 @@ def _render_fog(
                 # full size, which gives the same result as one whole-image pass. (The
                 # fast, subsampled guided filter would leak fog a few pixels across
                 # outlines, where halos show most.)
-                h0, h1 = max(0, y0 - 2 * radius), min(height, y1 + 2 * radius)
-                all_planes = free_planes.get()
-                try:
+                h0, h1 = with_halo(rows, 2 * radius, height)
+                with band_planes.lend() as all_planes:
                     planes = all_planes[:, : h1 - h0]
                     halo_band = field.compute((h0, h1), out=planes[0])
                     guide = _gray_guide(rgb[h0:h1], out=planes[1])
@@ -383,8 +375,6 @@ def _render_fog(
                         airlight(),
                         out=out[y0:y1],
                     )
-                finally:  # a failed band must not leave the other bands waiting
-                    free_planes.put(all_planes)
             else:
                 local = field.compute(rows, out=np.empty((y1 - y0, width), np.float32))
                 _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out[y0:y1])
@@ -602,12 +592,6 @@ def _upsampled_rows(grid: np.ndarray, step: int, rows: tuple[int, int], width: i
     )
     top = rows[0] - step * (first - 1)
     return upsampled[top : top + rows[1] - rows[0], step : step + width]
-
-
-def _bands(height: int, count: int) -> list[tuple[int, int]]:
-    """``count`` row ranges covering ``height`` rows (fewer for small images)."""
-    step = max(64, -(-height // count))
-    return [(y, min(y + step, height)) for y in range(0, height, step)]
 
 
 def _clamp(transmission: np.ndarray, floor: np.float32) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from ..colors import COLOR_HELP, color_option, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
-from ..filters import guided_filter
+from ..filters import guided_filter, push_pull
 from ..image import as_float_image, encode_srgb8, join_alpha, split_alpha, srgb_to_linear
 from ..params import Params, option
 from .shadows import cast_layer_shadows, light_angle_option
@@ -356,27 +356,7 @@ def push_pull_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
         small_fill = push_pull_fill(small_rgb, (small_known > 0.5).astype(np.float32) * small_known)
         fill = _resize(small_fill, (width, height), cv2.INTER_LINEAR).reshape(height, width, 3)
         return np.where(known[:, :, None] >= 1.0, rgb, fill).astype(np.float32)
-    weighted = [np.dstack([rgb * known[:, :, None], known])]
-    while max(weighted[-1].shape[:2]) > 2:
-        height, width = weighted[-1].shape[:2]
-        size = (max(1, (width + 1) // 2), max(1, (height + 1) // 2))
-        weighted.append(
-            cv2.resize(weighted[-1], size, interpolation=cv2.INTER_AREA).reshape(
-                size[1], size[0], 4
-            )
-        )
-    coarse = weighted[-1]
-    filled = coarse[:, :, :3] / np.maximum(coarse[:, :, 3:], 1e-12)
-    for level in weighted[-2::-1]:
-        height, width = level.shape[:2]
-        up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).reshape(
-            height, width, 3
-        )
-        weight = level[:, :, 3:]
-        colour = level[:, :, :3] / np.maximum(weight, 1e-12)
-        # Confidence of this level's average: a few known pixels already make it trusted.
-        trust = np.clip(weight * 4.0, 0.0, 1.0)
-        filled = colour * trust + up * (1.0 - trust)
+    filled = push_pull(rgb * known[:, :, None], known, mode="fill")
     return np.where(known[:, :, None] >= 1.0, rgb, filled).astype(np.float32)
 
 

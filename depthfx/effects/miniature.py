@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from .._parallel import row_bands, run_all
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..image import (
@@ -399,11 +399,9 @@ def _grade(
 
 
 def _over_row_chunks(work: Callable[[tuple[int, int]], None], height: int) -> None:
-    """Run ``work((y0, y1))`` over row chunks that stay in the cache, on two threads (NumPy
-    and OpenCV release the GIL; 12 MP temporaries would cost more than the arithmetic)."""
-    chunks = [(y, min(y + _GRADE_ROWS, height)) for y in range(0, height, _GRADE_ROWS)]
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(work, chunks))
+    """Run ``work((y0, y1))`` over row chunks that stay in the cache, on the shared workers
+    (NumPy and OpenCV release the GIL; 12 MP temporaries would cost more than the arithmetic)."""
+    run_all(work, row_bands(height, _GRADE_ROWS))
 
 
 def _contrast_curve(contrast: float) -> np.ndarray:

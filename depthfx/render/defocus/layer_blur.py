@@ -1,0 +1,138 @@
+"""One depth layer blurred on its own: its membership, the aperture blur of its colour and
+coverage (with cat's-eye vignetting where asked), and normalized convolution that extends
+it under nearer occluders with its own colour only."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..._parallel import ThreadScratch
+from ..kernels import Aperture, aperture_kernel
+from .convolve import cached_bands, convolve
+from .layers import blur_kernel_radius, ramp_down, ramp_from
+from .sides import Side
+
+# A layer is extended under nearer occluders where its blurred coverage exceeds this share
+# (normalized-convolution confidence).
+_EXTEND_CONFIDENCE = 0.1
+
+
+@dataclass(frozen=True)
+class LayerBlur:
+    """Blurs the layers of a photo of ``image_shape`` (full resolution) with ``aperture``,
+    in the calling thread's ``scratch`` buffers."""
+
+    aperture: Aperture
+    image_shape: tuple[int, int]
+    scratch: ThreadScratch
+
+    def blur(
+        self,
+        side: Side,
+        index: int,
+        radius: float,
+        level: int,
+        work_level: int,
+        box: tuple[int, int, int, int],
+        nearer_fixed: np.ndarray | None,
+        *,
+        back: bool,
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """One layer blurred at ``level`` inside ``box`` (level-1 coords): (pre planes, alpha).
+
+        ``side`` and ``nearer_fixed`` are given at ``work_level``.
+        """
+        scale = 2 ** (work_level - 1)
+        y0, y1, x0, x1 = (value // scale for value in box)
+        position = side.position[y0:y1, x0:x1]
+        coverage = side.coverage[y0:y1, x0:x1]
+        membership = self.scratch.get("membership", position.shape)
+        if index == 2 or index == side.top_index:
+            np.subtract(position, np.float32(index), out=membership)
+            if index == 2:
+                np.maximum(membership, 0.0, out=membership)  # all below layer 2 is in it
+            if index == side.top_index:
+                np.minimum(membership, 0.0, out=membership)  # all above the top too
+            np.abs(membership, out=membership)
+        else:
+            cv2.absdiff(position, float(index), dst=membership)  # type: ignore[call-overload]
+        ramp_down(membership)
+        # Planes, not interleaved channels: OpenCV filters one float plane in a third less
+        # time per channel than a 5-channel image, and every product below is contiguous.
+        stack = self.scratch.get("stack", (5, y1 - y0, x1 - x0))
+        premultiplied = side.premultiplied[y0:y1, x0:x1]
+        for channel in range(3):
+            np.multiply(premultiplied[:, :, channel], membership, out=stack[channel])
+        np.multiply(coverage, membership, out=stack[3])
+        # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
+        # the focal plane) the fine layers and the whole foreground. (Reuses the
+        # membership buffer.)
+        nearer = ramp_from(position, float(index), rising=not back, out=membership)
+        nearer *= coverage
+        if back and nearer_fixed is not None:
+            nearer += nearer_fixed[y0:y1, x0:x1]
+        np.minimum(nearer, 1.0, out=stack[4])
+        planes: list[np.ndarray] = list(stack)
+        factor = 2 ** (level - work_level)
+        if factor > 1:
+            size = (stack.shape[2] // factor, stack.shape[1] // factor)
+            planes = [cv2.resize(plane, size, interpolation=cv2.INTER_AREA) for plane in planes]
+        kernel_radius = blur_kernel_radius(radius, level)
+        if self.aperture.cats_eye > 0:
+            blurred = self._cats_eye_blur(planes, kernel_radius, box, level)
+        else:
+            kernel = aperture_kernel(kernel_radius, self.aperture)
+            bands = cached_bands(kernel)
+            blurred = [convolve(plane, kernel, bands) for plane in planes]
+        blurred_pre = blurred[:3]
+        plane_shape = blurred[3].shape
+        # Both planes hold sums of non-negative values weighted by a non-negative kernel,
+        # so they are >= 0 as they are.
+        own, nearer_blurred = blurred[3], blurred[4]
+        # Normalized convolution: extend the layer under nearer occluders (where it is
+        # confidently present) with its own colour only.
+        alpha = own * np.float32(1.0 / _EXTEND_CONFIDENCE)
+        np.minimum(alpha, 1.0, out=alpha)
+        alpha *= nearer_blurred
+        alpha += own
+        np.minimum(alpha, 1.0, out=alpha)
+        gain = self.scratch.get("gain", plane_shape)
+        gain.fill(0.0)
+        np.divide(alpha, own, out=gain, where=own > 1e-6)
+        for plane in blurred_pre:
+            plane *= gain
+        return blurred_pre, alpha
+
+    def _cats_eye_blur(
+        self, planes: list[np.ndarray], radius: float, box: tuple[int, int, int, int], level: int
+    ) -> list[np.ndarray]:
+        """Blur with kernels clipped toward the corners, blended bilinearly by position."""
+        factor = 2 ** (level - 1)
+        y0, _, x0, _ = box
+        height, width = planes[0].shape
+        rows = (np.arange(height) + 0.5) * factor * 2 + y0 * 2
+        cols = (np.arange(width) + 0.5) * factor * 2 + x0 * 2
+        v = np.clip((rows / self.image_shape[0]) * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
+        u = np.clip((cols / self.image_shape[1]) * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
+        strength = self.aperture.cats_eye / math.sqrt(2.0)
+        result = [np.zeros((height, width), np.float32) for _ in planes]
+        for gy in (-1, 0, 1):
+            wy = np.maximum(1.0 - np.abs(v - gy), 0.0)
+            if not wy.any():
+                continue
+            for gx in (-1, 0, 1):
+                wx = np.maximum(1.0 - np.abs(u - gx), 0.0)
+                if not wx.any():
+                    continue
+                kernel = aperture_kernel(
+                    radius, self.aperture, offset=(gx * strength, gy * strength)
+                )
+                weight = (wy[:, None] * wx[None, :]).astype(np.float32)
+                bands = cached_bands(kernel)
+                for total, plane in zip(result, planes, strict=True):
+                    total += convolve(plane, kernel, bands) * weight
+        return result

@@ -1,0 +1,115 @@
+"""What the renderer keeps at level 1 (half resolution): the fine layers and the coarse
+layers of each side of the focal plane, and what is derived from a side: its pyramid of
+reductions, per-tile position ranges and each layer's bounding box."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .resample import half_size
+
+# Tile size (level-1 pixels) of the per-tile position ranges; level-1 arrays are padded to
+# a multiple of it.
+TILE = 16
+
+
+@dataclass(frozen=True)
+class Side:
+    """Level-1 (half resolution) data of the coarse layers on one side of the focal plane.
+
+    Frozen, but the arrays are filled and reused in place.
+    """
+
+    coverage: np.ndarray  # (h, w) share of each pixel in this side's layers, times alpha
+    premultiplied: np.ndarray  # (h, w, 3)
+    position: np.ndarray  # (h, w) coverage-weighted mean |layer position|, clamped >= 2
+    top_index: int
+    # Per-tile (TILE px) min and max position over covered pixels.
+    tile_ranges: tuple[np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class LevelOne:
+    """The photo split at level 1 (padded to a multiple of every deeper level)."""
+
+    fine: np.ndarray  # (h, w) share of each pixel in the fine layers (|CoC| < 2 px), times alpha
+    fine_pre: np.ndarray  # (h, w, 3) their premultiplied colour
+    back: Side | None  # the coarse layers behind the focal plane, if any
+    front: Side | None  # and in front of it
+
+    @property
+    def coarse_sides(self) -> list[Side]:
+        """The sides present, behind the focal plane first."""
+        return [side for side in (self.back, self.front) if side is not None]
+
+
+def side_pyramid(
+    side: Side, nearer_fixed: np.ndarray | None, levels: int
+) -> list[tuple[Side, np.ndarray | None]]:
+    """The side's level-1 data and ``levels - 1`` successive 2x reductions of it.
+
+    Positions are averaged weighted by coverage, so a reduced pixel keeps the layer
+    position of what it covers.
+    """
+    pyramid = [(side, nearer_fixed)]
+    for _ in range(max(0, levels - 1)):
+        current, nearer = pyramid[-1]
+        coverage = half_size(current.coverage)
+        weighted = half_size(current.position * current.coverage)
+        position = np.divide(
+            weighted, coverage, out=np.full_like(coverage, 2.0), where=coverage > 1e-6
+        )
+        np.clip(position, 2.0, current.top_index, out=position)
+        reduced = Side(
+            coverage=coverage,
+            premultiplied=half_size(current.premultiplied),
+            position=position,
+            top_index=current.top_index,
+        )
+        pyramid.append((reduced, None if nearer is None else half_size(nearer)))
+    return pyramid
+
+
+def tile_position_ranges(
+    position: np.ndarray, coverage: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-tile min and max layer position over covered pixels (+inf/-inf when empty)."""
+    height, width = position.shape
+    # +inf where nothing is covered, else 0 (OpenCV's SIMD threshold and sums: several times
+    # NumPy's where() with a scalar, and the same values, as x + 0 = x).
+    _, absent = cv2.threshold(coverage, 1e-6, math.inf, cv2.THRESH_BINARY_INV)
+    # Rows of tiles first (long contiguous passes), then the short runs within a row:
+    # the same values as one reduction over both axes, in less time.
+    low = cv2.add(position, absent).reshape(height // TILE, TILE, width).min(axis=1)
+    high = cv2.subtract(position, absent).reshape(height // TILE, TILE, width).max(axis=1)
+    tiles = (height // TILE, width // TILE, TILE)
+    return low.reshape(tiles).min(axis=2), high.reshape(tiles).max(axis=2)
+
+
+def layer_box(
+    tile_min: np.ndarray,
+    tile_max: np.ndarray,
+    index: int,
+    radius: float,
+    level: int,
+    shape: tuple[int, ...],
+) -> tuple[int, int, int, int] | None:
+    """Level-1 box holding a layer's pixels plus its blur reach, aligned to its level."""
+    touched = (tile_min < index + 1) & (tile_max > index - 1)
+    if not touched.any():
+        return None
+    rows = np.flatnonzero(touched.any(axis=1))
+    cols = np.flatnonzero(touched.any(axis=0))
+    # Reach: the blur radius at level 1, plus kernel rounding and the downsampling footprint.
+    factor = 2 ** (level - 1)
+    margin = math.ceil(radius / 2.0) + 2 * factor + 2
+    align = factor
+    y0 = max(0, (rows[0] * TILE - margin) // align * align)
+    x0 = max(0, (cols[0] * TILE - margin) // align * align)
+    y1 = min(shape[0], -(-((rows[-1] + 1) * TILE + margin) // align) * align)
+    x1 = min(shape[1], -(-((cols[-1] + 1) * TILE + margin) // align) * align)
+    return int(y0), int(y1), int(x0), int(x1)

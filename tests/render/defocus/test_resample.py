@@ -1,0 +1,36 @@
+"""Resampling between the renderer's levels."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from depthfx.render.defocus.resample import upsample2_within
+
+
+@pytest.mark.parametrize(
+    ("level", "shape", "box"),
+    [
+        (2, (96, 128), (16, 76, 32, 176)),  # inside
+        (3, (48, 64), (0, 192, 0, 256)),  # the whole array
+        (2, (96, 128), (176, 192, 224, 256)),  # a corner
+    ],
+)
+def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
+    level: int, shape: tuple[int, int], box: tuple[int, int, int, int]
+) -> None:
+    def whole(plane: np.ndarray) -> np.ndarray:
+        height, width = plane.shape
+        return cv2.resize(plane, (width * 2, height * 2), interpolation=cv2.INTER_LINEAR)
+
+    rng = np.random.default_rng(level)
+    factor = 2 ** (level - 1)
+    y0, y1, x0, x1 = (value // factor for value in box)
+    planes = np.zeros((3, *shape), np.float32)
+    alpha = np.zeros(shape, np.float32)
+    planes[:, y0:y1, x0:x1] = rng.random((3, y1 - y0, x1 - x0))
+    alpha[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0))
+    up_planes, up_alpha = upsample2_within((planes, alpha), box, level)
+    np.testing.assert_array_equal(up_planes, np.stack([whole(plane) for plane in planes]))
+    np.testing.assert_array_equal(up_alpha, whole(alpha))

@@ -127,7 +127,8 @@ def encode_srgb8(linear: np.ndarray) -> np.ndarray:
     # channel, so the scale applies to every colour); the min first keeps +inf white.
     rows = np.minimum(linear.reshape(linear.shape[0], -1), np.float32(1.0))
     index = cv2.multiply(rows, 65535.0, dtype=cv2.CV_16U)  # type: ignore[call-overload]
-    return np.take(_encode_table_8bit(), index).reshape(linear.shape)
+    # Indexing, not np.take: take would first copy the whole index to 64-bit integers.
+    return _encode_table_8bit()[index].reshape(linear.shape)
 
 
 def luminance(image: np.ndarray) -> np.ndarray:

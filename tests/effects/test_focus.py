@@ -221,3 +221,12 @@ def test_haar_cascade_ships_with_opencv() -> None:
     for name in ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml"):
         path = Path(cv2.data.haarcascades) / name  # type: ignore[attr-defined]
         assert path.exists()
+
+
+def test_focus_help_and_error_name_the_same_forms() -> None:
+    from depthfx.effects.focus import FOCUS_HELP
+
+    with pytest.raises(ParameterError) as refused:
+        parse_focus("middle")
+    for form in ("'auto'", "'X,Y'", "depth level 0..1"):
+        assert form in FOCUS_HELP and form in str(refused.value), form

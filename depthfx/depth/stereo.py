@@ -37,6 +37,7 @@ from ..depthmap import DepthMap
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_filter, guided_upsample
 from ..image import encode_srgb8
+from .range import coarse_range, coarse_size
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, fill_smooth, weighted_median
 
@@ -57,6 +58,8 @@ _ROW_TOLERANCE = 1.5
 # Below this share of SGBM-verified pixels the pair is judged unmatchable.
 _MIN_VALID_FRACTION = 0.05
 _BLOCK_SIZE = 3
+# Margin added to the coarse pass's supported range, as a share of its span.
+_COARSE_MARGIN = 0.1
 # SGM smoothness penalties per channel and block pixel (OpenCV sample: 8 and 32). Lower
 # values keep more detail: mean Middlebury bad2 8.6% -> 7.1% (benchmarks/stereo_middlebury.py).
 _P1, _P2 = 3, 16
@@ -160,7 +163,12 @@ def stereo_depth(
         matches = _feature_matches(encoded)
         if _looks_rectified(matches):
             rectify = False
-            known_range = _range_from_disparities(matches.disparities, matches.scale, matches.width)
+            try:
+                known_range = _range_from_disparities(
+                    matches.disparities, matches.scale, matches.width
+                )
+            except StereoMatchError:
+                known_range = None  # the coarse pass may still find support
     rectification = _rectify(
         left,
         right,
@@ -239,7 +247,7 @@ def match_rectified(
 
     report("estimating disparity range", 0.0)
     if min_disparity is None or num_disparities is None:
-        low, high = _known_range or _estimate_range(encoded)
+        low, high = _estimate_range(encoded, _known_range)
         if min_disparity is not None:
             low = float(min_disparity)
         if num_disparities is not None:
@@ -402,10 +410,37 @@ class _Matches:
         return (self.left[on_row, 0] - self.right[on_row, 0]).astype(np.float32)
 
 
-def _estimate_range(encoded: _EncodedPair) -> tuple[float, float]:
-    """(low, high) disparity in pixels of the left view, margin included."""
-    matches = _feature_matches(encoded)
-    return _range_from_disparities(matches.disparities, matches.scale, matches.width)
+def _estimate_range(
+    encoded: _EncodedPair, feature_range: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """(low, high) disparity in pixels of the left view, margin included.
+
+    Feature matches seed a coarse wide-range pass (:mod:`depthfx.depth.range`), which finds
+    the plain near objects and far walls that features miss.
+    """
+    failure = None
+    if feature_range is None:
+        try:
+            matches = _feature_matches(encoded)
+            feature_range = _range_from_disparities(
+                matches.disparities, matches.scale, matches.width
+            )
+        except StereoMatchError as exc:
+            failure = exc
+    height, width = encoded.left.shape[:2]
+    coarse = coarse_range(
+        *encoded.at(coarse_size(width, height)), full_width=width, seed=feature_range
+    )
+    if coarse is None:
+        if feature_range is None:
+            assert failure is not None
+            raise failure
+        return feature_range
+    x_step = width / coarse_size(width, height)[0]  # one coarse pixel, in full-size pixels
+    margin = max(6.0, 2.0 * x_step, _COARSE_MARGIN * (coarse.high - coarse.low))
+    # The coarse range alone, not its union with the features': the union only widens it
+    # with stray feature matches (robustness suite: same mean bad2, worse worst case).
+    return coarse.low - margin, coarse.high + margin
 
 
 def _range_from_disparities(

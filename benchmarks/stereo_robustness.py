@@ -90,7 +90,7 @@ def _right_gt(scene: Path, gt: np.ndarray, valid: np.ndarray, scale: float) -> n
     if path.exists():
         raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32)
         return np.where(raw > 0, raw / scale, 0.0).astype(np.float32)
-    height, width = gt.shape
+    width = gt.shape[1]
     right = np.zeros_like(gt)
     rows, cols = np.nonzero(valid)
     target = np.round(cols - gt[rows, cols]).astype(int)
@@ -248,7 +248,9 @@ def summary(results: list[dict], split: dict[str, list[str]]) -> str:
     def line(label: str, rows: list[dict]) -> str:
         ours = np.array([r["depthfx"] for r in rows])
         theirs = np.array([r["sgbm"] for r in rows])
-        worse = [f"{r['scene']}/{r['kind']}{r['variant']}" for r in rows if r["depthfx"] > r["sgbm"]]
+        worse = [
+            f"{r['scene']}/{r['kind']}{r['variant']}" for r in rows if r["depthfx"] > r["sgbm"]
+        ]
         return (
             f"{label:<12} {len(rows):5d} | {ours.mean():12.1f} {ours.max():6.1f} | "
             f"{theirs.mean():10.1f} {theirs.max():6.1f} | {len(worse)} {' '.join(worse[:4])}"

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from depthfx.depthmap import DepthMap, as_depthmap, decode_pfm, encode_pfm
+from depthfx.depthmap import DepthMap, MatchReport, as_depthmap, decode_pfm, encode_pfm
 from depthfx.errors import InputError, ParameterError
 
 
@@ -129,3 +129,14 @@ def test_npz_keeps_confidence_units_and_scale(tmp_path: Path) -> None:
     assert loaded.metric_scale == 42.5 and loaded.units == "disparity_px"
     bare = DepthMap.load(DepthMap(_ramp()).save(tmp_path / "bare.npz"))
     assert bare.confidence is None and bare.metric_scale is None and bare.units == "relative"
+
+
+def test_npz_keeps_the_match_report(tmp_path: Path) -> None:
+    report = MatchReport((-4.0, 60.0), 0.42, ("only 42% of pixels matched",))
+    depth = DepthMap(_ramp(), units="disparity_px", report=report)
+    loaded = DepthMap.load(depth.save(tmp_path / "d.npz"))
+    assert loaded.report == report
+    assert DepthMap.load(DepthMap(_ramp()).save(tmp_path / "bare.npz")).report is None
+    # Resizing scales the range with the width, as it does the disparities.
+    halved = depth.resized((depth.shape[0] // 2, depth.shape[1] // 2))
+    assert halved.report is not None and halved.report.disparity_range[1] == 30.0

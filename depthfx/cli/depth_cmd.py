@@ -9,6 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from ..depth.plausibility import ADVICE
 from ..depthmap import DEPTH_SUFFIXES, DepthMap
 from ..errors import InputError, ModelError, ParameterError
 from ..image import Photo, check_output_path, read_image
@@ -257,4 +258,8 @@ def summary_line(
     if points is not None:
         parts.append(f"{points} points")
     parts.append(f"{seconds:.1f} s")
+    report = depth_map.report
+    if report is not None and report.implausible:
+        # Never fail silently: say why the map is doubtful and what to do about it.
+        parts.append(f"WARNING: {'; '.join(report.warnings)}; {ADVICE}")
     return ", ".join(parts)

@@ -33,10 +33,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..depthmap import DepthMap
+from ..depthmap import DepthMap, MatchReport
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_filter, guided_upsample
 from ..image import encode_srgb8
+from .confidence import match_confidence
+from .plausibility import implausibility
 from .range import coarse_range, coarse_size
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, fill_smooth, weighted_median
@@ -65,6 +67,9 @@ _COARSE_MARGIN = 0.1
 _P1, _P2 = 3, 16
 _UNIQUENESS = 10
 _MONO_HINT = "use --mono (depth from one photo) instead"
+# Share of pixels whose best match lies at an end of the range above which that end is
+# widened and the pair matched again.
+_END_RETRY_SHARE = 0.02
 # Measurements whose surroundings (window of this share of the image side) are less than
 # this much matched are dropped as islands of wrong matches, first at the small scale.
 _ISLANDS = ((0.03, 0.25), (0.1, 0.2))
@@ -176,15 +181,16 @@ def stereo_depth(
         rectify=rectify,
         progress=lambda stage, fraction: report(stage, 0.1 * fraction),
     )
-    disparity, confidence = match_rectified(
+    matched = _match(
         rectification.left,
         rectification.right,
         min_disparity=min_disparity,
         num_disparities=num_disparities,
-        _known_range=known_range,
-        _encoded=encoded if rectification.left is left else None,
+        known_range=known_range,
+        encoded=encoded if rectification.left is left else None,
         progress=lambda stage, fraction: report(stage, 0.1 + 0.85 * fraction),
     )
+    disparity, confidence = matched.disparity, matched.confidence
     if not rectification.is_identity:
         disparity, confidence = rectification.to_left_grid(disparity, confidence)
     metric_scale = rectification.metric_scale
@@ -192,7 +198,11 @@ def stereo_depth(
         metric_scale = float(focal_px) * float(baseline_m)
     report("done", 1.0)
     return DepthMap(
-        nearness=disparity, confidence=confidence, metric_scale=metric_scale, units="disparity_px"
+        nearness=disparity,
+        confidence=confidence,
+        metric_scale=metric_scale,
+        units="disparity_px",
+        report=matched.report,
     )
 
 
@@ -204,10 +214,10 @@ def match_rectified(
     num_disparities: int | None = None,
     max_side: int = _MAX_MATCH_SIDE,
     progress: ProgressCallback | None = None,
-    _known_range: tuple[float, float] | None = None,
-    _encoded: _EncodedPair | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dense disparity of a rectified pair (matches on the same rows).
+
+    :func:`stereo_depth` gives the same with a :class:`~depthfx.depthmap.MatchReport`.
 
     Parameters
     ----------
@@ -225,7 +235,9 @@ def match_rectified(
     disparity : ndarray (H, W) float32
         ``x_left - x_right`` in pixels, finite everywhere (holes filled from the background).
     confidence : ndarray (H, W) float32
-        1 where the matcher's checks passed, 0 where the value was filled in.
+        0.5..1 where the matcher's checks passed (higher with more texture and agreeing
+        neighbours, see :func:`~depthfx.depth.confidence.match_confidence`), 0 where the
+        value was filled in.
 
     Examples
     --------
@@ -236,6 +248,36 @@ def match_rectified(
     >>> round(float(np.median(disparity[:, 20:])), 2)
     8.0
     """
+    matched = _match(
+        left,
+        right,
+        min_disparity=min_disparity,
+        num_disparities=num_disparities,
+        max_side=max_side,
+        progress=progress,
+    )
+    return matched.disparity, matched.confidence
+
+
+@dataclass(frozen=True)
+class _Matched:
+    disparity: np.ndarray
+    confidence: np.ndarray
+    report: MatchReport
+
+
+def _match(
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    min_disparity: int | None,
+    num_disparities: int | None,
+    max_side: int = _MAX_MATCH_SIDE,
+    progress: ProgressCallback | None = None,
+    known_range: tuple[float, float] | None = None,
+    encoded: _EncodedPair | None = None,
+) -> _Matched:
+    """:func:`match_rectified` with the report of how plausible the result is."""
     left, right = _check_pair(left, right)
     _check_range(min_disparity, num_disparities)
     if max_side < 64:
@@ -243,11 +285,12 @@ def match_rectified(
     report = progress or (lambda stage, fraction: None)
     height, width = left.shape[:2]
     scale = min(1.0, max_side / max(height, width))
-    encoded = _encoded or _EncodedPair(left, right)
+    encoded = encoded or _EncodedPair(left, right)
+    automatic = min_disparity is None and num_disparities is None
 
     report("estimating disparity range", 0.0)
     if min_disparity is None or num_disparities is None:
-        low, high = _estimate_range(encoded, _known_range)
+        low, high = _estimate_range(encoded, known_range)
         if min_disparity is not None:
             low = float(min_disparity)
         if num_disparities is not None:
@@ -263,7 +306,15 @@ def match_rectified(
     small_left, small_right = encoded.at(work_size)
     work_min = math.floor(low * x_scale)
     work_num = max(16, 16 * math.ceil((math.ceil(high * x_scale) - work_min + 1) / 16))
-    disparity, valid = _sgbm(small_left, small_right, work_min, work_num)
+    disparity, valid, ends = _sgbm(small_left, small_right, work_min, work_num)
+    if automatic and max(ends) > _END_RETRY_SHARE:
+        # Many best matches at an end of the range: the scene goes on beyond it. Widen that
+        # end by half the range and match again (once).
+        extra = 16 * math.ceil(work_num / 32)
+        at_low, at_high = (share > _END_RETRY_SHARE for share in ends)
+        work_min -= extra if at_low else 0
+        work_num += extra * (int(at_low) + int(at_high))
+        disparity, valid, ends = _sgbm(small_left, small_right, work_min, work_num)
     if valid.mean() < _MIN_VALID_FRACTION:
         raise StereoMatchError(
             f"too little texture or overlap to match the stereo pair: only {100 * valid.mean():.1f}% "
@@ -271,14 +322,25 @@ def match_rectified(
         )
 
     report("refining", 0.6)
-    disparity, valid = _refine(disparity, valid, small_left, (work_min, work_min + work_num - 1))
-    confidence = valid.astype(np.float32)
+    raw_disparity = disparity
+    disparity, valid, filled_in_2d = _refine(
+        disparity, valid, small_left, (work_min, work_min + work_num - 1)
+    )
+    confidence = match_confidence(raw_disparity, valid, small_left.astype(np.float32) / 255.0)
+    searched = (work_min / x_scale, (work_min + work_num - 1) / x_scale)
+    match_report = MatchReport(
+        disparity_range=searched,
+        matched=float(valid.mean()),
+        warnings=implausibility(
+            matched=float(valid.mean()), filled_far=float(filled_in_2d.mean()), ends=ends
+        ),
+    )
 
     if work_size != (width, height):
         report("upsampling", 0.85)
         disparity, confidence = _upsample(disparity, confidence, left, x_scale)
     report("matched", 1.0)
-    return disparity, confidence
+    return _Matched(disparity, confidence, match_report)
 
 
 def estimate_disparity_range(left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
@@ -498,8 +560,11 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
 
 def _sgbm(
     left: np.ndarray, right: np.ndarray, min_disparity: int, num_disparities: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """SGBM disparity (float px) and validity, with the border strips recovered by padding."""
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """SGBM disparity (float px), validity and the shares of pixels at each end of the range.
+
+    The border strips are recovered by padding.
+    """
     # SGBM leaves columns whose match would fall outside the other view empty; padding both
     # views by the range lets those pixels find their partner (or the replicated border).
     pad_left = max(0, min_disparity + num_disparities)
@@ -527,6 +592,10 @@ def _sgbm(
     # The range has a margin on both sides, so a disparity at either end of it means the
     # best match lies outside: not a measurement.
     valid = (raw > min_disparity * 16) & (raw < (min_disparity + num_disparities - 1) * 16)
+    ends = (
+        float(np.mean((raw >= min_disparity * 16) & (raw < min_disparity * 16 + 8))),
+        float(np.mean(raw >= (min_disparity + num_disparities - 1) * 16 - 8)),
+    )
     width = left.shape[1]
     valid &= _check_border_strips(
         matcher, padded_left, padded_right, disparity, pad_left, min_disparity, num_disparities
@@ -535,7 +604,7 @@ def _sgbm(
     # it as unmatched, so the strip is filled from the measured pixels beside it.
     target = np.arange(width, dtype=np.float32)[None, :] - disparity
     valid &= (target >= 0) & (target <= width - 1)
-    return disparity, valid
+    return disparity, valid, ends
 
 
 def _check_border_strips(
@@ -594,8 +663,8 @@ def _refine(
     valid: np.ndarray,
     guide_u8: np.ndarray,
     disparity_range: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Filled, edge-aligned disparity and the mask of measurements it kept."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Filled, edge-aligned disparity, the measurements it kept and the pixels filled in 2-D."""
     kept = _drop_islands(valid)
     valid = kept if kept.any() else valid
     low, high = np.percentile(disparity[valid], [2.0, 98.0])
@@ -614,7 +683,8 @@ def _refine(
     redo &= ~filled_in_2d  # smooth already; the median would only cost time there
     guide = guide_u8.astype(np.float32) / 255.0
     refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
-    return _smooth_low_spread(refined, valid, guide, float(low), float(high)), valid
+    smoothed = _smooth_low_spread(refined, valid, guide, float(low), float(high))
+    return smoothed, valid, filled_in_2d
 
 
 def _drop_islands(valid: np.ndarray) -> np.ndarray:

@@ -1,0 +1,44 @@
+"""Disparity range from a coarse wide-range pass."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from depthfx.depth.range import coarse_range, coarse_size
+
+
+def _texture(height: int, width: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = (rng.random((height, width, 3)) * 255).astype(np.uint8)
+    return cv2.GaussianBlur(noise, (3, 3), 0)
+
+
+def test_negative_disparities_are_found() -> None:
+    right = _texture(150, 300, 0)
+    found = coarse_range(np.roll(right, -20, axis=1), right)
+    assert found is not None
+    assert found.low <= -20 <= found.high and found.high - found.low < 10
+
+
+def test_range_beyond_the_first_search_is_widened() -> None:
+    # 40 % of the width: beyond the first searched range (30 %), so it is pushed out.
+    right = _texture(120, 256, 1)
+    found = coarse_range(np.roll(right, 102, axis=1), right)
+    assert found is not None and found.widened >= 1
+    assert found.low <= 102 <= found.high
+
+
+def test_full_size_pixels_and_seed() -> None:
+    right = _texture(100, 384, 2)
+    left = np.roll(right, 24, axis=1)
+    size = coarse_size(384, 100)
+    assert size == (192, 50)
+    small = [cv2.resize(view, size, interpolation=cv2.INTER_AREA) for view in (left, right)]
+    found = coarse_range(*small, full_width=384, seed=(-200.0, 10.0))
+    assert found is not None and found.low <= 24 <= found.high
+
+
+def test_blank_pair_has_no_range() -> None:
+    flat = np.full((100, 200, 3), 128, np.uint8)
+    assert coarse_range(flat, flat.copy()) is None

@@ -104,8 +104,8 @@ def coarse_range(
     widened = 0
     while True:
         disparity, confident = _match(left_u8, right_u8, low, high)
-        values = disparity[confident]
         matched = float(confident.mean())
+        values = disparity[confident & ~_border_strips(disparity, confident)]
         if values.size < max(32, 0.02 * confident.size):
             return None
         supported = _supported_span(values, low, high)
@@ -127,12 +127,16 @@ def coarse_range(
 def _match(
     left: np.ndarray, right: np.ndarray, low: int, high: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Coarse SGBM over ``low..high`` (padded so border pixels match) and its confident mask."""
+    """Coarse SGBM over ``low..high`` and its confident mask (full left-right check).
+
+    Both views are padded by the range, so border pixels can match (or be rejected); the
+    right view's disparity comes from the same matcher on the mirrored pair (which has
+    the same disparities), so pixels that see something else from the other side fail.
+    """
     num = 16 * math.ceil((high - low + 1) / 16)
-    pad_left, pad_right = max(0, low + num), max(0, -low)
+    pad = max(0, low + num, -low)
     padded = [
-        cv2.copyMakeBorder(view, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
-        for view in (left, right)
+        cv2.copyMakeBorder(view, 0, 0, pad, pad, cv2.BORDER_REPLICATE) for view in (left, right)
     ]
     matcher = cv2.StereoSGBM_create(  # type: ignore[attr-defined]
         minDisparity=low,
@@ -146,12 +150,37 @@ def _match(
         speckleRange=2,
         mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
     )
-    raw = matcher.compute(*padded)[:, pad_left : pad_left + left.shape[1]]
+    width = left.shape[1]
+    raw = matcher.compute(*padded)[:, pad : pad + width]
+    mirrored = [np.ascontiguousarray(view[:, ::-1]) for view in padded[::-1]]
+    raw_right = matcher.compute(*mirrored)[:, ::-1][:, pad : pad + width]
     disparity = raw.astype(np.float32) / 16.0
     confident = (raw > low * 16) & (raw < (low + num - 1) * 16)
-    target = np.arange(left.shape[1], dtype=np.float32)[None, :] - disparity
-    confident &= (target >= 0) & (target <= left.shape[1] - 1)
+    target = np.arange(width, dtype=np.float32)[None, :] - disparity
+    confident &= (target >= 0) & (target <= width - 1)
+    partner = np.clip(np.round(target), 0, width - 1).astype(np.intp)
+    seen = np.take_along_axis(raw_right, partner, axis=1).astype(np.float32) / 16.0
+    confident &= np.abs(seen - disparity) <= 1.0
     return disparity, confident
+
+
+def _border_strips(disparity: np.ndarray, confident: np.ndarray) -> np.ndarray:
+    """The strip along the side where most pixels' partners fall outside the other view.
+
+    There a pixel can only match something else, and wrong matches that pass the
+    left-right check form clusters that would stretch the range (foliage at the edge of a
+    3D-camera photo); the bulk's median disparity says how wide the strip is.
+    """
+    width = disparity.shape[1]
+    strips = np.zeros(disparity.shape, bool)
+    if not confident.any():
+        return strips
+    median = float(np.median(disparity[confident]))
+    if median > 0:
+        strips[:, : min(width, math.ceil(median))] = True
+    elif median < 0:
+        strips[:, max(0, width - 1 + math.floor(median)) :] = True
+    return strips
 
 
 def _supported_span(values: np.ndarray, low: int, high: int) -> tuple[float, float] | None:

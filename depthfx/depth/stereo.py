@@ -592,10 +592,6 @@ def _sgbm(
     # The range has a margin on both sides, so a disparity at either end of it means the
     # best match lies outside: not a measurement.
     valid = (raw > min_disparity * 16) & (raw < (min_disparity + num_disparities - 1) * 16)
-    ends = (
-        float(np.mean((raw >= min_disparity * 16) & (raw < min_disparity * 16 + 8))),
-        float(np.mean(raw >= (min_disparity + num_disparities - 1) * 16 - 8)),
-    )
     width = left.shape[1]
     valid &= _check_border_strips(
         matcher, padded_left, padded_right, disparity, pad_left, min_disparity, num_disparities
@@ -603,7 +599,14 @@ def _sgbm(
     # A match that lands in the padding is a guess against replicated border pixels: treat
     # it as unmatched, so the strip is filled from the measured pixels beside it.
     target = np.arange(width, dtype=np.float32)[None, :] - disparity
-    valid &= (target >= 0) & (target <= width - 1)
+    inside = (target >= 0) & (target <= width - 1)
+    valid &= inside
+    # Best matches at an end of the range, where the partner lies inside the other view
+    # (in the border strips the ends are where partners outside the view end up).
+    ends = (
+        float(np.mean(inside & (raw >= min_disparity * 16) & (raw < min_disparity * 16 + 8))),
+        float(np.mean(inside & (raw >= (min_disparity + num_disparities - 1) * 16 - 8))),
+    )
     return disparity, valid, ends
 
 

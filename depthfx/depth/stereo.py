@@ -42,6 +42,7 @@ from .plausibility import implausibility
 from .range import coarse_range, coarse_size
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, fill_smooth, weighted_median
+from .sky import far_fill, sky_mask
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -323,7 +324,7 @@ def _match(
 
     report("refining", 0.6)
     raw_disparity = disparity
-    disparity, valid, filled_in_2d = _refine(
+    disparity, valid, guessed = _refine(
         disparity, valid, small_left, (work_min, work_min + work_num - 1)
     )
     confidence = match_confidence(raw_disparity, valid, small_left.astype(np.float32) / 255.0)
@@ -332,7 +333,7 @@ def _match(
         disparity_range=searched,
         matched=float(valid.mean()),
         warnings=implausibility(
-            matched=float(valid.mean()), filled_far=float(filled_in_2d.mean()), ends=ends
+            matched=float(valid.mean()), filled_far=float(guessed.mean()), ends=ends
         ),
     )
 
@@ -667,14 +668,22 @@ def _refine(
     guide_u8: np.ndarray,
     disparity_range: tuple[int, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Filled, edge-aligned disparity, the measurements it kept and the pixels filled in 2-D."""
+    """Filled, edge-aligned disparity, the measurements it kept, and the pixels filled far
+    from any measurement outside the sky (a guess)."""
     kept = _drop_islands(valid)
     valid = kept if kept.any() else valid
+    guide = guide_u8.astype(np.float32) / 255.0
+    sky = sky_mask(guide, valid)
+    valid = valid & ~sky
     low, high = np.percentile(disparity[valid], [2.0, 98.0])
     spread = float(high - low)
     filled = fill_from_background(disparity, valid)
     _smooth_border_strips(filled, valid, disparity_range)
     filled_in_2d = _fill_large_regions(filled, disparity, valid, spread)
+    # Plain bright regions at the top with no match (sky): the farthest depth around them.
+    filled = far_fill(filled, valid, sky)
+    guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
+    filled_in_2d |= sky
     filled = cv2.medianBlur(filled, 5)
     # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
     # neighbours, so edges follow the photo instead of the matcher's block footprint.
@@ -684,10 +693,9 @@ def _refine(
     redo = ~valid | (gradient > _EDGE_STEP)
     redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     redo &= ~filled_in_2d  # smooth already; the median would only cost time there
-    guide = guide_u8.astype(np.float32) / 255.0
     refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
     smoothed = _smooth_low_spread(refined, valid, guide, float(low), float(high))
-    return smoothed, valid, filled_in_2d
+    return smoothed, valid, guessed
 
 
 def _drop_islands(valid: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_filter, guided_upsample
 from ..image import encode_srgb8
 from .confidence import match_confidence
+from .planes import fill_plain_regions
 from .plausibility import implausibility
 from .range import coarse_range, coarse_size
 from .rectify import Rectification, rectify_pair
@@ -684,6 +685,11 @@ def _refine(
     filled = far_fill(filled, valid, sky)
     guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
     filled_in_2d |= sky
+    # Unmatched pixels of plain regions (a blank wall) from planes fitted to their matches.
+    planar, replaced = fill_plain_regions(filled, disparity, valid, guide)
+    replaced &= ~sky
+    filled = np.where(replaced, planar, filled)
+    filled_in_2d |= replaced
     filled = cv2.medianBlur(filled, 5)
     # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
     # neighbours, so edges follow the photo instead of the matcher's block footprint.

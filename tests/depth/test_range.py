@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from depthfx.depth.range import coarse_range, coarse_size
 
@@ -42,3 +43,18 @@ def test_full_size_pixels_and_seed() -> None:
 def test_blank_pair_has_no_range() -> None:
     flat = np.full((100, 200, 3), 128, np.uint8)
     assert coarse_range(flat, flat.copy()) is None
+
+
+def test_exposure_gain_from_matched_pixels() -> None:
+    from depthfx.depth.range import exposure_gain
+    from depthfx.image import encode_srgb8, srgb_to_linear
+
+    right = _texture(120, 256, 3)
+    left = np.roll(right, 20, axis=1)
+    # The right camera exposed 20 % darker (in linear light).
+    darker = encode_srgb8(srgb_to_linear(right.astype(np.float32) / 255) * np.float32(0.8))
+    found = coarse_range(left, darker)
+    assert found is not None and 1.15 < found.gain < 1.35
+    disparity = np.full(left.shape[:2], 20.0, np.float32)
+    confident = np.ones(left.shape[:2], bool)
+    assert exposure_gain(left, right, disparity, confident) == pytest.approx(1.0, abs=0.05)

@@ -23,8 +23,10 @@ Generalization: the scenes are split in two halves (alternating in sorted order)
 ``original`` cases are reported per half, so a change tuned on one half can be checked on
 the other (``--half A`` runs only half A).
 
+``--hint`` gives depthfx the true range as well, to separate range errors from matching ones.
+
 Run: python benchmarks/stereo_robustness.py [--scenes a,b] [--kinds crop,noise] [--half A]
-     [--jobs 2] [--json results.json]
+     [--jobs 2] [--json results.json] [--cases] [--hint]
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def cases(scene: Path, kinds: tuple[str, ...]) -> Iterator[Case]:
         yield Case(name, "noise", "", views[0], views[1], gt, valid)
 
 
-def evaluate(scene_path: str, kinds: tuple[str, ...]) -> list[dict]:
+def evaluate(scene_path: str, kinds: tuple[str, ...], hint: bool = False) -> list[dict]:
     """All cases of one scene (runs in a worker process)."""
     from depthfx.depth.stereo import stereo_depth
     from depthfx.errors import StereoMatchError
@@ -170,7 +172,8 @@ def evaluate(scene_path: str, kinds: tuple[str, ...]) -> list[dict]:
     for case in cases(Path(scene_path), kinds):
         start = time.perf_counter()
         try:
-            depth = stereo_depth(_linear(case.left), _linear(case.right))
+            given = {"min_disparity": 0, "num_disparities": case.num_disparities} if hint else {}
+            depth = stereo_depth(_linear(case.left), _linear(case.right), **given)
             disparity = depth.nearness
             report = getattr(depth, "report", None)
         except StereoMatchError:
@@ -208,6 +211,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", type=Path, help="write every case's result here")
     parser.add_argument("--cases", action="store_true", help="print every case")
+    parser.add_argument(
+        "--hint", action="store_true", help="give depthfx the true range too (as SGBM gets it)"
+    )
     args = parser.parse_args()
     scenes = sorted(p for p in DATA.iterdir() if (p / "meta.json").exists())
     split = halves(scenes)
@@ -224,7 +230,14 @@ def main() -> None:
     start = time.perf_counter()
     # Largest scenes first would not matter much: they are all about 450x370.
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        per_scene = list(pool.map(evaluate, [str(p) for p in scenes], [kinds] * len(scenes)))
+        per_scene = list(
+            pool.map(
+                evaluate,
+                [str(p) for p in scenes],
+                [kinds] * len(scenes),
+                [args.hint] * len(scenes),
+            )
+        )
     results = [result for scene in per_scene for result in scene]
     elapsed = time.perf_counter() - start
     if args.json:

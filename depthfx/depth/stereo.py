@@ -305,6 +305,12 @@ def _match(
             high = low + num_disparities - 1
     else:
         low, high = float(min_disparity), float(min_disparity + num_disparities - 1)
+        # The range is given, but the views may still be exposed differently.
+        coarse = coarse_range(
+            *encoded.at(coarse_size(width, height)), full_width=width, seed=(low, high)
+        )
+        if coarse is not None and abs(coarse.gain - 1.0) > _GAIN_TOLERANCE:
+            encoded = encoded.with_right_gain(coarse.gain)
     if (high - low) * scale > _MAX_MATCH_RANGE:
         scale = _MAX_MATCH_RANGE / (high - low)
     work_size = (max(16, round(width * scale)), max(16, round(height * scale)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import tempfile
 import time
@@ -97,6 +98,8 @@ def pandora_disparity(
     from pandora.state_machine import PandoraMachine
 
     pandora.import_plugin()
+    # Its state machine logs a warning per step on every run.
+    logging.getLogger("transitions").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for name, view in (("left", left_bgr), ("right", right_bgr)):

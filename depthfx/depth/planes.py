@@ -17,10 +17,11 @@ _PLAIN = 0.012
 # Plain regions smaller than this share of the frame are left to the ordinary fill.
 _MIN_AREA = 0.004
 # Measurements needed for a fit, and the share of them the plane must explain (within
-# _INLIER px) to be trusted.
+# _INLIER px) to be trusted (robustness suite, perturbed cases: 0.6 and 1 px gave 8.8 %,
+# 0.5 and 1.5 px 8.6 %; shared scenes 7.0 and 6.9 %).
 _MIN_SAMPLES = 40
-_MIN_INLIERS = 0.6
-_INLIER = 1.0
+_MIN_INLIERS = 0.5
+_INLIER = 1.5
 _HYPOTHESES = 64
 _SCORED = 400
 

@@ -99,7 +99,8 @@ def pandora_disparity(
 
     pandora.import_plugin()
     # Its state machine logs a warning per step on every run.
-    logging.getLogger("transitions").setLevel(logging.ERROR)
+    for name in ("transitions", "transitions.core"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for name, view in (("left", left_bgr), ("right", right_bgr)):

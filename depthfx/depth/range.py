@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Width of the small copy the coarse pass matches (pixels).
-_COARSE_WIDTH = 192
+# Width of the small copy the coarse pass matches (pixels); 160, 192 and 256 scored the
+# same on the robustness suite (320 lost), 160 is the quickest.
+_COARSE_WIDTH = 160
 # First searched range, as shares of the width: far/negative and near/positive ends.
 _WIDE_LOW, _WIDE_HIGH = -0.08, 0.3
 # A histogram bin of confident disparities counts as support with at least this share of

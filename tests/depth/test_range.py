@@ -31,12 +31,12 @@ def test_range_beyond_the_first_search_is_widened() -> None:
 
 
 def test_full_size_pixels_and_seed() -> None:
-    right = _texture(100, 384, 2)
+    right = _texture(100, 320, 2)
     left = np.roll(right, 24, axis=1)
-    size = coarse_size(384, 100)
-    assert size == (192, 50)
+    size = coarse_size(320, 100)
+    assert size == (160, 50)
     small = [cv2.resize(view, size, interpolation=cv2.INTER_AREA) for view in (left, right)]
-    found = coarse_range(*small, full_width=384, seed=(-200.0, 10.0))
+    found = coarse_range(*small, full_width=320, seed=(-200.0, 10.0))
     assert found is not None and found.low <= 24 <= found.high
 
 

@@ -71,7 +71,8 @@ class DepthMap:
     nearness : ndarray, float32, (H, W)
         Larger = nearer. Finite everywhere (sources fill holes).
     confidence : ndarray, float32, (H, W) or None
-        0 = no measurement (filled), 1 = trusted.
+        0 = no measurement (filled), up to 1 = fully trusted; continuous (stereo gives
+        0.5..1 to measurements, by texture and agreement with their neighbours).
     metric_scale : float or None
         ``depth_m = metric_scale / nearness`` where known.
     units : {"disparity_px", "relative"}

@@ -6,21 +6,31 @@ The pipeline behind :func:`stereo_depth`:
    already lie on the same rows skips that step;
 2. shrink large photos so the long side is at most ``_MAX_MATCH_SIDE`` pixels (and the
    disparity range at most ``_MAX_MATCH_RANGE``);
-3. estimate the disparity range from sparse ORB matches (ratio test, fundamental-matrix
-   RANSAC, |dy| small), robust percentiles plus a margin: no tuning by the user;
+3. estimate the disparity range where matching has support: a coarse wide-range pass
+   (:mod:`depthfx.depth.range`, both signs, widened when support piles up at an end),
+   seeded by sparse ORB matches, plus a margin: no tuning by the user; the same pass
+   measures the exposure difference between the views, which is evened out;
 4. match with OpenCV's semi-global matcher (3-way mode) on images padded on both sides, so
    the border strip that SGBM normally leaves empty gets matches too; SGBM's left-right
    and uniqueness checks, speckle removal, an explicit left-right check of the border
-   strips (mirrored pair) and a range-end check mark unreliable pixels;
+   strips (mirrored pair) and a range-end check mark unreliable pixels; when many best
+   matches lie at an end of an estimated range, that end is widened and the pair matched
+   again;
 5. drop islands of matches inside mostly unmatched areas; fill small holes (occlusions)
    from the background side of each row and large unmatched regions (a border strip with
    no partner, sky, a blank wall) in 2-D with a background-biased push-pull fill, so they
-   get smooth values without row streaks; median-filter, and re-estimate holes and depth
+   get smooth values without row streaks; give bright, plain, unmatched regions touching
+   the top (sky) the farthest depth around them (:mod:`depthfx.depth.sky`) and fill plain
+   regions from planes fitted to their matches (:mod:`depthfx.depth.planes`);
+   median-filter, and re-estimate holes and depth
    edges with a colour-weighted median, so depth edges sit on image edges; when the
    disparity spread is only a few pixels (Nintendo 3DS), smooth strongly with a
    confidence-weighted guided filter so matching noise does not dominate;
 6. upsample to full size guided by the full-resolution photo, and map back to the
-   original left image's grid.
+   original left image's grid;
+7. report the range searched, the share matched and any reason to doubt the result
+   (:mod:`depthfx.depth.plausibility`) in the map's :class:`~depthfx.depthmap.MatchReport`,
+   with a continuous confidence (:mod:`depthfx.depth.confidence`).
 """
 
 from __future__ import annotations
@@ -135,8 +145,9 @@ def stereo_depth(
     -------
     DepthMap
         ``nearness`` = disparity in pixels of ``left`` (larger = nearer), in the original
-        left image's grid; ``confidence`` 1 where matched, 0 where filled;
-        ``metric_scale`` = focal_px * baseline_m when known.
+        left image's grid; ``confidence`` 0.5..1 where matched (more with texture and
+        agreeing neighbours), 0 where filled; ``metric_scale`` = focal_px * baseline_m when
+        known; ``report`` the range searched, the share matched and implausibility warnings.
 
     Raises
     ------
@@ -358,11 +369,13 @@ def _match(
 
 
 def estimate_disparity_range(left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
-    """Disparity range of a rectified pair from sparse feature matches, with a margin.
+    """Disparity range of a rectified pair, with a margin.
 
     ORB features are matched both ways with a ratio test; matches off the epipolar line
     (vertical offset above ~1.5 px, or outliers of a RANSAC fundamental matrix) are
-    dropped. Robust percentiles of ``x_left - x_right`` widened by a margin give the range.
+    dropped, and robust percentiles of ``x_left - x_right`` seed a coarse semi-global pass
+    over a wide range (:func:`~depthfx.depth.range.coarse_range`), whose confident matches
+    give the range: plain near objects and far walls, which have no features, count too.
 
     Parameters
     ----------

@@ -27,6 +27,41 @@ Units = Literal["disparity_px", "relative"]
 _ASPECT_TOLERANCE = 0.01
 
 
+@dataclass(frozen=True)
+class MatchReport:
+    """How a stereo depth map was matched, and what makes it doubtful.
+
+    Attributes
+    ----------
+    disparity_range : (float, float)
+        The disparity range searched, in pixels of the map (both ends included).
+    matched : float
+        Share of the pixels with a confident match (0..1); the rest was filled in.
+    warnings : tuple of str
+        Reasons the result is implausible (few pixels matched, large areas filled, the
+        match piling up at an end of the range); empty when it looks sound.
+
+    Examples
+    --------
+    >>> report = MatchReport((0.0, 63.0), 0.12, ("only 12% of pixels matched",))
+    >>> report.implausible
+    True
+    """
+
+    disparity_range: tuple[float, float]
+    matched: float
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def implausible(self) -> bool:
+        return bool(self.warnings)
+
+    def scaled(self, factor: float) -> MatchReport:
+        """The same report for the map resized by ``factor`` (disparities scale with width)."""
+        low, high = self.disparity_range
+        return replace(self, disparity_range=(low * factor, high * factor))
+
+
 @dataclass(frozen=True, eq=False)
 class DepthMap:
     """Per-pixel nearness of a photo, with validity and optional metric scale.
@@ -36,11 +71,14 @@ class DepthMap:
     nearness : ndarray, float32, (H, W)
         Larger = nearer. Finite everywhere (sources fill holes).
     confidence : ndarray, float32, (H, W) or None
-        0 = no measurement (filled), 1 = trusted.
+        0 = no measurement (filled), up to 1 = fully trusted; continuous (stereo gives
+        0.5..1 to measurements, by texture and agreement with their neighbours).
     metric_scale : float or None
         ``depth_m = metric_scale / nearness`` where known.
     units : {"disparity_px", "relative"}
         What nearness is measured in.
+    report : MatchReport or None
+        For stereo: the range searched, the share matched and any implausibility warnings.
 
     Examples
     --------
@@ -53,6 +91,7 @@ class DepthMap:
     confidence: np.ndarray | None = None
     metric_scale: float | None = None
     units: Units = "relative"
+    report: MatchReport | None = None
 
     def __post_init__(self) -> None:
         nearness = np.asarray(self.nearness, dtype=np.float32)
@@ -152,6 +191,7 @@ class DepthMap:
             confidence=confidence,
             metric_scale=None if self.metric_scale is None else self.metric_scale * value_scale,
             units=self.units,
+            report=None if self.report is None else self.report.scaled(value_scale),
         )
 
     def fit_to(self, shape: tuple[int, int], *, guide: np.ndarray | None = None) -> DepthMap:
@@ -204,6 +244,10 @@ class DepthMap:
                 }
                 if self.confidence is not None:
                     fields["confidence"] = self.confidence
+                if self.report is not None:
+                    fields["disparity_range"] = np.array(self.report.disparity_range)
+                    fields["matched"] = np.array(self.report.matched)
+                    fields["warnings"] = np.array(self.report.warnings, dtype=str)
                 with open(temp, "wb") as handle:
                     np.savez(handle, **fields)  # type: ignore[arg-type]
             elif suffix == ".pfm":
@@ -359,6 +403,14 @@ def _load_npz(path: Path) -> DepthMap:
             confidence = archive["confidence"] if "confidence" in archive.files else None
             units = str(archive["units"]) if "units" in archive.files else "relative"
             scale = float(archive["metric_scale"]) if "metric_scale" in archive.files else np.nan
+            report = None
+            if "disparity_range" in archive.files:
+                low, high = (float(v) for v in archive["disparity_range"])
+                report = MatchReport(
+                    (low, high),
+                    float(archive["matched"]),
+                    tuple(str(w) for w in archive["warnings"]),
+                )
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path}: not a depthfx depth archive ({exc})") from exc
     return DepthMap(
@@ -366,6 +418,7 @@ def _load_npz(path: Path) -> DepthMap:
         confidence=confidence,
         metric_scale=None if not np.isfinite(scale) else scale,
         units="disparity_px" if units == "disparity_px" else "relative",
+        report=report,
     )
 
 
@@ -393,4 +446,12 @@ def decode_pfm(data: bytes, *, label: str = "PFM") -> np.ndarray:
     return np.ascontiguousarray(array[::-1, :, 0]).astype(np.float32)
 
 
-__all__ = ["DEPTH_SUFFIXES", "DepthMap", "as_depthmap", "decode_pfm", "encode_pfm", "read_depth"]
+__all__ = [
+    "DEPTH_SUFFIXES",
+    "DepthMap",
+    "MatchReport",
+    "as_depthmap",
+    "decode_pfm",
+    "encode_pfm",
+    "read_depth",
+]

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from depthfx.depthmap import DepthMap, as_depthmap, decode_pfm, encode_pfm
+from depthfx.depthmap import DepthMap, MatchReport, as_depthmap, decode_pfm, encode_pfm
 from depthfx.errors import InputError, ParameterError
 
 
@@ -142,3 +142,14 @@ def test_grey_depth_pictures_give_their_codes_and_turn_upright(tmp_path: Path) -
     exif[0x0112] = 6  # stored sideways
     Image.fromarray((codes // 300).astype(np.uint8)).save(tmp_path / "d.jpg", exif=exif.tobytes())
     assert DepthMap.load(tmp_path / "d.jpg").shape == (20, 10)
+
+
+def test_npz_keeps_the_match_report(tmp_path: Path) -> None:
+    report = MatchReport((-4.0, 60.0), 0.42, ("only 42% of pixels matched",))
+    depth = DepthMap(_ramp(), units="disparity_px", report=report)
+    loaded = DepthMap.load(depth.save(tmp_path / "d.npz"))
+    assert loaded.report == report
+    assert DepthMap.load(DepthMap(_ramp()).save(tmp_path / "bare.npz")).report is None
+    # Resizing scales the range with the width, as it does the disparities.
+    halved = depth.resized((depth.shape[0] // 2, depth.shape[1] // 2))
+    assert halved.report is not None and halved.report.disparity_range[1] == 30.0

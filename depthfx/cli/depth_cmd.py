@@ -10,6 +10,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from ..depth.plausibility import ADVICE
 from ..depth.source import is_stereo_request
 from ..depthmap import DEPTH_SUFFIXES, DepthMap
 from ..errors import InputError, ModelError, ParameterError
@@ -217,4 +218,8 @@ def summary_line(
     if points is not None:
         parts.append(f"{points} points")
     parts.append(f"{seconds:.1f} s")
+    report = depth_map.report
+    if report is not None and report.implausible:
+        # Never fail silently: say why the map is doubtful and what to do about it.
+        parts.append(f"WARNING: {'; '.join(report.warnings)}; {ADVICE}")
     return ", ".join(parts)

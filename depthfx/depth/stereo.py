@@ -6,21 +6,31 @@ The pipeline behind :func:`stereo_depth`:
    already lie on the same rows skips that step;
 2. shrink large photos so the long side is at most ``_MAX_MATCH_SIDE`` pixels (and the
    disparity range at most ``_MAX_MATCH_RANGE``);
-3. estimate the disparity range from sparse ORB matches (ratio test, fundamental-matrix
-   RANSAC, |dy| small), robust percentiles plus a margin: no tuning by the user;
+3. estimate the disparity range where matching has support: a coarse wide-range pass
+   (:mod:`depthfx.depth.range`, both signs, widened when support piles up at an end),
+   seeded by sparse ORB matches, plus a margin: no tuning by the user; the same pass
+   measures the exposure difference between the views, which is evened out;
 4. match with OpenCV's semi-global matcher (3-way mode) on images padded on both sides, so
    the border strip that SGBM normally leaves empty gets matches too; SGBM's left-right
    and uniqueness checks, speckle removal, an explicit left-right check of the border
-   strips (mirrored pair) and a range-end check mark unreliable pixels;
+   strips (mirrored pair) and a range-end check mark unreliable pixels; when many best
+   matches lie at an end of an estimated range, that end is widened and the pair matched
+   again;
 5. drop islands of matches inside mostly unmatched areas; fill small holes (occlusions)
    from the background side of each row and large unmatched regions (a border strip with
    no partner, sky, a blank wall) in 2-D with a background-biased push-pull fill, so they
-   get smooth values without row streaks; median-filter, and re-estimate holes and depth
+   get smooth values without row streaks; give bright, plain, unmatched regions touching
+   the top (sky) the farthest depth around them (:mod:`depthfx.depth.sky`) and fill plain
+   regions from planes fitted to their matches (:mod:`depthfx.depth.planes`);
+   median-filter, and re-estimate holes and depth
    edges with a colour-weighted median, so depth edges sit on image edges; when the
    disparity spread is only a few pixels (Nintendo 3DS), smooth strongly with a
    confidence-weighted guided filter so matching noise does not dominate;
 6. upsample to full size guided by the full-resolution photo, and map back to the
-   original left image's grid.
+   original left image's grid;
+7. report the range searched, the share matched and any reason to doubt the result
+   (:mod:`depthfx.depth.plausibility`) in the map's :class:`~depthfx.depthmap.MatchReport`,
+   with a continuous confidence (:mod:`depthfx.depth.confidence`).
 """
 
 from __future__ import annotations
@@ -33,12 +43,17 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..depthmap import DepthMap
+from ..depthmap import DepthMap, MatchReport
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_filter, guided_upsample
 from ..image import encode_srgb8
+from .confidence import match_confidence
+from .planes import fill_plain_regions
+from .plausibility import implausibility
+from .range import coarse_range, coarse_size
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, fill_smooth, weighted_median
+from .sky import far_fill, sky_mask
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -49,7 +64,7 @@ _MAX_MATCH_RANGE = 256
 # Long side of the images used to find sparse feature matches for the disparity range.
 _MAX_FEATURE_SIDE = 1280
 _MIN_FEATURE_MATCHES = 12
-_ORB_FEATURES = 1500
+_ORB_FEATURES = 800  # 1500 found the same ranges (shared scenes) at twice the time
 # Disparity change (px between neighbours) that marks a depth edge for re-estimation.
 _EDGE_STEP = 2.0
 # Vertical offset (px at feature scale) up to which a match counts as on the same row.
@@ -57,11 +72,19 @@ _ROW_TOLERANCE = 1.5
 # Below this share of SGBM-verified pixels the pair is judged unmatchable.
 _MIN_VALID_FRACTION = 0.05
 _BLOCK_SIZE = 3
+# Margin added to the coarse pass's supported range, as a share of its span.
+_COARSE_MARGIN = 0.1
 # SGM smoothness penalties per channel and block pixel (OpenCV sample: 8 and 32). Lower
 # values keep more detail: mean Middlebury bad2 8.6% -> 7.1% (benchmarks/stereo_middlebury.py).
 _P1, _P2 = 3, 16
 _UNIQUENESS = 10
 _MONO_HINT = "use --mono (depth from one photo) instead"
+# Share of pixels whose best match lies at an end of the range above which that end is
+# widened and the pair matched again.
+_END_RETRY_SHARE = 0.02
+# Exposure differences between the views (left over right, linear light) beyond this are
+# evened out before matching.
+_GAIN_TOLERANCE = 0.05  # 0.02 and 0.1 scored the same on the robustness suite
 # Measurements whose surroundings (window of this share of the image side) are less than
 # this much matched are dropped as islands of wrong matches, first at the small scale.
 _ISLANDS = ((0.03, 0.25), (0.1, 0.2))
@@ -122,8 +145,9 @@ def stereo_depth(
     -------
     DepthMap
         ``nearness`` = disparity in pixels of ``left`` (larger = nearer), in the original
-        left image's grid; ``confidence`` 1 where matched, 0 where filled;
-        ``metric_scale`` = focal_px * baseline_m when known.
+        left image's grid; ``confidence`` 0.5..1 where matched (more with texture and
+        agreeing neighbours), 0 where filled; ``metric_scale`` = focal_px * baseline_m when
+        known; ``report`` the range searched, the share matched and implausibility warnings.
 
     Raises
     ------
@@ -160,7 +184,12 @@ def stereo_depth(
         matches = _feature_matches(encoded)
         if _looks_rectified(matches):
             rectify = False
-            known_range = _range_from_disparities(matches.disparities, matches.scale, matches.width)
+            try:
+                known_range = _range_from_disparities(
+                    matches.disparities, matches.scale, matches.width
+                )
+            except StereoMatchError:
+                known_range = None  # the coarse pass may still find support
     rectification = _rectify(
         left,
         right,
@@ -168,15 +197,16 @@ def stereo_depth(
         rectify=rectify,
         progress=lambda stage, fraction: report(stage, 0.1 * fraction),
     )
-    disparity, confidence = match_rectified(
+    matched = _match(
         rectification.left,
         rectification.right,
         min_disparity=min_disparity,
         num_disparities=num_disparities,
-        _known_range=known_range,
-        _encoded=encoded if rectification.left is left else None,
+        known_range=known_range,
+        encoded=encoded if rectification.left is left else None,
         progress=lambda stage, fraction: report(stage, 0.1 + 0.85 * fraction),
     )
+    disparity, confidence = matched.disparity, matched.confidence
     if not rectification.is_identity:
         disparity, confidence = rectification.to_left_grid(disparity, confidence)
     metric_scale = rectification.metric_scale
@@ -184,7 +214,11 @@ def stereo_depth(
         metric_scale = float(focal_px) * float(baseline_m)
     report("done", 1.0)
     return DepthMap(
-        nearness=disparity, confidence=confidence, metric_scale=metric_scale, units="disparity_px"
+        nearness=disparity,
+        confidence=confidence,
+        metric_scale=metric_scale,
+        units="disparity_px",
+        report=matched.report,
     )
 
 
@@ -196,10 +230,10 @@ def match_rectified(
     num_disparities: int | None = None,
     max_side: int = _MAX_MATCH_SIDE,
     progress: ProgressCallback | None = None,
-    _known_range: tuple[float, float] | None = None,
-    _encoded: _EncodedPair | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dense disparity of a rectified pair (matches on the same rows).
+
+    :func:`stereo_depth` gives the same with a :class:`~depthfx.depthmap.MatchReport`.
 
     Parameters
     ----------
@@ -217,7 +251,9 @@ def match_rectified(
     disparity : ndarray (H, W) float32
         ``x_left - x_right`` in pixels, finite everywhere (holes filled from the background).
     confidence : ndarray (H, W) float32
-        1 where the matcher's checks passed, 0 where the value was filled in.
+        0.5..1 where the matcher's checks passed (higher with more texture and agreeing
+        neighbours, see :func:`~depthfx.depth.confidence.match_confidence`), 0 where the
+        value was filled in.
 
     Examples
     --------
@@ -228,6 +264,36 @@ def match_rectified(
     >>> round(float(np.median(disparity[:, 20:])), 2)
     8.0
     """
+    matched = _match(
+        left,
+        right,
+        min_disparity=min_disparity,
+        num_disparities=num_disparities,
+        max_side=max_side,
+        progress=progress,
+    )
+    return matched.disparity, matched.confidence
+
+
+@dataclass(frozen=True)
+class _Matched:
+    disparity: np.ndarray
+    confidence: np.ndarray
+    report: MatchReport
+
+
+def _match(
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    min_disparity: int | None,
+    num_disparities: int | None,
+    max_side: int = _MAX_MATCH_SIDE,
+    progress: ProgressCallback | None = None,
+    known_range: tuple[float, float] | None = None,
+    encoded: _EncodedPair | None = None,
+) -> _Matched:
+    """:func:`match_rectified` with the report of how plausible the result is."""
     left, right = _check_pair(left, right)
     _check_range(min_disparity, num_disparities)
     if max_side < 64:
@@ -235,17 +301,27 @@ def match_rectified(
     report = progress or (lambda stage, fraction: None)
     height, width = left.shape[:2]
     scale = min(1.0, max_side / max(height, width))
-    encoded = _encoded or _EncodedPair(left, right)
+    encoded = encoded or _EncodedPair(left, right)
+    automatic = min_disparity is None and num_disparities is None
 
     report("estimating disparity range", 0.0)
     if min_disparity is None or num_disparities is None:
-        low, high = _known_range or _estimate_range(encoded)
+        low, high, gain = _estimate_range(encoded, known_range)
+        if abs(gain - 1.0) > _GAIN_TOLERANCE:
+            # One view darker than the other: the matcher's costs compare intensities.
+            encoded = encoded.with_right_gain(gain)
         if min_disparity is not None:
             low = float(min_disparity)
         if num_disparities is not None:
             high = low + num_disparities - 1
     else:
         low, high = float(min_disparity), float(min_disparity + num_disparities - 1)
+        # The range is given, but the views may still be exposed differently.
+        coarse = coarse_range(
+            *encoded.at(coarse_size(width, height)), full_width=width, seed=(low, high)
+        )
+        if coarse is not None and abs(coarse.gain - 1.0) > _GAIN_TOLERANCE:
+            encoded = encoded.with_right_gain(coarse.gain)
     if (high - low) * scale > _MAX_MATCH_RANGE:
         scale = _MAX_MATCH_RANGE / (high - low)
     work_size = (max(16, round(width * scale)), max(16, round(height * scale)))
@@ -255,7 +331,15 @@ def match_rectified(
     small_left, small_right = encoded.at(work_size)
     work_min = math.floor(low * x_scale)
     work_num = max(16, 16 * math.ceil((math.ceil(high * x_scale) - work_min + 1) / 16))
-    disparity, valid = _sgbm(small_left, small_right, work_min, work_num)
+    disparity, valid, ends = _sgbm(small_left, small_right, work_min, work_num)
+    if automatic and max(ends) > _END_RETRY_SHARE:
+        # Many best matches at an end of the range: the scene goes on beyond it. Widen that
+        # end by half the range and match again (once).
+        extra = 16 * math.ceil(work_num / 32)
+        at_low, at_high = (share > _END_RETRY_SHARE for share in ends)
+        work_min -= extra if at_low else 0
+        work_num += extra * (int(at_low) + int(at_high))
+        disparity, valid, ends = _sgbm(small_left, small_right, work_min, work_num)
     if valid.mean() < _MIN_VALID_FRACTION:
         raise StereoMatchError(
             f"too little texture or overlap to match the stereo pair: only {100 * valid.mean():.1f}% "
@@ -263,22 +347,35 @@ def match_rectified(
         )
 
     report("refining", 0.6)
-    disparity, valid = _refine(disparity, valid, small_left, (work_min, work_min + work_num - 1))
-    confidence = valid.astype(np.float32)
+    raw_disparity = disparity
+    disparity, valid, guessed = _refine(
+        disparity, valid, small_left, (work_min, work_min + work_num - 1)
+    )
+    confidence = match_confidence(raw_disparity, valid, small_left.astype(np.float32) / 255.0)
+    searched = (work_min / x_scale, (work_min + work_num - 1) / x_scale)
+    match_report = MatchReport(
+        disparity_range=searched,
+        matched=float(valid.mean()),
+        warnings=implausibility(
+            matched=float(valid.mean()), filled_far=float(guessed.mean()), ends=ends
+        ),
+    )
 
     if work_size != (width, height):
         report("upsampling", 0.85)
         disparity, confidence = _upsample(disparity, confidence, left, x_scale)
     report("matched", 1.0)
-    return disparity, confidence
+    return _Matched(disparity, confidence, match_report)
 
 
 def estimate_disparity_range(left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
-    """Disparity range of a rectified pair from sparse feature matches, with a margin.
+    """Disparity range of a rectified pair, with a margin.
 
     ORB features are matched both ways with a ratio test; matches off the epipolar line
     (vertical offset above ~1.5 px, or outliers of a RANSAC fundamental matrix) are
-    dropped. Robust percentiles of ``x_left - x_right`` widened by a margin give the range.
+    dropped, and robust percentiles of ``x_left - x_right`` seed a coarse semi-global pass
+    over a wide range (:func:`~depthfx.depth.range.coarse_range`), whose confident matches
+    give the range: plain near objects and far walls, which have no features, count too.
 
     Parameters
     ----------
@@ -304,7 +401,7 @@ def estimate_disparity_range(left: np.ndarray, right: np.ndarray) -> tuple[int, 
     True
     """
     left, right = _check_pair(left, right)
-    low, high = _estimate_range(_EncodedPair(left, right))
+    low, high, _ = _estimate_range(_EncodedPair(left, right))
     return math.floor(low), math.ceil(high)
 
 
@@ -374,6 +471,10 @@ class _EncodedPair:
         self.right = right
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
+    def with_right_gain(self, gain: float) -> _EncodedPair:
+        """The pair with the right view's exposure multiplied by ``gain`` (linear light)."""
+        return _EncodedPair(self.left, self.right * np.float32(gain))
+
     def at(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if size not in self._cache:
             self._cache[size] = (
@@ -402,10 +503,38 @@ class _Matches:
         return (self.left[on_row, 0] - self.right[on_row, 0]).astype(np.float32)
 
 
-def _estimate_range(encoded: _EncodedPair) -> tuple[float, float]:
-    """(low, high) disparity in pixels of the left view, margin included."""
-    matches = _feature_matches(encoded)
-    return _range_from_disparities(matches.disparities, matches.scale, matches.width)
+def _estimate_range(
+    encoded: _EncodedPair, feature_range: tuple[float, float] | None = None
+) -> tuple[float, float, float]:
+    """(low, high) disparity in pixels of the left view, margin included, and the exposure
+    gain of the left view over the right one (1.0 when unknown).
+
+    Feature matches seed a coarse wide-range pass (:mod:`depthfx.depth.range`), which finds
+    the plain near objects and far walls that features miss.
+    """
+    failure = None
+    if feature_range is None:
+        try:
+            matches = _feature_matches(encoded)
+            feature_range = _range_from_disparities(
+                matches.disparities, matches.scale, matches.width
+            )
+        except StereoMatchError as exc:
+            failure = exc
+    height, width = encoded.left.shape[:2]
+    coarse = coarse_range(
+        *encoded.at(coarse_size(width, height)), full_width=width, seed=feature_range
+    )
+    if coarse is None:
+        if feature_range is None:
+            assert failure is not None
+            raise failure
+        return feature_range[0], feature_range[1], 1.0
+    x_step = width / coarse_size(width, height)[0]  # one coarse pixel, in full-size pixels
+    margin = max(6.0, 2.0 * x_step, _COARSE_MARGIN * (coarse.high - coarse.low))
+    # The coarse range alone, not its union with the features': the union only widens it
+    # with stray feature matches (robustness suite: same mean bad2, worse worst case).
+    return coarse.low - margin, coarse.high + margin, coarse.gain
 
 
 def _range_from_disparities(
@@ -463,8 +592,11 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
 
 def _sgbm(
     left: np.ndarray, right: np.ndarray, min_disparity: int, num_disparities: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """SGBM disparity (float px) and validity, with the border strips recovered by padding."""
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """SGBM disparity (float px), validity and the shares of pixels at each end of the range.
+
+    The border strips are recovered by padding.
+    """
     # SGBM leaves columns whose match would fall outside the other view empty; padding both
     # views by the range lets those pixels find their partner (or the replicated border).
     pad_left = max(0, min_disparity + num_disparities)
@@ -499,8 +631,15 @@ def _sgbm(
     # A match that lands in the padding is a guess against replicated border pixels: treat
     # it as unmatched, so the strip is filled from the measured pixels beside it.
     target = np.arange(width, dtype=np.float32)[None, :] - disparity
-    valid &= (target >= 0) & (target <= width - 1)
-    return disparity, valid
+    inside = (target >= 0) & (target <= width - 1)
+    valid &= inside
+    # Best matches at an end of the range, where the partner lies inside the other view
+    # (in the border strips the ends are where partners outside the view end up).
+    ends = (
+        float(np.mean(inside & (raw >= min_disparity * 16) & (raw < min_disparity * 16 + 8))),
+        float(np.mean(inside & (raw >= (min_disparity + num_disparities - 1) * 16 - 8))),
+    )
+    return disparity, valid, ends
 
 
 def _check_border_strips(
@@ -559,15 +698,28 @@ def _refine(
     valid: np.ndarray,
     guide_u8: np.ndarray,
     disparity_range: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Filled, edge-aligned disparity and the mask of measurements it kept."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Filled, edge-aligned disparity, the measurements it kept, and the pixels filled far
+    from any measurement outside the sky (a guess)."""
     kept = _drop_islands(valid)
     valid = kept if kept.any() else valid
+    guide = guide_u8.astype(np.float32) / 255.0
+    sky = sky_mask(guide, valid)
+    valid = valid & ~sky
     low, high = np.percentile(disparity[valid], [2.0, 98.0])
     spread = float(high - low)
     filled = fill_from_background(disparity, valid)
     _smooth_border_strips(filled, valid, disparity_range)
     filled_in_2d = _fill_large_regions(filled, disparity, valid, spread)
+    # Plain bright regions at the top with no match (sky): the farthest depth around them.
+    filled = far_fill(filled, valid, sky)
+    guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
+    filled_in_2d |= sky
+    # Unmatched pixels of plain regions (a blank wall) from planes fitted to their matches.
+    planar, replaced = fill_plain_regions(filled, disparity, valid, guide)
+    replaced &= ~sky
+    filled = np.where(replaced, planar, filled)
+    filled_in_2d |= replaced
     filled = cv2.medianBlur(filled, 5)
     # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
     # neighbours, so edges follow the photo instead of the matcher's block footprint.
@@ -577,9 +729,9 @@ def _refine(
     redo = ~valid | (gradient > _EDGE_STEP)
     redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     redo &= ~filled_in_2d  # smooth already; the median would only cost time there
-    guide = guide_u8.astype(np.float32) / 255.0
     refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
-    return _smooth_low_spread(refined, valid, guide, float(low), float(high)), valid
+    smoothed = _smooth_low_spread(refined, valid, guide, float(low), float(high))
+    return smoothed, valid, guessed
 
 
 def _drop_islands(valid: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import dataclasses
 import math
 from typing import Any
 
+from ..cli._app import COMMANDS
 from ..cli.params_options import flag
 from ..effects.registry import available_effects
 from ..params import default_of, option_fields
@@ -86,7 +87,7 @@ def studio_choices() -> list[dict[str, Any]]:
             {
                 "id": name,
                 "label": name,
-                "description": (params_class.__doc__ or "").strip().splitlines()[0],
+                "description": COMMANDS[name][1] if name in COMMANDS else "",
                 "steps": [{"effect": name, "values": step_values(params_class())}],
             }
         )

@@ -122,9 +122,12 @@ def time_browser(server: StudioServer, points: list[tuple[float, float]]) -> lis
         driver.set_script_timeout(120)
         driver.get(server.url)
         deadline = time.time() + 120
-        while driver.execute_script(
-            'return document.querySelector(\'[data-testid="status"]\').textContent'
-        ) != "ready":
+        while (
+            driver.execute_script(
+                "return document.querySelector('[data-testid=\"status\"]').textContent"
+            )
+            != "ready"
+        ):
             if time.time() > deadline:
                 raise RuntimeError("the page never got ready")
             time.sleep(0.05)
@@ -136,7 +139,7 @@ def time_browser(server: StudioServer, points: list[tuple[float, float]]) -> lis
 def summary(times: list[float]) -> str:
     ordered = sorted(times)
     tenth = ordered[int(0.1 * (len(ordered) - 1))]
-    ninetieth = ordered[int(round(0.9 * (len(ordered) - 1)))]
+    ninetieth = ordered[round(0.9 * (len(ordered) - 1))]
     return (
         f"median {statistics.median(ordered):.3f} s, p10-p90 {tenth:.3f}-{ninetieth:.3f} s, "
         f"min {ordered[0]:.3f} s, max {ordered[-1]:.3f} s ({len(ordered)} clicks)"
@@ -174,7 +177,9 @@ def main() -> None:
                     if browser is None:
                         print(f"{size:g} MP preview: browser timing skipped (no Chromium)")
                     else:
-                        print(f"{size:g} MP preview ({width}x{height}), browser: {summary(browser)}")
+                        print(
+                            f"{size:g} MP preview ({width}x{height}), browser: {summary(browser)}"
+                        )
                 print(f"  load average before: {load:.2f}, after: {os.getloadavg()[0]:.2f}")
             finally:
                 server.shutdown()

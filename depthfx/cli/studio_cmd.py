@@ -17,9 +17,7 @@ from .options import DepthRequest, load_photo_and_depth, progress_reporter, with
 def studio_command(
     image: Annotated[Path, typer.Argument(help="Photo (the left view of a stereo pair).")],
     depth_request: DepthRequest,
-    port: Annotated[
-        int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks a free one.")
-    ] = 0,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks a free one.")] = 0,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the URL only; do not open a browser.")
     ] = False,

@@ -154,7 +154,9 @@ class StudioRequestHandler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ answers
 
-    def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -248,7 +250,9 @@ class StudioRequestHandler(BaseHTTPRequestHandler):
         if result is None:
             self._send_error(HTTPStatus.SERVICE_UNAVAILABLE, "the preview is not ready")
         elif result.error is not None:
-            message = str(result.error) if isinstance(result.error, DepthfxError) else repr(result.error)
+            message = (
+                str(result.error) if isinstance(result.error, DepthfxError) else repr(result.error)
+            )
             self._send_json(
                 HTTPStatus.BAD_REQUEST, {"error": message, "generation": result.generation}
             )

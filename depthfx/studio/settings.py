@@ -60,7 +60,7 @@ class StudioSettings:
 def _base_chain(choice: str) -> Chain:
     effects = studio_effects()
     if choice in effects:
-        return Chain([Step(effects[choice]())], name=choice)
+        return Chain((Step(effects[choice]()),), name=choice)
     if choice.startswith(PRESET_PREFIX) and choice[len(PRESET_PREFIX) :] in preset_names():
         chain = load_preset(choice[len(PRESET_PREFIX) :])
         if all(type(step.effect) in effects.values() for step in chain.steps):
@@ -116,9 +116,7 @@ def _checked_effect(effect: Any, values: Any) -> Any:
 def _differs(effect: Any, item: dataclasses.Field[Any]) -> bool:
     default = default_of(item)
     value = getattr(effect, item.name)
-    return value is not None and (
-        default is dataclasses.MISSING or plain(value) != plain(default)
-    )
+    return value is not None and (default is dataclasses.MISSING or plain(value) != plain(default))
 
 
 def _cli_value(value: Any) -> str:
@@ -147,18 +145,18 @@ def effect_arguments(effect: Any, sent: Mapping[str, Any]) -> list[str]:
 
 def depth_arguments(request: DepthRequest) -> list[str]:
     """The depth options of a command that reproduce ``request``."""
-    arguments: list[str] = []
-    for option, value in (
-        ("--right", request.right),
-        ("--depth", request.depth_file),
-        ("--sbs", request.sbs),
-        ("--model", request.model),
-        ("--calib", request.calibration),
-        ("--baseline", request.baseline),
-        ("--focal", request.focal),
-    ):
-        if value is not None:
-            arguments += [option, str(value)]
+    given = {
+        "--right": request.right,
+        "--depth": request.depth_file,
+        "--sbs": request.sbs,
+        "--model": request.model,
+        "--calib": request.calibration,
+        "--baseline": request.baseline,
+        "--focal": request.focal,
+    }
+    arguments = [
+        word for name, value in given.items() if value is not None for word in (name, str(value))
+    ]
     if request.depth_file is not None and request.depth_near != "white":
         arguments += ["--depth-near", request.depth_near]
     if request.mono:

@@ -68,8 +68,10 @@ class LatestWinsWorker:
         """The newest result once it is of ``generation`` or later; None after ``timeout``."""
         with self._changed:
             self._changed.wait_for(
-                lambda: self._stopping
-                or (self._latest is not None and self._latest.generation >= generation),
+                lambda: (
+                    self._stopping
+                    or (self._latest is not None and self._latest.generation >= generation)
+                ),
                 timeout=timeout,
             )
             latest = self._latest

@@ -30,7 +30,7 @@ def write_studio_scene(folder: Path, *, width: int = 320, height: int = 240) -> 
     """A textured photo with a near square in front of a sloping background, and its depth."""
     rng = np.random.default_rng(3)
     noise = cv2.GaussianBlur(rng.random((height, width, 3)), (0, 0), 1.5)
-    yy, xx = np.mgrid[0:height, 0:width]
+    _, xx = np.mgrid[0:height, 0:width]
     pixels = 0.25 + 0.5 * noise
     pixels[:, :, 0] += 0.2 * xx / width
     left, top = width * 3 // 8, height * 3 // 8
@@ -131,7 +131,9 @@ def start_chromium(width: int = 1400, height: int = 900) -> Any:
     webdriver = pytest.importorskip("selenium.webdriver")
     found = find_chromium()
     if found is None:
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+        pytest.skip(
+            "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        )
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

@@ -113,5 +113,7 @@ def test_a_burst_of_clicks_keeps_one_running_one_waiting_and_memory_returns(
 
     time.sleep(1.0)
     end_rss = rss_bytes(child.pid)
-    print(f"burst {burst_s:.2f} s, {stats}, rss {start_rss / 2**20:.0f} -> {end_rss / 2**20:.0f} MiB")
+    print(
+        f"burst {burst_s:.2f} s, {stats}, rss {start_rss / 2**20:.0f} -> {end_rss / 2**20:.0f} MiB"
+    )
     assert abs(end_rss - start_rss) <= 0.10 * start_rss, (start_rss, end_rss)

@@ -24,7 +24,11 @@ REQUEST = DepthRequest(depth_file=Path("d.npy"))
 def command_of(data: dict, request: DepthRequest = REQUEST) -> list[str]:
     settings = parse_settings(data)
     text = equivalent_command(
-        settings, photo=Path("p.jpg"), request=request, output=Path("o.jpg"), preset_file=Path("s.toml")
+        settings,
+        photo=Path("p.jpg"),
+        request=request,
+        output=Path("o.jpg"),
+        preset_file=Path("s.toml"),
     )
     return shlex.split(text)
 

@@ -108,7 +108,7 @@ def time_http(server: StudioServer, points: list[tuple[float, float]]) -> list[f
 def time_browser(server: StudioServer, points: list[tuple[float, float]]) -> list[float] | None:
     sys.path.insert(0, str(REPO / "tests" / "studio"))
     try:
-        from conftest import find_chromium, start_chromium, stop_chromium
+        from studio_helpers import find_chromium, start_chromium, stop_chromium
     except ImportError:
         return None
     if find_chromium() is None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from typing import Any
 
-from ..cli._app import COMMANDS
-from ..cli.params_options import flag
 from ..effects.registry import available_effects
 from ..params import default_of, option_fields
 from ..presets import load_preset, preset_names
@@ -20,6 +19,15 @@ from ..presets.toml import plain
 # The effects the studio offers, in the picker's order (the ones that render one photo).
 STUDIO_EFFECTS = ("bokeh", "fog", "miniature", "layers")
 PRESET_PREFIX = "preset:"
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of an option: ``depth_of_field`` -> ``--depth-of-field``.
+
+    The rule of :func:`depthfx.cli.params_options.flag` (library code does not import the
+    CLI; a test checks both agree for every option).
+    """
+    return "--" + name.replace("_", "-")
 
 
 def studio_effects() -> dict[str, type]:
@@ -87,7 +95,7 @@ def studio_choices() -> list[dict[str, Any]]:
             {
                 "id": name,
                 "label": name,
-                "description": COMMANDS[name][1] if name in COMMANDS else "",
+                "description": _summary(params_class),
                 "steps": [{"effect": name, "values": step_values(params_class())}],
             }
         )
@@ -111,6 +119,12 @@ def studio_choices() -> list[dict[str, Any]]:
     return choices
 
 
+def _summary(params_class: type) -> str:
+    """The first line of the effect module's docstring."""
+    module = sys.modules[params_class.__module__]
+    return (module.__doc__ or "").strip().split("\n", 1)[0]
+
+
 def _name_of(effect_class: type) -> str:
     return next(name for name, cls in studio_effects().items() if cls is effect_class)
 
@@ -127,6 +141,7 @@ __all__ = [
     "PRESET_PREFIX",
     "STUDIO_EFFECTS",
     "controls_document",
+    "flag",
     "json_value",
     "option_controls",
     "step_values",

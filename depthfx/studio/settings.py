@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ..chain import Chain, DepthSettings, Step
-from ..cli.params_options import flag
 from ..depth.source import DepthRequest
 from ..errors import ParameterError
 from ..params import default_of, option_fields
 from ..presets import dumps_preset, load_preset, preset_names
 from ..presets.toml import plain
-from .controls import PRESET_PREFIX, studio_effects
+from .controls import PRESET_PREFIX, flag, studio_effects
 
 # JSON scalars an option may be given as (a list for a point or range).
 _SCALARS = (str, int, float, bool, type(None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from depthfx.cli.params_options import flag as cli_flag
 from depthfx.effects.bokeh import Bokeh
 from depthfx.params import option_fields
 from depthfx.presets import preset_names
@@ -47,3 +48,9 @@ def test_the_picker_lists_the_effects_then_the_presets_with_their_values() -> No
     portrait = next(choice for choice in choices if choice["id"] == "preset:portrait")
     assert portrait["steps"][0]["effect"] == "bokeh"
     assert portrait["steps"][0]["values"]["strength"] == 3.0
+
+
+def test_option_spellings_are_the_command_lines() -> None:
+    for params_class in studio_effects().values():
+        for control in option_controls(params_class):
+            assert control["flag"] == cli_flag(control["name"])

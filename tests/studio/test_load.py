@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, open_session, python_env, write_studio_scene
+from studio_helpers import PYTHON, open_session, python_env, write_studio_scene
 
 from depthfx.studio.settings import parse_settings
 

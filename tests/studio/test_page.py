@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import RunningServer, open_session, write_studio_scene
+from studio_helpers import RunningServer, open_session, write_studio_scene
 from typer.testing import CliRunner
 
 from depthfx.cli import app

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import RunningServer
+from studio_helpers import RunningServer
 from typer.testing import CliRunner
 
 from depthfx.cli import app

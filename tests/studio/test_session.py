@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import open_session
+from studio_helpers import open_session
 from typer.testing import CliRunner
 
 from depthfx.cli import app

@@ -50,7 +50,7 @@ async function requestRender() {
   setStatus("rendering", "busy");
   try {
     const answer = await postJSON("/api/render", settings());
-    $("command").textContent = answer.command;
+    showCommand(answer.command);
     $("toml").textContent = answer.toml;
     state.latest = answer.generation;
     fetchPreview(answer.generation);
@@ -61,6 +61,19 @@ async function requestRender() {
     state.inFlight = false;
     if (state.dirty) requestRender();
   }
+}
+
+function showCommand(text) {
+  // Each word unbroken (a line break after the "-" of "--right" misleads), same text.
+  const box = $("command");
+  box.replaceChildren();
+  text.split(" ").forEach((word, index) => {
+    if (index > 0) box.append(" ");
+    const span = document.createElement("span");
+    span.className = "word";
+    span.textContent = word;
+    box.append(span);
+  });
 }
 
 async function fetchPreview(generation) {
@@ -270,6 +283,19 @@ function onPhotoClick(event) {
   requestRender();
 }
 
+function fitToWindow() {
+  // The photo fitted to the space beside the controls, enlarged or reduced, aspect kept.
+  const stage = $("stage");
+  const photo = state.doc.photo;
+  const width = stage.clientWidth - 16;
+  const height = stage.clientHeight - $("hint").offsetHeight - 16;
+  const scale = Math.max(Math.min(width / photo.width, height / photo.height), 0.01);
+  for (const id of ["preview", "depth-view"]) {
+    $(id).style.width = `${Math.floor(photo.width * scale)}px`;
+    $(id).style.height = `${Math.floor(photo.height * scale)}px`;
+  }
+}
+
 // ---------------------------------------------------------------- export, copy, depth
 
 async function exportResult() {
@@ -306,6 +332,8 @@ async function copyText(id, button) {
 async function start() {
   const response = await fetch(url("/api/controls"));
   state.doc = await response.json();
+  fitToWindow();
+  window.addEventListener("resize", fitToWindow);
   $("preview").src = url("/api/photo");
   $("depth-view").src = url("/api/depth");
   const picker = $("choice");

@@ -85,12 +85,12 @@ def parse_settings(data: Any) -> StudioSettings:
     base = _base_chain(choice)
     if not isinstance(steps, list) or len(steps) != len(base.steps):
         raise ParameterError(f"{choice} has {len(base.steps)} step(s); steps must list each")
-    new_steps = []
-    for index, (step, values) in enumerate(zip(base.steps, steps, strict=True)):
-        new_steps.append(dataclasses.replace(step, effect=_checked_effect(step.effect, values)))
-        steps[index] = dict(values)
-    chain = dataclasses.replace(base, steps=tuple(new_steps))
-    return StudioSettings(choice=choice, chain=chain, sent=tuple(steps))
+    new_steps = tuple(
+        dataclasses.replace(step, effect=_checked_effect(step.effect, values))
+        for step, values in zip(base.steps, steps, strict=True)
+    )
+    chain = dataclasses.replace(base, steps=new_steps)
+    return StudioSettings(choice=choice, chain=chain, sent=tuple(dict(v) for v in steps))
 
 
 def _checked_effect(effect: Any, values: Any) -> Any:

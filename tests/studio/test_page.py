@@ -101,6 +101,35 @@ def test_click_sets_the_focus_and_export_equals_the_shown_command(
     assert np.array_equal(exported, expected)  # the same code path: identical
 
 
+def test_a_changed_preset_exports_its_toml_and_the_command_reproduces_it(
+    browser: Any, running: RunningServer, tmp_path: Path
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    session = running.server.session
+    browser.get(running.server.url)
+    wait_for(browser, status_is("ready"))
+    Select(by_testid(browser, "choice")).select_by_value("preset:dreamy-haze")
+    wait_for(browser, lambda b: "--preset dreamy-haze" in by_testid(b, "command").text)
+    wait_for(browser, status_is("ready"))
+    click_preview(browser, 0.5, 0.5)  # the preset's bokeh step (step 2) takes the focus
+    wait_for(browser, lambda b: "--preset dreamy-haze" not in by_testid(b, "command").text)
+    wait_for(browser, status_is("ready"))
+    assert "focus = [" in by_testid(browser, "toml").text
+
+    by_testid(browser, "export").click()
+    wait_for(browser, lambda b: by_testid(b, "status").text.startswith("wrote "))
+    written = Path(by_testid(browser, "status").text.removeprefix("wrote "))
+    words = shlex.split(by_testid(browser, "command").text)
+    preset_file = Path(words[words.index("--preset") + 1])
+    assert preset_file.parent == session.output_dir and preset_file.is_file()
+    words[words.index("-o") + 1] = str(tmp_path / f"cli{written.suffix}")
+    result = CliRunner().invoke(app, words[1:])
+    assert result.exit_code == 0, result.output
+    exported = read_image(written).pixels
+    assert np.array_equal(exported, read_image(tmp_path / f"cli{written.suffix}").pixels)
+
+
 def test_click_sets_the_miniature_band(browser: Any, running: RunningServer) -> None:
     from selenium.webdriver.support.ui import Select
 

@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "batch_cmd",
         "Apply a preset to many photos; stereo pairs and depth files are found by name.",
     ),
+    "studio": (
+        "studio_cmd",
+        "Open a local page to click the focus, watch the preview and export the result.",
+    ),
     "presets": ("presets_cmd", "List the shipped presets or show one as TOML."),
     "models": (
         "models_cmd",

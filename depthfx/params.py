@@ -209,6 +209,17 @@ def option(
     return field(default=default, metadata={_KEY: spec})
 
 
+def flag(name: str) -> str:
+    """The command-line spelling of an option: ``depth_of_field`` -> ``--depth-of-field``.
+
+    Examples
+    --------
+    >>> flag("depth_of_field")
+    '--depth-of-field'
+    """
+    return "--" + name.replace("_", "-")
+
+
 def spec_of(item: dataclasses.Field[Any]) -> Spec | None:
     """The :class:`Spec` of a field made with :func:`option`, else None."""
     spec = item.metadata.get(_KEY)
@@ -284,4 +295,13 @@ class Params:
         return {item.name: getattr(self, item.name) for item in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 
-__all__ = ["Params", "Spec", "default_of", "option", "option_fields", "spec_of", "validate"]
+__all__ = [
+    "Params",
+    "Spec",
+    "default_of",
+    "flag",
+    "option",
+    "option_fields",
+    "spec_of",
+    "validate",
+]

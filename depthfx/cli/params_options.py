@@ -15,14 +15,9 @@ from typing import Annotated, Any, TypeVar, cast
 
 import typer
 
-from ..params import option_fields
+from ..params import flag, option_fields
 
 CommandT = TypeVar("CommandT", bound=Callable[..., Any])
-
-
-def flag(name: str) -> str:
-    """The command-line spelling of an option name: ``depth_of_field`` -> ``--depth-of-field``."""
-    return "--" + name.replace("_", "-")
 
 
 def cli_parameters(params_class: type) -> list[inspect.Parameter]:

@@ -12,22 +12,13 @@ import sys
 from typing import Any
 
 from ..effects.registry import available_effects
-from ..params import default_of, option_fields
+from ..params import default_of, flag, option_fields
 from ..presets import load_preset, preset_names
 from ..presets.toml import plain
 
 # The effects the studio offers, in the picker's order (the ones that render one photo).
 STUDIO_EFFECTS = ("bokeh", "fog", "miniature", "layers")
 PRESET_PREFIX = "preset:"
-
-
-def flag(name: str) -> str:
-    """The command-line spelling of an option: ``depth_of_field`` -> ``--depth-of-field``.
-
-    The rule of :func:`depthfx.cli.params_options.flag` (library code does not import the
-    CLI; a test checks both agree for every option).
-    """
-    return "--" + name.replace("_", "-")
 
 
 def studio_effects() -> dict[str, type]:
@@ -141,7 +132,6 @@ __all__ = [
     "PRESET_PREFIX",
     "STUDIO_EFFECTS",
     "controls_document",
-    "flag",
     "json_value",
     "option_controls",
     "step_values",

@@ -18,10 +18,10 @@ from typing import Any
 from ..chain import Chain, DepthSettings, Step
 from ..depth.source import DepthRequest
 from ..errors import ParameterError
-from ..params import default_of, option_fields
+from ..params import default_of, flag, option_fields
 from ..presets import dumps_preset, load_preset, preset_names
 from ..presets.toml import plain
-from .controls import PRESET_PREFIX, flag, studio_effects
+from .controls import PRESET_PREFIX, studio_effects
 
 # JSON scalars an option may be given as (a list for a point or range).
 _SCALARS = (str, int, float, bool, type(None))

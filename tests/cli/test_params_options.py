@@ -8,8 +8,8 @@ import typer
 from typer.testing import CliRunner
 
 from depthfx.cli._app import _DepthfxGroup
-from depthfx.cli.params_options import cli_parameters, flag, with_params
-from depthfx.params import Params, option
+from depthfx.cli.params_options import cli_parameters, with_params
+from depthfx.params import Params, flag, option
 
 
 @dataclass(frozen=True)

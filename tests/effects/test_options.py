@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from depthfx.cli._app import load_command
-from depthfx.cli.params_options import flag
 from depthfx.effects.bokeh import bokeh
 from depthfx.effects.fog import fog
 from depthfx.effects.insert import insert
@@ -24,7 +23,7 @@ from depthfx.effects.miniature import miniature
 from depthfx.effects.registry import available_effects
 from depthfx.effects.shadows import relight_shadows
 from depthfx.errors import ParameterError
-from depthfx.params import Spec, default_of, option_fields
+from depthfx.params import Spec, default_of, flag, option_fields
 
 EFFECTS = sorted(available_effects())
 FUNCTIONS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from depthfx.cli.params_options import flag as cli_flag
 from depthfx.effects.bokeh import Bokeh
+from depthfx.params import flag as cli_flag
 from depthfx.params import option_fields
 from depthfx.presets import preset_names
 from depthfx.studio.controls import controls_document, option_controls, studio_effects

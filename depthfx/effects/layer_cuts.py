@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -79,46 +79,70 @@ def each_band(height: int, work: Callable[[int, int], None]) -> None:
 class BandUpsampler:
     """Bilinear upsampling of a small (h, w) plane to full size, one row band at a time.
 
-    The vertical pass runs once on the narrow plane; each band then only needs its own
-    horizontal pass. Up to rounding this is ``cv2.resize(small, (width, height))``.
+    Each band interpolates its few rows of the small plane vertically, then resizes them
+    horizontally: no full-size copy is ever made. Up to rounding this is
+    ``cv2.resize(small, (width, height))``.
     """
 
     def __init__(self, small: np.ndarray, shape: tuple[int, int]) -> None:
         height, width = shape
+        self.small = np.ascontiguousarray(small, np.float32)
         self.width = width
         self.same = small.shape == (height, width)
-        self.tall = (
-            small
+        identity = np.arange(height)
+        self.taps = (
+            (
+                identity,
+                identity,
+                np.ones((height, 1), np.float32),
+                np.zeros((height, 1), np.float32),
+            )
             if self.same
-            else resize(
-                np.ascontiguousarray(small, np.float32),
-                (small.shape[1], height),
-                cv2.INTER_LINEAR,
-            ).reshape(height, small.shape[1])
+            else _linear_taps(height, small.shape[0])
         )
-
-        # Per full row: the lowest and highest value it can take (bilinear is convex).
-        self.lowest = self.tall.min(axis=1)
-        self.highest = self.tall.max(axis=1)
+        # Per small row, the lowest and highest value (bilinear output lies in between).
+        self.lowest = self.small.min(axis=1)
+        self.highest = self.small.max(axis=1)
 
     def is_zero(self, start: int, stop: int) -> bool:
-        """Whether rows ``start:stop`` of the full-size plane are all 0 (and non-negative)."""
-        return bool(self.lowest[start:stop].min() >= 0 and self.highest[start:stop].max() <= 0)
+        """Whether rows ``start:stop`` of the full-size plane are all 0."""
+        upper, lower = self.taps[0], self.taps[1]
+        rows = slice(int(upper[start]), int(lower[stop - 1]) + 1)
+        return bool(self.lowest[rows].min() >= 0 and self.highest[rows].max() <= 0)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` of the full-size plane (a new array)."""
-        band = self.tall[start:stop]
         if self.same:
-            return band.copy()
-        return resize(band, (self.width, stop - start), cv2.INTER_LINEAR).reshape(
+            return self.small[start:stop].copy()
+        upper, lower, upper_weight, lower_weight = self.taps
+        narrow = (
+            self.small[upper[start:stop]] * upper_weight[start:stop]
+            + self.small[lower[start:stop]] * lower_weight[start:stop]
+        )
+        return resize(narrow, (self.width, stop - start), cv2.INTER_LINEAR).reshape(
             stop - start, self.width
         )
 
 
-def guide_planes(rgb: np.ndarray) -> list[np.ndarray]:
-    """The photo as the eye sees its edges: 8-bit sRGB codes / 255, one plane per channel."""
+def _linear_taps(size: int, small: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where bilinear upsampling from ``small`` to ``size`` samples, as ``cv2.resize`` does:
+    first and second source index, and their weights ((size, 1) float32), per output."""
+    position = ((np.arange(size) + 0.5) * (1.0 / (size / small)) - 0.5).astype(np.float32)
+    first = np.floor(position)
+    fraction = (position - first).astype(np.float32)
+    index = first.astype(np.int64)
+    return (
+        np.clip(index, 0, small - 1),
+        np.clip(index + 1, 0, small - 1),
+        (1.0 - fraction)[:, None],
+        fraction[:, None],
+    )
+
+
+def guide_planes(rgb: np.ndarray) -> np.ndarray:
+    """The photo as the eye sees its edges: 8-bit sRGB codes / 255, (3, H, W) float32."""
     height, width = rgb.shape[:2]
-    planes = [np.empty((height, width), np.float32) for _ in range(3)]
+    planes = np.empty((3, height, width), np.float32)
     scale = np.float32(255)
 
     def encode(start: int, stop: int) -> None:
@@ -133,7 +157,7 @@ def guide_planes(rgb: np.ndarray) -> list[np.ndarray]:
 class _GuideWindows:
     """The guide's local statistics on the subsampled grid, shared by every cut and pass."""
 
-    def __init__(self, planes: Sequence[np.ndarray], radius: int) -> None:
+    def __init__(self, planes: np.ndarray, radius: int) -> None:
         self.planes = planes
         self.shape = planes[0].shape
         height, width = self.shape
@@ -243,21 +267,6 @@ class _GuideWindows:
         each_band(height, band)
 
 
-def _linear_taps(size: int, small: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Where bilinear upsampling from ``small`` to ``size`` samples, as ``cv2.resize`` does:
-    first and second source index, and their weights ((size, 1) float32), per output."""
-    position = ((np.arange(size) + 0.5) * (1.0 / (size / small)) - 0.5).astype(np.float32)
-    first = np.floor(position)
-    fraction = (position - first).astype(np.float32)
-    index = first.astype(np.int64)
-    return (
-        np.clip(index, 0, small - 1),
-        np.clip(index + 1, 0, small - 1),
-        (1.0 - fraction)[:, None],
-        fraction[:, None],
-    )
-
-
 def _bounds(coefficients: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Lowest and highest ``a . g + b`` over guides ``g`` in [0, 1]^3, per small pixel."""
     a_r, a_g, a_b, b = coefficients
@@ -277,7 +286,7 @@ def _soft_cut(q: np.ndarray) -> np.ndarray:
 def coverages(
     nearness: np.ndarray,
     thresholds: np.ndarray,
-    guide: Sequence[np.ndarray],
+    guide: np.ndarray,
     radius: int,
     *,
     progress: Callable[[float], None] | None = None,
@@ -288,7 +297,7 @@ def coverages(
     ----------
     nearness : (H, W) float
     thresholds : (N - 1,) increasing nearness thresholds
-    guide : three (H, W) float32 planes in [0, 1] (see :func:`guide_planes`)
+    guide : (3, H, W) float32 planes in [0, 1] (see :func:`guide_planes`)
     radius : int
         Guided-filter radius in pixels; 0 gives hard cuts.
     progress : callable(fraction), optional
@@ -322,7 +331,7 @@ def coverages(
 def _soft_coverage(
     mask: np.ndarray,
     nearer: np.ndarray,
-    guide: Sequence[np.ndarray],
+    guide: np.ndarray,
     radius: int,
     windows: _GuideWindows | None,
 ) -> np.ndarray:
@@ -350,9 +359,9 @@ def _soft_coverage(
     return coverage
 
 
-def _full_resolution_cut(guide: Sequence[np.ndarray], mask: np.ndarray, radius: int) -> np.ndarray:
+def _full_resolution_cut(guide: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
     """Both guided-filter passes at full resolution (small radii, where subsampling can't)."""
-    colour = np.dstack(guide)
+    colour = np.ascontiguousarray(np.moveaxis(guide, 0, -1))
     snapped = (guided_filter(colour, mask, radius=radius, eps=_EPS) > 0.5).astype(np.float32)
     return guided_filter(colour, snapped, radius=radius, eps=_EPS)
 

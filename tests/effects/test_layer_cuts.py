@@ -66,7 +66,7 @@ def test_band_upsampler_is_a_bilinear_resize(shape: tuple[int, int]) -> None:
     upsampler = BandUpsampler(small, full_shape)
     bands = [upsampler.rows(start, stop) for start, stop in row_bands(full_shape[0])]
     expected = cv2.resize(small, full_shape[::-1], interpolation=cv2.INTER_LINEAR)
-    assert np.abs(np.vstack(bands) - expected).max() < 1e-5
+    assert np.abs(np.vstack(bands) - expected).max() < 5e-5  # sample positions in float32
 
 
 def test_band_upsampler_knows_which_bands_are_zero() -> None:

@@ -30,6 +30,8 @@ BAND_ROWS = 64
 _EPS = 2e-3
 # Soft coverage below/above these is snapped to 0/1 (faint halos of the filter in flat areas).
 _LOW, _HIGH = 0.02, 0.98
+# Coverage stored as whole numbers of this (uint16).
+FULL = 65535
 # Margin for rounding when the coefficients prove a band constant.
 _MARGIN = 1e-3
 # Filter output not yet proved constant, in the per-pixel state of a pass.
@@ -277,10 +279,13 @@ def _bounds(coefficients: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _soft_cut(q: np.ndarray) -> np.ndarray:
-    """Filter output to coverage: clipped, with the faint halos below 0.02 / above 0.98 dropped."""
+    """Filter output to coverage: clipped, with the faint halos below 0.02 / above 0.98
+    dropped; in units of :data:`FULL`, rounded (not yet cast)."""
     np.subtract(q, np.float32(_LOW), out=q)
     np.divide(q, np.float32(_HIGH - _LOW), out=q)
-    return np.clip(q, 0.0, 1.0, out=q)
+    np.clip(q, 0.0, 1.0, out=q)
+    np.multiply(q, np.float32(FULL), out=q)
+    return np.add(q, np.float32(0.5), out=q)
 
 
 def coverages(
@@ -305,18 +310,19 @@ def coverages(
 
     Returns
     -------
-    list of (H, W) float32
-        ``C_0`` and ``C_N`` are read-only constant views.
+    list of (H, W) uint16
+        Coverage in units of :data:`FULL` (a 65535th: half the memory of float32, and finer
+        than any output sees). ``C_0`` and ``C_N`` are read-only constant views.
 
     Examples
     --------
     >>> nearness = np.zeros((40, 40), np.float32); nearness[:, 20:] = 1
     >>> cuts = coverages(nearness, np.array([0.5]), guide_planes(np.zeros((40, 40, 3))), 0)
-    >>> [float(c[5, 10]) for c in cuts], [float(c[5, 30]) for c in cuts]
-    ([1.0, 0.0, 0.0], [1.0, 1.0, 0.0])
+    >>> [int(c[5, 10]) for c in cuts], [int(c[5, 30]) for c in cuts]
+    ([65535, 0, 0], [65535, 65535, 0])
     """
     shape = nearness.shape
-    result = [np.broadcast_to(np.float32(1), shape)]
+    result = [np.broadcast_to(np.uint16(FULL), shape)]
     windows = _GuideWindows(guide, radius) if radius // 3 > 1 else None
     mask = np.empty(shape, np.float32)
     for index, threshold in enumerate(thresholds):
@@ -324,7 +330,7 @@ def coverages(
         result.append(_soft_coverage(mask, result[-1], guide, radius, windows))
         if progress is not None:
             progress((index + 1) / len(thresholds))
-    result.append(np.broadcast_to(np.float32(0), shape))
+    result.append(np.broadcast_to(np.uint16(0), shape))
     return result
 
 
@@ -336,15 +342,20 @@ def _soft_coverage(
     windows: _GuideWindows | None,
 ) -> np.ndarray:
     """The soft coverage of one hard ``mask`` (overwritten), nested in ``nearer``."""
-    coverage = np.empty(mask.shape, np.float32)
+    coverage = np.empty(mask.shape, np.uint16)
 
     def snap(q: np.ndarray | float, top: int, bottom: int, left: int, right: int) -> None:
         np.greater(q, np.float32(0.5), out=mask[top:bottom, left:right])
 
     def soften(q: np.ndarray | float, top: int, bottom: int, left: int, right: int) -> None:
         # Nested: whatever is nearer than t_k is also nearer than t_{k-1}.
-        cut = _soft_cut(q) if isinstance(q, np.ndarray) else np.float32(q)
-        np.minimum(cut, nearer[top:bottom, left:right], out=coverage[top:bottom, left:right])
+        cut = _soft_cut(q) if isinstance(q, np.ndarray) else np.float32(q * FULL)
+        np.minimum(
+            cut,
+            nearer[top:bottom, left:right],
+            out=coverage[top:bottom, left:right],
+            casting="unsafe",  # whole numbers from 0 to FULL
+        )
 
     if windows is not None:
         # First pass: move the cut towards the photo's edges; cut again at one half; the
@@ -355,7 +366,8 @@ def _soft_coverage(
     elif radius > 0:
         soften(_full_resolution_cut(guide, mask, radius), 0, mask.shape[0], 0, mask.shape[1])
     else:
-        np.minimum(mask, nearer, out=coverage)
+        np.multiply(mask, np.float32(FULL), out=mask)
+        np.minimum(mask, nearer, out=coverage, casting="unsafe")
     return coverage
 
 
@@ -370,14 +382,14 @@ def extension_reach(coverage: np.ndarray, nearer: np.ndarray, reach_px: float) -
     """How far a layer extends behind nearer ones, on a grid as coarse as its fade allows.
 
     The layer's own pixels are where ``coverage - nearer`` (its cut minus the next nearer
-    one) exceeds one half. The reach is 1 within ``reach_px`` of them, fading to 0 over the
+    one, uint16 in units of :data:`FULL`) exceeds one half. The reach is 1 within ``reach_px`` of them, fading to 0 over the
     last third. It is computed on cells of ``s`` x ``s`` pixels, ``s`` a 32nd of the fade (1
     for short reaches); a cell counts as the layer's own when any of its pixels does, so
     distances are off by at most a cell's diagonal. Upsample the grid to full size.
 
     Examples
     --------
-    >>> coverage = np.zeros((10, 300), np.float32); coverage[:, :10] = 1
+    >>> coverage = np.zeros((10, 300), np.uint16); coverage[:, :10] = FULL
     >>> reach = extension_reach(coverage, np.zeros_like(coverage), 150.0)
     >>> reach.shape, float(reach[5, 0]), float(reach[5, -1])
     ((10, 300), 1.0, 0.0)
@@ -387,7 +399,9 @@ def extension_reach(coverage: np.ndarray, nearer: np.ndarray, reach_px: float) -
     solid = np.empty(coverage.shape, np.uint8)
 
     def mark(start: int, stop: int) -> None:
-        np.greater(coverage[start:stop] - nearer[start:stop], 0.5, out=solid[start:stop])
+        # Nested coverages: the difference never goes below 0.
+        own = coverage[start:stop] - nearer[start:stop]
+        np.greater(own, FULL // 2, out=solid[start:stop])
 
     each_band(coverage.shape[0], mark)
     # A cell is the layer's own when any of its pixels is.
@@ -404,6 +418,7 @@ def extension_reach(coverage: np.ndarray, nearer: np.ndarray, reach_px: float) -
 
 __all__ = [
     "BAND_ROWS",
+    "FULL",
     "BandUpsampler",
     "coverages",
     "each_band",

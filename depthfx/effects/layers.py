@@ -31,6 +31,7 @@ from ..errors import ParameterError
 from ..image import as_float_image, encode_srgb8, join_alpha, split_alpha, srgb_to_linear
 from ..params import Params, option
 from .layer_cuts import (
+    FULL,
     BandUpsampler,
     coverages,
     each_band,
@@ -52,6 +53,8 @@ _GAP_BINS = 512
 _SHADOW_SIDE = 1280
 # Push-pull fills are computed on a copy no larger than this (longer side, px).
 _FILL_SIDE = 1024
+# Coverage units to alpha.
+_PER_UNIT = np.float32(1.0 / FULL)
 # A layer colour is the photo's wherever more than this share of it can show through.
 _VISIBLE = 1e-6
 
@@ -724,7 +727,7 @@ class _Cuts:
     # The guide's memory, free once the cuts are made: a 12 MP result written there touches
     # 160 MB less fresh memory.
     spare: np.ndarray  # (3 * H * W,) float32
-    coverages: list[np.ndarray]  # C_0..C_N, (H, W)
+    coverages: list[np.ndarray]  # C_0..C_N, (H, W) uint16 in units of FULL
     shortfalls: list[BandUpsampler]  # 1 - layer k's extension reach, at index k - 1
     shadows: list[BandUpsampler]  # shadow on the layers below k at index k - 1; [] = none
     tint: np.ndarray  # (3,) float32, linear
@@ -736,15 +739,17 @@ class _Cuts:
         return len(self.coverages) - 1
 
     def alpha(self, k: int, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` of layer ``k``'s alpha (read only): its own part, and behind
-        nearer layers, its extension: ``C_k - C_{k+1} * (1 - reach)``."""
+        """Rows ``start:stop`` of layer ``k``'s alpha: its own part, and behind nearer
+        layers, its extension: ``C_k - C_{k+1} * (1 - reach)``."""
         if k == 0:
             return np.ones((stop - start, self.coverages[0].shape[1]), np.float32)
         coverage = self.coverages[k][start:stop]
         shortfall = self.shortfalls[k - 1]
         if shortfall.is_zero(start, stop):
-            return coverage
-        return coverage - self.coverages[k + 1][start:stop] * shortfall.rows(start, stop)
+            return coverage * _PER_UNIT
+        alpha = coverage - self.coverages[k + 1][start:stop] * shortfall.rows(start, stop)
+        alpha *= _PER_UNIT
+        return alpha
 
     def shadow(self, k: int, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` of the shadow alpha cast by layer ``k`` on those below."""
@@ -800,7 +805,8 @@ def _cut(rgb: np.ndarray, depth_map: DepthMap, options: Layers, report: Progress
     shadows: list[np.ndarray] = []
     if small_levels is not None:
         report("casting shadows", 0.6)
-        small = [np.ones_like(small_levels)] + [shrink(item) for item in coverage[1:-1]]
+        small = [np.ones_like(small_levels)]
+        small += [shrink(item) * _PER_UNIT for item in coverage[1:-1]]
         small.append(np.zeros_like(small_levels))
         shadows = cast_layer_shadows(
             [small[k] - small[k + 1] for k in range(options.count)],

@@ -10,6 +10,7 @@ import pytest
 
 from depthfx.effects import layer_cuts
 from depthfx.effects.layer_cuts import (
+    FULL,
     BandUpsampler,
     coverages,
     each_band,
@@ -98,10 +99,10 @@ def test_linear_taps_are_those_of_cv2_resize() -> None:
 def test_coverages_are_nested_soft_and_follow_the_photo(radius: int, ratio: float) -> None:
     photo, nearness, disk = _photo_and_depth()
     cuts = coverages(nearness, np.array([0.25, 1.25]), guide_planes(photo), radius)
-    assert len(cuts) == 4 and cuts[0].min() == 1 and cuts[-1].max() == 0
+    assert len(cuts) == 4 and cuts[0].min() == FULL and cuts[-1].max() == 0
     for nearer, farther in zip(cuts[1:], cuts, strict=False):
-        assert nearer.dtype == np.float32 and (nearer <= farther).all() and nearer.min() >= 0
-    inner = cuts[1]
+        assert nearer.dtype == np.uint16 and (nearer <= farther).all()
+    inner = cuts[1] / np.float32(FULL)
     if radius:
         # Snapped onto the photo's disk, not the blocky, shifted one of the depth map.
         assert np.abs(inner - disk).mean() < ratio * np.abs((nearness > 0.25) - disk).mean()
@@ -120,23 +121,24 @@ def test_skipping_what_the_coefficients_prove_constant_changes_nothing(monkeypat
 
 
 def test_extension_reach_on_a_coarse_grid_is_close_to_the_exact_one() -> None:
-    coverage = np.zeros((300, 500), np.float32)
-    cv2.circle(coverage, (120, 150), 40, 1.0, -1)
+    coverage = np.zeros((300, 500), np.uint16)
+    cv2.circle(coverage, (120, 150), 40, FULL, -1)
     reach_px = 240.0  # a fade of 80 px: cells of 2 px
     grid = extension_reach(coverage, np.zeros_like(coverage), reach_px)
     assert grid.shape == (150, 250)
     reach = cv2.resize(grid, (500, 300), interpolation=cv2.INTER_LINEAR)
-    distance = cv2.distanceTransform((coverage <= 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    distance = cv2.distanceTransform((coverage == 0).astype(np.uint8), cv2.DIST_L2, 3)
     exact = np.clip((reach_px - distance) / (reach_px / 3), 0, 1)
     assert np.abs(reach - exact).max() < 0.05
     assert reach[150, 120] == 1.0 and reach[150, 499] == 0.0
 
 
 def test_extension_reach_of_a_short_fade_is_exact_at_full_size() -> None:
-    coverage = np.zeros((60, 80), np.float32)
-    coverage[20:30, 20:30] = 1
+    coverage = np.zeros((60, 80), np.uint16)
+    coverage[20:30, 20:30] = FULL
     nearer = np.zeros_like(coverage)
-    nearer[20:30, 25:30] = 1  # hides part of the layer: not its own
+    nearer[20:30, 25:30] = FULL  # hides part of the layer: not its own
     reach = extension_reach(coverage, nearer, 6.0)
-    distance = cv2.distanceTransform(((coverage - nearer) <= 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    distance = cv2.distanceTransform((coverage - nearer == 0).astype(np.uint8), cv2.DIST_L2, 3)
     assert np.array_equal(reach, np.clip((6.0 - distance) / 2.0, 0, 1).astype(np.float32))
+    assert reach[25, 40] == 0.0 and reach[25, 22] == 1.0

@@ -808,13 +808,15 @@ def _cut(rgb: np.ndarray, depth_map: DepthMap, options: Layers, report: Progress
         small = [np.ones_like(small_levels)]
         small += [shrink(item) * _PER_UNIT for item in coverage[1:-1]]
         small.append(np.zeros_like(small_levels))
+        own = [small[k] - small[k + 1] for k in range(options.count)]
+        alphas = [small[0]] + [
+            small[k] - small[k + 1] * shrink(grid, _shrinking(grid.shape, size))
+            for k, grid in enumerate(shortfalls, start=1)
+        ]
+        del small  # before the shadows' own temporaries
         shadows = cast_layer_shadows(
-            [small[k] - small[k + 1] for k in range(options.count)],
-            [small[0]]
-            + [
-                small[k] - small[k + 1] * shrink(grid, _shrinking(grid.shape, size))
-                for k, grid in enumerate(shortfalls, start=1)
-            ],
+            own,
+            alphas,
             planes,
             light_angle=options.light_angle,
             length_px=options.shadow_length / 100.0 * diagonal * scale,

@@ -9,15 +9,12 @@ import numpy as np
 import pytest
 
 from depthfx.effects import layer_cuts
-from depthfx.effects.layer_cuts import (
-    FULL,
-    BandUpsampler,
-    coverages,
-    each_band,
-    extension_reach,
-    guide_planes,
-    row_bands,
-)
+from depthfx.effects.layer_cuts import BandUpsampler, each_band, row_bands
+
+FULL = layer_cuts.FULL
+coverages = layer_cuts.coverages
+extension_reach = layer_cuts.extension_reach
+guide_planes = layer_cuts.guide_planes
 
 
 def _photo_and_depth(size: int = 240) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

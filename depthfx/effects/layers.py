@@ -13,6 +13,11 @@ gives the photo back exactly.
 
 With ``shadow_opacity > 0`` each layer casts a soft shadow onto the layers behind it (see
 :func:`depthfx.effects.shadows.cast_layer_shadows`), kept in layers of their own.
+
+The flat picture (:func:`layers`, :meth:`Layers.apply`) is the composite of that stack, but
+computed without it: the inpainted colours never show in it, so it is the photo times a
+modulation from the alphas and the shadows, made row band by row band. The stack itself is
+built only for what shows the layers (:func:`split_layers`: exports, parallax).
 """
 
 from __future__ import annotations

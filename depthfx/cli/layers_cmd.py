@@ -123,10 +123,10 @@ def layers_command(
             stack = options.layer_stack(photo.pixels, depth_map, progress=progress)
             result = join_alpha(composite_layers(stack), photo.alpha)
         else:
-            # The picture alone needs no layer stack (no inpainting): its fast composite.
-            result = join_alpha(
-                options.apply(photo.pixels, depth_map, progress=progress), photo.alpha
-            )
+            # The picture alone needs no layer stack (no inpainting): its fast composite,
+            # written over the photo's pixels, which are not needed any more.
+            flat = options.apply(photo.pixels, depth_map, progress=progress, out=photo.pixels)
+            result = join_alpha(flat, photo.alpha)
         written = [write_image(output, result, like=photo, inputs=inputs)]
         for target in exports:
             if target.suffix.lower() == ".ora":

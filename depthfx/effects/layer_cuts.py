@@ -32,6 +32,7 @@ _EPS = 2e-3
 _LOW, _HIGH = 0.02, 0.98
 # Coverage stored as whole numbers of this (uint16).
 FULL = 65535
+_PER_UNIT = np.float32(1.0 / FULL)
 # Margin for rounding when the coefficients prove a band constant.
 _MARGIN = 1e-3
 # Filter output not yet proved constant, in the per-pixel state of a pass.
@@ -142,18 +143,25 @@ def _linear_taps(size: int, small: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def guide_planes(rgb: np.ndarray) -> np.ndarray:
-    """The photo as the eye sees its edges: 8-bit sRGB codes / 255, (3, H, W) float32."""
+    """The photo as the eye sees its edges: 8-bit sRGB codes, (3, H, W) uint8.
+
+    The guide is their value / 255; kept as codes, it takes a quarter of the memory.
+    """
     height, width = rgb.shape[:2]
-    planes = np.empty((3, height, width), np.float32)
-    scale = np.float32(255)
+    planes = np.empty((3, height, width), np.uint8)
 
     def encode(start: int, stop: int) -> None:
         codes = encode_srgb8(rgb[start:stop])
         for channel, plane in enumerate(planes):
-            np.divide(codes[:, :, channel], scale, out=plane[start:stop], dtype=np.float32)
+            plane[start:stop] = codes[:, :, channel]
 
     each_band(height, encode)
     return planes
+
+
+def _guide_values(codes: np.ndarray) -> np.ndarray:
+    """8-bit codes to the guide's float32 values in [0, 1]."""
+    return np.divide(codes, np.float32(255), dtype=np.float32)
 
 
 class _GuideWindows:
@@ -166,7 +174,7 @@ class _GuideWindows:
         step = max(1, radius // 3)
         self.small = (max(1, width // step), max(1, height // step))
         self.radius = max(1, round(radius / step))
-        guide = [resize(plane, self.small, cv2.INTER_AREA) for plane in planes]
+        guide = [resize(_guide_values(plane), self.small, cv2.INTER_AREA) for plane in planes]
         box = self._box
         mean_i = [box(channel) for channel in guide]
         var = {}
@@ -193,8 +201,9 @@ class _GuideWindows:
         return _box(array, self.radius)
 
     def coefficients(self, mask: np.ndarray) -> list[np.ndarray]:
-        """Box-averaged ``a_r, a_g, a_b, b`` of the filter of ``mask`` (full size), small."""
-        small_mask = resize(mask, self.small, cv2.INTER_AREA)
+        """Box-averaged ``a_r, a_g, a_b, b`` of the filter of ``mask`` (full size, uint16 in
+        units of :data:`FULL`), small."""
+        small_mask = resize(mask, self.small, cv2.INTER_AREA) * _PER_UNIT
         mean_i, inv, det = self.mean_i, self.inverse, self.det
         mean_p = self._box(small_mask)
         cov = [self._box(self.guide[c] * small_mask) - mean_i[c] * mean_p for c in range(3)]
@@ -260,9 +269,8 @@ class _GuideWindows:
                     continue
                 q = upsampled(wide[3], top, bottom, left, right)
                 for channel in range(3):
-                    q += (
-                        upsampled(wide[channel], top, bottom, left, right)
-                        * self.planes[channel][top:bottom, left:right]
+                    q += upsampled(wide[channel], top, bottom, left, right) * _guide_values(
+                        self.planes[channel][top:bottom, left:right]
                     )
                 finish(q, top, bottom, left, right)
 
@@ -302,7 +310,7 @@ def coverages(
     ----------
     nearness : (H, W) float
     thresholds : (N - 1,) increasing nearness thresholds
-    guide : (3, H, W) float32 planes in [0, 1] (see :func:`guide_planes`)
+    guide : (3, H, W) uint8 sRGB codes of the photo (see :func:`guide_planes`)
     radius : int
         Guided-filter radius in pixels; 0 gives hard cuts.
     progress : callable(fraction), optional
@@ -324,9 +332,10 @@ def coverages(
     shape = nearness.shape
     result = [np.broadcast_to(np.uint16(FULL), shape)]
     windows = _GuideWindows(guide, radius) if radius // 3 > 1 else None
-    mask = np.empty(shape, np.float32)
+    mask = np.empty(shape, np.uint16)
     for index, threshold in enumerate(thresholds):
         np.greater_equal(nearness, threshold, out=mask)
+        mask *= np.uint16(FULL)
         result.append(_soft_coverage(mask, result[-1], guide, radius, windows))
         if progress is not None:
             progress((index + 1) / len(thresholds))
@@ -341,11 +350,13 @@ def _soft_coverage(
     radius: int,
     windows: _GuideWindows | None,
 ) -> np.ndarray:
-    """The soft coverage of one hard ``mask`` (overwritten), nested in ``nearer``."""
+    """The soft coverage of one hard ``mask`` (uint16, overwritten), nested in ``nearer``."""
     coverage = np.empty(mask.shape, np.uint16)
 
     def snap(q: np.ndarray | float, top: int, bottom: int, left: int, right: int) -> None:
-        np.greater(q, np.float32(0.5), out=mask[top:bottom, left:right])
+        piece = mask[top:bottom, left:right]
+        np.greater(q, np.float32(0.5), out=piece)
+        piece *= np.uint16(FULL)
 
     def soften(q: np.ndarray | float, top: int, bottom: int, left: int, right: int) -> None:
         # Nested: whatever is nearer than t_k is also nearer than t_{k-1}.
@@ -366,15 +377,15 @@ def _soft_coverage(
     elif radius > 0:
         soften(_full_resolution_cut(guide, mask, radius), 0, mask.shape[0], 0, mask.shape[1])
     else:
-        np.multiply(mask, np.float32(FULL), out=mask)
-        np.minimum(mask, nearer, out=coverage, casting="unsafe")
+        np.minimum(mask, nearer, out=coverage)
     return coverage
 
 
 def _full_resolution_cut(guide: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
     """Both guided-filter passes at full resolution (small radii, where subsampling can't)."""
-    colour = np.ascontiguousarray(np.moveaxis(guide, 0, -1))
-    snapped = (guided_filter(colour, mask, radius=radius, eps=_EPS) > 0.5).astype(np.float32)
+    colour = _guide_values(np.ascontiguousarray(np.moveaxis(guide, 0, -1)))
+    hard = mask * _PER_UNIT
+    snapped = (guided_filter(colour, hard, radius=radius, eps=_EPS) > 0.5).astype(np.float32)
     return guided_filter(colour, snapped, radius=radius, eps=_EPS)
 
 
@@ -382,20 +393,22 @@ def extension_reach(coverage: np.ndarray, nearer: np.ndarray, reach_px: float) -
     """How far a layer extends behind nearer ones, on a grid as coarse as its fade allows.
 
     The layer's own pixels are where ``coverage - nearer`` (its cut minus the next nearer
-    one, uint16 in units of :data:`FULL`) exceeds one half. The reach is 1 within ``reach_px`` of them, fading to 0 over the
-    last third. It is computed on cells of ``s`` x ``s`` pixels, ``s`` a 32nd of the fade (1
-    for short reaches); a cell counts as the layer's own when any of its pixels does, so
-    distances are off by at most a cell's diagonal. Upsample the grid to full size.
+    one, uint16 in units of :data:`FULL`) exceeds one half. The reach is 1 within
+    ``reach_px`` of them, fading to 0 over the last third. It is computed on cells of ``s`` x
+    ``s`` pixels, ``s`` a 16th of the fade (1 for short reaches); a cell counts as the
+    layer's own when any of its pixels does, so distances are off by at most a cell's
+    diagonal (at most 0.09 of alpha, in the fade).
+    Upsample the grid to full size.
 
     Examples
     --------
     >>> coverage = np.zeros((10, 300), np.uint16); coverage[:, :10] = FULL
-    >>> reach = extension_reach(coverage, np.zeros_like(coverage), 150.0)
+    >>> reach = extension_reach(coverage, np.zeros_like(coverage), 40.0)
     >>> reach.shape, float(reach[5, 0]), float(reach[5, -1])
     ((10, 300), 1.0, 0.0)
     """
     ramp = max(reach_px / 3.0, 1.0)
-    step = max(1, int(ramp // 32))
+    step = max(1, int(ramp // 16))
     solid = np.empty(coverage.shape, np.uint8)
 
     def mark(start: int, stop: int) -> None:

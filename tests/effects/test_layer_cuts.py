@@ -120,13 +120,13 @@ def test_skipping_what_the_coefficients_prove_constant_changes_nothing(monkeypat
 def test_extension_reach_on_a_coarse_grid_is_close_to_the_exact_one() -> None:
     coverage = np.zeros((300, 500), np.uint16)
     cv2.circle(coverage, (120, 150), 40, FULL, -1)
-    reach_px = 240.0  # a fade of 80 px: cells of 2 px
+    reach_px = 240.0  # a fade of 80 px: cells of 5 px
     grid = extension_reach(coverage, np.zeros_like(coverage), reach_px)
-    assert grid.shape == (150, 250)
+    assert grid.shape == (60, 100)
     reach = cv2.resize(grid, (500, 300), interpolation=cv2.INTER_LINEAR)
     distance = cv2.distanceTransform((coverage == 0).astype(np.uint8), cv2.DIST_L2, 3)
     exact = np.clip((reach_px - distance) / (reach_px / 3), 0, 1)
-    assert np.abs(reach - exact).max() < 0.05
+    assert np.abs(reach - exact).max() < 0.1  # a cell's diagonal over the fade
     assert reach[150, 120] == 1.0 and reach[150, 499] == 0.0
 
 

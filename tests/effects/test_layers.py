@@ -348,6 +348,18 @@ def test_flat_composite_keeps_the_alpha_channel_of_the_input() -> None:
     assert np.abs(flat[:, :, :3] - expected).max() < 1e-5
 
 
+@pytest.mark.parametrize("shadow_opacity", [0.5, 0.0])
+def test_flat_composite_can_be_written_over_the_photo(shadow_opacity: float) -> None:
+    image, nearness = _textured_scene(90, 120)
+    effect = Layers(count=3, shadow_opacity=shadow_opacity)
+    expected = effect.apply(image, nearness)
+    photo = image.copy()
+    written = effect.apply(photo, nearness, out=photo)
+    assert written is photo and np.array_equal(photo, expected)
+    with pytest.raises(ParameterError, match="out: expected a"):
+        effect.apply(image, nearness, out=np.empty((90, 120, 3), np.float64))
+
+
 def test_flat_composite_reports_its_stages_in_order() -> None:
     image, nearness = _textured_scene(60, 80)
     seen: list[tuple[str, float]] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -784,6 +785,16 @@ class _Cuts:
 
 def _cut(rgb: np.ndarray, depth_map: DepthMap, options: Layers, report: ProgressCallback) -> _Cuts:
     """Thresholds, edge-aware coverages, extension reaches, layer planes and shadows."""
+    # The guide (the photo's sRGB codes) needs nothing of the depth: made meanwhile.
+    with ThreadPoolExecutor(1) as pool:
+        guide = pool.submit(guide_planes, rgb)
+        return _cut_with(guide, depth_map, options, report)
+
+
+def _cut_with(
+    guide: Future[np.ndarray], depth_map: DepthMap, options: Layers, report: ProgressCallback
+) -> _Cuts:
+    """:func:`_cut` once the guide is under way."""
     nearness = depth_map.nearness
     distinct, counts = np.unique(nearness, return_counts=True)
     thresholds = _thresholds(distinct, counts, options.count, options.split)
@@ -807,7 +818,7 @@ def _cut(rgb: np.ndarray, depth_map: DepthMap, options: Layers, report: Progress
     coverage = coverages(
         nearness,
         thresholds,
-        guide_planes(rgb),
+        guide.result(),
         round(options.feather / 100.0 * diagonal),
         progress=lambda fraction: report("cutting layers", 0.5 * fraction),
     )

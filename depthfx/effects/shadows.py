@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -199,8 +198,8 @@ def cast_layer_shadows(
     if not (len(alphas) == count == len(planes)):
         raise ParameterError("silhouettes, alphas and planes must have the same length")
     dx_unit, dy_unit = direction_away_from_light(light_angle)
-
-    def cast_by(caster: int) -> np.ndarray:
+    shadows: list[np.ndarray] = []
+    for caster in range(1, count):
         shadow = np.zeros_like(alphas[0], dtype=np.float32)
         # Visible share of each layer behind the caster, front to back.
         remaining = np.ones_like(shadow)
@@ -224,11 +223,8 @@ def cast_layer_shadows(
                 cast = cast * _smoothstep(0.25, 0.6, standing)
             cast = _blur(cast, gap * softness_px)
             shadow += share * cast
-        return np.clip(shadow * np.float32(opacity), 0.0, 1.0).astype(np.float32)
-
-    # The casters are independent (OpenCV and NumPy release the GIL): two at a time.
-    with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(cast_by, range(1, count)))
+        shadows.append(np.clip(shadow * np.float32(opacity), 0.0, 1.0).astype(np.float32))
+    return shadows
 
 
 # --------------------------------------------------------------------------- relighting

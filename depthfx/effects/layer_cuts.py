@@ -127,6 +127,29 @@ class BandUpsampler:
         )
 
 
+def _pieces(states: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(left, right, state)`` runs of a row of states; a decided run shorter than
+    ``2 * _JOIN`` between two undecided ones joins them (fewer, longer pieces to compute).
+
+    Examples
+    --------
+    >>> _pieces(np.array([0, 0, 2, 2, 1, 2, 1, 1], np.int8))
+    [(0, 2, 0), (2, 6, 2), (6, 8, 1)]
+    """
+    edges = [0, *(np.flatnonzero(np.diff(states)) + 1).tolist(), len(states)]
+    runs = [(left, right, int(states[left])) for left, right in itertools.pairwise(edges)]
+    pieces: list[tuple[int, int, int]] = []
+    for index, (left, right, state) in enumerate(runs):
+        between = 0 < index < len(runs) - 1 and runs[index - 1][2] == runs[index + 1][2]
+        if between and right - left < 2 * _JOIN and runs[index + 1][2] == _UNDECIDED:
+            state = _UNDECIDED
+        if pieces and state == pieces[-1][2] == _UNDECIDED:
+            pieces[-1] = (pieces[-1][0], right, state)
+        else:
+            pieces.append((left, right, state))
+    return pieces
+
+
 def _linear_taps(size: int, small: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where bilinear upsampling from ``small`` to ``size`` samples, as ``cv2.resize`` does:
     first and second source index, and their weights ((size, 1) float32), per output."""
@@ -259,15 +282,9 @@ class _GuideWindows:
             full = np.where(
                 columns[left_of] == columns[right_of], columns[left_of], _UNDECIDED
             ).astype(np.int8)
-            # Short decided stretches between computed ones are computed too (fewer pieces).
-            computed = cv2.dilate(
-                (full == _UNDECIDED).astype(np.uint8)[None], np.ones((1, 2 * _JOIN + 1), np.uint8)
-            )[0]
-            full[computed > 0] = _UNDECIDED
-            edges = [0, *(np.flatnonzero(np.diff(full)) + 1).tolist(), width]
-            for left, right in itertools.pairwise(edges):
-                if full[left] != _UNDECIDED:
-                    finish(float(full[left]), top, bottom, left, right)
+            for left, right, decided in _pieces(full):
+                if decided != _UNDECIDED:
+                    finish(float(decided), top, bottom, left, right)
                     continue
                 q = upsampled(wide[3], top, bottom, left, right)
                 for channel in range(3):

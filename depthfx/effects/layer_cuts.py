@@ -5,9 +5,10 @@ from the depth map, refined by a colour guided filter steered by the photo, so t
 follows the photo's edges (hair, leaves) instead of the depth map's blocky ones.
 
 The filter's linear coefficients vary slowly, so they are fitted on a subsampled grid (the
-"fast guided filter", He & Sun 2015) and applied to the full-resolution photo in row bands:
-a large photo never holds more than the coverages themselves and a band's worth of
-temporaries. Bands whose coefficients cannot reach a cut are filled without being computed.
+"fast guided filter", He & Sun 2015) and applied to the full-resolution photo in row bands.
+Where the coefficients prove the output lies beyond a cut whatever the photo's colour, it is
+filled, not computed: only pieces of rows near a cut are. A large photo never holds more
+than the coverages (uint16), the guide (8-bit codes) and a band's worth of temporaries.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ BAND_ROWS = 64
 _EPS = 2e-3
 # Soft coverage below/above these is snapped to 0/1 (faint halos of the filter in flat areas).
 _LOW, _HIGH = 0.02, 0.98
-# Coverage stored as whole numbers of this (uint16).
+# Coverage stored as whole numbers of this (uint16), and its float32 inverse.
 FULL = 65535
 _PER_UNIT = np.float32(1.0 / FULL)
 # Margin for rounding when the coefficients prove a band constant.

@@ -119,8 +119,14 @@ def layers_command(
         raise ParameterError(f"--parallax-frames must be in 4..240, got {parallax_frames}")
     with progress_reporter("layers") as progress:
         photo, depth_map = load_photo_and_depth(image, request, progress=progress)
-        stack = options.layer_stack(photo.pixels, depth_map, progress=progress)
-        result = join_alpha(composite_layers(stack), photo.alpha)
+        if exports or animations:
+            stack = options.layer_stack(photo.pixels, depth_map, progress=progress)
+            result = join_alpha(composite_layers(stack), photo.alpha)
+        else:
+            # The picture alone needs no layer stack (no inpainting): its fast composite,
+            # written over the photo's pixels, which are not needed any more.
+            flat = options.apply(photo.pixels, depth_map, progress=progress, out=photo.pixels)
+            result = join_alpha(flat, photo.alpha)
         written = [write_image(output, result, like=photo, inputs=inputs)]
         for target in exports:
             if target.suffix.lower() == ".ora":

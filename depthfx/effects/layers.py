@@ -13,12 +13,18 @@ gives the photo back exactly.
 
 With ``shadow_opacity > 0`` each layer casts a soft shadow onto the layers behind it (see
 :func:`depthfx.effects.shadows.cast_layer_shadows`), kept in layers of their own.
+
+The flat picture (:func:`layers`, :meth:`Layers.apply`) is the composite of that stack, but
+computed without it: the inpainted colours never show in it, so it is the photo times a
+modulation from the alphas and the shadows, made row band by row band. The stack itself is
+built only for what shows the layers (:func:`split_layers`: exports, parallax).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,9 +34,18 @@ import numpy as np
 from ..colors import COLOR_HELP, color_option, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
-from ..filters import guided_filter, push_pull
+from ..filters import push_pull
 from ..image import as_float_image, encode_srgb8, join_alpha, split_alpha, srgb_to_linear
 from ..params import Params, option
+from .layer_cuts import (
+    FULL,
+    BandUpsampler,
+    coverages,
+    each_band,
+    extension_reach,
+    guide_planes,
+    resize,
+)
 from .shadows import cast_layer_shadows, light_angle_option
 
 NAME = "layers"
@@ -45,6 +60,8 @@ _GAP_BINS = 512
 _SHADOW_SIDE = 1280
 # Push-pull fills are computed on a copy no larger than this (longer side, px).
 _FILL_SIDE = 1024
+# Coverage units to alpha.
+_PER_UNIT = np.float32(1.0 / FULL)
 # A layer colour is the photo's wherever more than this share of it can show through.
 _VISIBLE = 1e-6
 
@@ -178,11 +195,16 @@ class Layers(Params):
         depth: DepthMap | np.ndarray,
         *,
         progress: ProgressCallback | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The photo with these options' cast shadows (see :func:`layers`)."""
-        rgb, alpha = split_alpha(as_float_image(image))
-        stack = self.layer_stack(rgb, depth, progress=progress)
-        return join_alpha(composite_layers(stack), alpha)
+        """The photo with these options' cast shadows (see :func:`layers`).
+
+        This is the composite of :meth:`layer_stack`, computed without building the stack.
+        ``out``, an (H, W, 3) float32 array, receives the colour instead of a new array; it
+        may be ``image`` itself (each row is read before it is written), which spares a
+        caller done with the photo a photo-sized allocation.
+        """
+        return _flat(image, depth, self, progress, out)
 
     def layer_stack(
         self,
@@ -226,6 +248,15 @@ def depth_thresholds(
         raise ParameterError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     values = np.asarray(nearness, dtype=np.float32).ravel()
     distinct, counts = np.unique(values, return_counts=True)
+    return _thresholds(distinct, counts, count, split)
+
+
+def _thresholds(
+    distinct: np.ndarray, counts: np.ndarray, count: int, split: SplitMethod
+) -> np.ndarray:
+    """:func:`depth_thresholds` from the map's histogram (sorted distinct values, counts)."""
+    if split not in SPLITS:
+        raise ParameterError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     limit = min(MAX_LAYERS, len(distinct))
     if not isinstance(count, int | np.integer) or not 2 <= count <= limit:
         if len(distinct) < 2:
@@ -322,6 +353,74 @@ def _jenks_breaks(
     return np.array(starts[::-1], dtype=np.int64)
 
 
+def _percentiles(
+    distinct: np.ndarray, counts: np.ndarray, percents: Sequence[float]
+) -> list[np.float64]:
+    """``np.percentile`` (linear) of the values ``distinct`` repeated ``counts`` times.
+
+    Examples
+    --------
+    >>> [float(v) for v in _percentiles(np.array([1.0, 2.0, 4.0]), np.array([2, 1, 1]), [50])]
+    [1.5]
+    """
+    ends = np.cumsum(counts)
+    last = int(ends[-1]) - 1
+    result = []
+    for percent in percents:
+        virtual = last * (percent / 100.0)
+        below = min(math.floor(virtual), last)
+        index = np.searchsorted(ends, [below, min(below + 1, last)], side="right")
+        low, high = (np.float64(value) for value in distinct[index])
+        result.append(low + (high - low) * np.float64(virtual - below))
+    return result
+
+
+class _Levels:
+    """:meth:`DepthMap.normalized` as a function, its bounds taken from the histogram."""
+
+    def __init__(self, depth_map: DepthMap, distinct: np.ndarray, counts: np.ndarray) -> None:
+        if depth_map.confidence is not None:
+            trusted = depth_map.nearness[depth_map.confidence > 0.5]
+            if trusted.size >= 16:
+                distinct, counts = np.unique(trusted, return_counts=True)
+        self.low, self.high = _percentiles(distinct, counts, (0.5, 99.5))
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """Nearness mapped to [0, 1] (0 = farthest, 1 = nearest)."""
+        if not self.high > self.low:
+            return np.zeros(np.shape(values), np.float32)
+        return np.clip((values - self.low) / (self.high - self.low), 0.0, 1.0).astype(np.float32)
+
+    def shrunk(
+        self, nearness: np.ndarray, shrink: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """``shrink(self(nearness))``: clipped first, so that the average of a block holding
+        values beyond the bounds is the one of their levels."""
+        low, high = np.float32(self.low), np.float32(self.high)
+        return self(shrink(np.clip(nearness, min(low, high), high)))
+
+
+def _layer_statistics(
+    distinct: np.ndarray,
+    counts: np.ndarray,
+    thresholds: np.ndarray,
+    normalize: Callable[[np.ndarray], np.ndarray],
+) -> tuple[list[tuple[float, float]], list[float], list[float]]:
+    """Each layer's nearness range, plane (median normalized nearness) and top (highest)."""
+    layer_of = np.searchsorted(thresholds, distinct, side="right")
+    ranges, planes, tops = [], [], []
+    for k in range(len(thresholds) + 1):
+        values, value_counts = distinct[layer_of == k], counts[layer_of == k]
+        ends = np.cumsum(value_counts)
+        middle = (int(ends[-1]) - 1) // 2, int(ends[-1]) // 2
+        # The median of a monotone function of the values is that of their middle ones.
+        levels = normalize(values[np.searchsorted(ends, middle, side="right")])
+        ranges.append((float(values[0]), float(values[-1])))
+        planes.append(float(np.median(levels)))
+        tops.append(float(normalize(values[-1:])[0]))
+    return ranges, planes, tops
+
+
 # --------------------------------------------------------------------------- filling
 
 
@@ -348,13 +447,13 @@ def push_pull_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
         # The fill is smooth: compute it on a smaller copy, keep known pixels at full size.
         scale = _FILL_SIDE / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small_known = _resize(known, size, cv2.INTER_AREA)
-        small_rgb = _resize(rgb * known[:, :, None], size, cv2.INTER_AREA).reshape(
+        small_known = resize(known, size, cv2.INTER_AREA)
+        small_rgb = resize(rgb * known[:, :, None], size, cv2.INTER_AREA).reshape(
             size[1], size[0], 3
         )
         small_rgb = small_rgb / np.maximum(small_known, 1e-6)[:, :, None]
         small_fill = push_pull_fill(small_rgb, (small_known > 0.5).astype(np.float32) * small_known)
-        fill = _resize(small_fill, (width, height), cv2.INTER_LINEAR).reshape(height, width, 3)
+        fill = resize(small_fill, (width, height), cv2.INTER_LINEAR).reshape(height, width, 3)
         return np.where(known[:, :, None] >= 1.0, rgb, fill).astype(np.float32)
     filled = push_pull(rgb * known[:, :, None], known, mode="fill")
     return np.where(known[:, :, None] >= 1.0, rgb, filled).astype(np.float32)
@@ -401,109 +500,13 @@ def inpaint_hidden(
     painted = cv2.inpaint(codes, (mask > 0).astype(np.uint8), radius, cv2.INPAINT_TELEA)
     painted_linear = srgb_to_linear(painted.astype(np.float32) / np.float32(255))
     if scale < 1.0:
-        painted_linear = _resize(painted_linear, (width, height), cv2.INTER_LINEAR).reshape(
+        painted_linear = resize(painted_linear, (width, height), cv2.INTER_LINEAR).reshape(
             height, width, 3
         )
     return np.where(band[:, :, None], painted_linear, base).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- splitting
-
-
-def _box(array: np.ndarray, radius: int) -> np.ndarray:
-    size = 2 * radius + 1
-    return cv2.boxFilter(array, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
-
-
-def _resize(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
-    return np.asarray(cv2.resize(array, size, interpolation=interpolation), dtype=np.float32)
-
-
-def _edge_aware_alpha(guide: np.ndarray, mask: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Colour guided filter of ``mask``; coefficients on a subsampled grid for large radii.
-
-    The "fast guided filter" (He & Sun 2015): the linear coefficients vary slowly, so they
-    are fitted at 1/s resolution and upsampled, then applied to the full-resolution guide;
-    fine edges (hair) still come from the full-resolution photo.
-    """
-    step = max(1, radius // 3)
-    if step == 1:
-        return guided_filter(guide, mask, radius=radius, eps=eps)
-    height, width = mask.shape
-    small = (max(1, width // step), max(1, height // step))
-    small_guide = _resize(guide, small, cv2.INTER_AREA)
-    small_mask = _resize(mask, small, cv2.INTER_AREA)
-    small_radius = max(1, round(radius / step))
-    mean_i = [_box(small_guide[:, :, c], small_radius) for c in range(3)]
-    mean_p = _box(small_mask, small_radius)
-    cov = [
-        _box(small_guide[:, :, c] * small_mask, small_radius) - mean_i[c] * mean_p for c in range(3)
-    ]
-    var = {}
-    for i in range(3):
-        for j in range(i, 3):
-            var[i, j] = (
-                _box(small_guide[:, :, i] * small_guide[:, :, j], small_radius)
-                - mean_i[i] * mean_i[j]
-            )
-    rr, rg, rb = var[0, 0] + eps, var[0, 1], var[0, 2]
-    gg, gb, bb = var[1, 1] + eps, var[1, 2], var[2, 2] + eps
-    inv = (
-        gg * bb - gb * gb,
-        gb * rb - rg * bb,
-        rg * gb - gg * rb,
-        rr * bb - rb * rb,
-        rb * rg - rr * gb,
-        rr * gg - rg * rg,
-    )
-    det = rr * inv[0] + rg * inv[1] + rb * inv[2]
-    a_r = (inv[0] * cov[0] + inv[1] * cov[1] + inv[2] * cov[2]) / det
-    a_g = (inv[1] * cov[0] + inv[3] * cov[1] + inv[4] * cov[2]) / det
-    a_b = (inv[2] * cov[0] + inv[4] * cov[1] + inv[5] * cov[2]) / det
-    b = mean_p - a_r * mean_i[0] - a_g * mean_i[1] - a_b * mean_i[2]
-    coefficients = np.dstack([_box(c, small_radius) for c in (a_r, a_g, a_b, b)])
-    full = _resize(coefficients, (width, height), cv2.INTER_LINEAR).reshape(height, width, 4)
-    return np.asarray(
-        full[:, :, 0] * guide[:, :, 0]
-        + full[:, :, 1] * guide[:, :, 1]
-        + full[:, :, 2] * guide[:, :, 2]
-        + full[:, :, 3],
-        dtype=np.float32,
-    )
-
-
-def _coverages(
-    nearness: np.ndarray, thresholds: np.ndarray, guide: np.ndarray, radius: int
-) -> list[np.ndarray]:
-    """Soft "nearer than t_k" masks, k = 0..N (C_0 = 1, C_N = 0), nested and edge-aware."""
-    shape = nearness.shape
-    coverages = [np.ones(shape, np.float32)]
-    for threshold in thresholds:
-        hard = (nearness >= threshold).astype(np.float32)
-        if radius > 0:
-            # First pass: move the cut towards the photo's edges; cut again at one half; the
-            # second pass turns that cut into soft alpha. One pass alone only blurs a depth
-            # edge that is off by a few pixels, the second snaps it onto the photo's edge.
-            snapped = (_edge_aware_alpha(guide, hard, radius, 2e-3) > 0.5).astype(np.float32)
-            soft = np.clip(_edge_aware_alpha(guide, snapped, radius, 2e-3), 0.0, 1.0)
-            # Faint halos of the filter in flat areas are dropped.
-            soft = np.where(soft < 0.02, 0.0, np.where(soft > 0.98, 1.0, (soft - 0.02) / 0.96))
-        else:
-            soft = hard
-        # Nested: whatever is nearer than t_k is also nearer than t_{k-1}.
-        coverages.append(np.minimum(soft.astype(np.float32), coverages[-1]))
-    coverages.append(np.zeros(shape, np.float32))
-    return coverages
-
-
-def _extension(own: np.ndarray, reach_px: float) -> np.ndarray:
-    """1 within ``reach_px`` of the layer's own pixels, fading to 0 over the last third."""
-    solid = (own > 0.5).astype(np.uint8)
-    if not solid.any():
-        return np.zeros(own.shape, np.float32)
-    distance = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 3)
-    ramp = max(reach_px / 3.0, 1.0)
-    return np.clip((reach_px - distance) / ramp, 0.0, 1.0).astype(np.float32)
 
 
 def split_layers(
@@ -575,33 +578,14 @@ def _split(
     progress: ProgressCallback | None,
 ) -> list[Layer]:
     """:func:`split_layers` with its options checked."""
-    count = options.count
+    report = _reporter(progress)
     rgb, _ = split_alpha(as_float_image(image))
     depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
-    shadow_rgb = parse_color(options.shadow_color, name="shadow_color")
-
-    def report(stage: str, fraction: float) -> None:
-        if progress is not None:
-            progress(stage, fraction)
-
-    nearness = depth_map.nearness
-    thresholds = depth_thresholds(nearness, count=count, split=options.split)
-    report("cutting layers", 0.0)
-    height, width = nearness.shape
+    cuts = _cut(rgb, depth_map, options, report)
+    count = cuts.count
+    height, width = depth_map.shape
     diagonal = math.hypot(height, width)
-    guide = encode_srgb8(rgb).astype(np.float32) / np.float32(255)  # edges as the eye sees them
-    radius = round(options.feather / 100.0 * diagonal)
-    coverages = _coverages(nearness, thresholds, guide, radius)
-    report("cutting layers", 0.3)
-
-    labels = np.searchsorted(thresholds, nearness, side="right")
-    normalized = depth_map.normalized()
-    own = [coverages[k] - coverages[k + 1] for k in range(count)]
-    alphas: list[np.ndarray] = [np.ones((height, width), np.float32)]
-    for k in range(1, count):
-        behind_nearer = coverages[k + 1]
-        reach = _extension(own[k], options.extend / 100.0 * diagonal)
-        alphas.append(np.clip(own[k] + behind_nearer * reach, 0.0, 1.0).astype(np.float32))
+    alphas = [cuts.full(cuts.alpha, k) for k in range(count)]
 
     # Share of each layer that can show through the layers in front of it.
     see_through = [np.ones((height, width), np.float32) for _ in range(count)]
@@ -611,9 +595,8 @@ def _split(
     # Parallax uncovers at most a few % of the diagonal next to an edge: inpaint that band.
     band_px = max(options.extend, 2.0) / 100.0 * diagonal
     depth_layers: list[Layer] = []
-    tops: list[float] = []
     for k in range(count):
-        report("filling hidden background", 0.3 + 0.5 * k / count)
+        report("filling hidden background", 0.6 + 0.35 * k / count)
         weight = alphas[k] * see_through[k]
         clean = cv2.erode((weight > 0.95).astype(np.uint8), np.ones((3, 3), np.uint8))
         if not clean.any():
@@ -623,53 +606,25 @@ def _split(
             rgb, clean.astype(np.float32), region=hidden & (alphas[k] > 0), band_px=band_px
         )
         colour = np.where(hidden[:, :, None], fill, rgb)
-        in_layer = labels == k
-        values = nearness[in_layer]
-        plane = float(np.median(normalized[in_layer])) if values.size else 0.0
-        tops.append(float(normalized[in_layer].max()) if values.size else plane)
         depth_layers.append(
             Layer(
                 name=_layer_name(k, count),
                 kind="depth",
                 rgba=join_alpha(colour.astype(np.float32), alphas[k]),
-                nearness_range=(
-                    float(values.min()) if values.size else float(thresholds[k - 1]),
-                    float(values.max()) if values.size else float(thresholds[k - 1]),
-                ),
-                plane=plane,
+                nearness_range=cuts.ranges[k],
+                plane=cuts.planes[k],
             )
         )
 
     stack: list[Layer] = [depth_layers[0]]
-    if options.shadow_opacity > 0 and options.shadow_length > 0:
-        report("casting shadows", 0.8)
-        # Soft shadows lose nothing on a smaller copy; sharp ones (softness 0) stay full size.
-        scale = min(1.0, _SHADOW_SIDE / max(height, width)) if options.shadow_softness > 0 else 1.0
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-
-        def shrink(array: np.ndarray) -> np.ndarray:
-            return array if scale == 1.0 else _resize(array, size, cv2.INTER_AREA)
-
-        shadows = cast_layer_shadows(
-            [shrink(item) for item in own],
-            [shrink(item) for item in alphas],
-            [layer.plane or 0.0 for layer in depth_layers],
-            light_angle=options.light_angle,
-            length_px=options.shadow_length / 100.0 * diagonal * scale,
-            softness_px=options.shadow_softness / 100.0 * diagonal * scale,
-            opacity=options.shadow_opacity,
-            nearness=shrink(normalized),
-            tops=tops,
-        )
-        if scale < 1.0:
-            shadows = [_resize(item, (width, height), cv2.INTER_LINEAR) for item in shadows]
-        tint = np.broadcast_to(shadow_rgb, (height, width, 3))
+    if cuts.shadows:
+        tint = np.ascontiguousarray(np.broadcast_to(cuts.tint, (height, width, 3)))
         for k in range(1, count):
             stack.append(
                 Layer(
                     name=f"shadow on layers below {k}",
                     kind="shadow",
-                    rgba=join_alpha(np.ascontiguousarray(tint, dtype=np.float32), shadows[k - 1]),
+                    rgba=join_alpha(tint, cuts.full(cuts.shadow, k)),
                     blend="multiply",
                 )
             )
@@ -678,6 +633,217 @@ def _split(
         stack.extend(depth_layers[1:])
     report("done", 1.0)
     return stack
+
+
+def _flat(
+    image: np.ndarray,
+    depth: DepthMap | np.ndarray,
+    options: Layers,
+    progress: ProgressCallback | None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """The composite of :func:`_split`'s stack without building it: ``rgb * F``.
+
+    Every colour a layer holds that is not the photo's own lies where nearer layers let at
+    most ``_VISIBLE`` of it through, so the composite is the photo times a modulation ``F``
+    from the alphas and the shadows alone: ``F_0 = 1``,
+    ``F_k = a_k + (1 - a_k) * F_{k-1} * (1 - s_k + s_k * tint)``. No inpainting, no layer
+    stack; computed band by band.
+    """
+    report = _reporter(progress)
+    rgb, alpha = split_alpha(as_float_image(image))
+    depth_map = as_depthmap(depth).fit_to(rgb.shape[:2], guide=rgb)
+    if out is None:
+        result = np.empty(rgb.shape, np.float32)
+    elif out.shape != rgb.shape or out.dtype != np.float32:
+        raise ParameterError(
+            f"out: expected a {rgb.shape} float32 array, got {out.shape} {out.dtype}"
+        )
+    else:
+        result = out
+    if not _casts_shadows(options):
+        # Without shadows every F is 1: the photo comes back (the options are still checked).
+        depth_thresholds(depth_map.nearness, count=options.count, split=options.split)
+        result[...] = rgb
+        report("done", 1.0)
+        return join_alpha(result, alpha)
+    cuts = _cut(rgb, depth_map, options, report)
+    report("composing", 0.9)
+    # A grey tint darkens every channel alike: one modulation plane instead of three.
+    tints = [np.float32(value) for value in cuts.tint]
+    if tints[0] == tints[1] == tints[2]:
+        tints = tints[:1]
+
+    def compose(start: int, stop: int) -> None:
+        # F per tint channel; None while it is still 1 (no shadow reached these rows yet).
+        factors: list[np.ndarray | None] = [None] * len(tints)
+        for k in range(1, cuts.count):
+            shade = (
+                None if cuts.shadows[k - 1].is_zero(start, stop) else cuts.shadow(k, start, stop)
+            )
+            if shade is None and factors[0] is None:
+                continue  # F stays 1 whatever the alpha
+            layer_alpha = cuts.alpha(k, start, stop)
+            for index, tint in enumerate(tints):
+                below = factors[index]
+                if shade is not None:
+                    lit = 1.0 - shade * (1.0 - tint)
+                    below = lit if below is None else below * lit
+                assert below is not None
+                factors[index] = below + layer_alpha * (1.0 - below)
+        if factors[0] is None:
+            result[start:stop] = rgb[start:stop]
+        else:
+            planes = [factor for factor in factors if factor is not None]
+            np.multiply(
+                rgb[start:stop], cv2.merge(planes * (3 // len(planes))), out=result[start:stop]
+            )
+
+    each_band(rgb.shape[0], compose)
+    report("done", 1.0)
+    return join_alpha(result, alpha)
+
+
+def _reporter(progress: ProgressCallback | None) -> ProgressCallback:
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(stage, fraction)
+
+    return report
+
+
+def _casts_shadows(options: Layers) -> bool:
+    return options.shadow_opacity > 0 and options.shadow_length > 0
+
+
+@dataclass(frozen=True, eq=False)
+class _Cuts:
+    """What the layer stack and its flat composite share, at the resolution each needs.
+
+    Coverages are full size (their edges follow the photo's); the extension reach and the
+    shadows are smooth and kept small, upsampled one row band at a time.
+    """
+
+    coverages: list[np.ndarray]  # C_0..C_N, (H, W) uint16 in units of FULL
+    shortfalls: list[BandUpsampler]  # 1 - layer k's extension reach, at index k - 1
+    shadows: list[BandUpsampler]  # shadow on the layers below k at index k - 1; [] = none
+    tint: np.ndarray  # (3,) float32, linear
+    ranges: list[tuple[float, float]]
+    planes: list[float]
+
+    @property
+    def count(self) -> int:
+        return len(self.coverages) - 1
+
+    def alpha(self, k: int, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of layer ``k``'s alpha: its own part, and behind nearer
+        layers, its extension: ``C_k - C_{k+1} * (1 - reach)``."""
+        if k == 0:
+            return np.ones((stop - start, self.coverages[0].shape[1]), np.float32)
+        coverage = self.coverages[k][start:stop]
+        shortfall = self.shortfalls[k - 1]
+        if shortfall.is_zero(start, stop):
+            return coverage * _PER_UNIT
+        alpha = coverage - self.coverages[k + 1][start:stop] * shortfall.rows(start, stop)
+        alpha *= _PER_UNIT
+        return alpha
+
+    def shadow(self, k: int, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the shadow alpha cast by layer ``k`` on those below."""
+        return self.shadows[k - 1].rows(start, stop)
+
+    def full(self, rows: Callable[[int, int, int], np.ndarray], k: int) -> np.ndarray:
+        """A whole (H, W) plane of ``alpha`` or ``shadow``."""
+        height, width = self.coverages[0].shape
+        plane = np.empty((height, width), np.float32)
+
+        def fill(start: int, stop: int) -> None:
+            plane[start:stop] = rows(k, start, stop)
+
+        each_band(height, fill)
+        return plane
+
+
+def _cut(rgb: np.ndarray, depth_map: DepthMap, options: Layers, report: ProgressCallback) -> _Cuts:
+    """Thresholds, edge-aware coverages, extension reaches, layer planes and shadows."""
+    # The guide (the photo's sRGB codes) needs nothing of the depth: made meanwhile.
+    with ThreadPoolExecutor(1) as pool:
+        guide = pool.submit(guide_planes, rgb)
+        return _cut_with(guide, depth_map, options, report)
+
+
+def _cut_with(
+    guide: Future[np.ndarray], depth_map: DepthMap, options: Layers, report: ProgressCallback
+) -> _Cuts:
+    """:func:`_cut` once the guide is under way."""
+    nearness = depth_map.nearness
+    distinct, counts = np.unique(nearness, return_counts=True)
+    thresholds = _thresholds(distinct, counts, options.count, options.split)
+    levels = _Levels(depth_map, distinct, counts)
+    ranges, planes, tops = _layer_statistics(distinct, counts, thresholds, levels)
+    del distinct, counts
+    report("cutting layers", 0.0)
+    height, width = nearness.shape
+    diagonal = math.hypot(height, width)
+    # Soft shadows lose nothing on a smaller copy; sharp ones (softness 0) stay full size.
+    scale = min(1.0, _SHADOW_SIDE / max(height, width)) if options.shadow_softness > 0 else 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+
+    def shrink(array: np.ndarray, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
+        if array.shape == (size[1], size[0]):
+            return array
+        return resize(array, size, interpolation).reshape(size[1], size[0])
+
+    # Before the full-size planes below are made, so its full-size temporary adds no peak.
+    small_levels = levels.shrunk(nearness, shrink) if _casts_shadows(options) else None
+    coverage = coverages(
+        nearness,
+        thresholds,
+        guide.result(),
+        round(options.feather / 100.0 * diagonal),
+        progress=lambda fraction: report("cutting layers", 0.5 * fraction),
+    )
+    reach_px = options.extend / 100.0 * diagonal
+    shortfalls = [
+        1.0 - extension_reach(coverage[k], coverage[k + 1], reach_px)
+        for k in range(1, options.count)
+    ]
+    shadows: list[np.ndarray] = []
+    if small_levels is not None:
+        report("casting shadows", 0.6)
+        small = [np.ones_like(small_levels)]
+        small += [shrink(item) * _PER_UNIT for item in coverage[1:-1]]
+        small.append(np.zeros_like(small_levels))
+        own = [small[k] - small[k + 1] for k in range(options.count)]
+        alphas = [small[0]] + [
+            small[k] - small[k + 1] * shrink(grid, _shrinking(grid.shape, size))
+            for k, grid in enumerate(shortfalls, start=1)
+        ]
+        del small  # before the shadows' own temporaries
+        shadows = cast_layer_shadows(
+            own,
+            alphas,
+            planes,
+            light_angle=options.light_angle,
+            length_px=options.shadow_length / 100.0 * diagonal * scale,
+            softness_px=options.shadow_softness / 100.0 * diagonal * scale,
+            opacity=options.shadow_opacity,
+            nearness=small_levels,
+            tops=tops,
+        )
+    return _Cuts(
+        coverages=coverage,
+        shortfalls=[BandUpsampler(grid, (height, width)) for grid in shortfalls],
+        shadows=[BandUpsampler(item, (height, width)) for item in shadows],
+        tint=parse_color(options.shadow_color, name="shadow_color"),
+        ranges=ranges,
+        planes=planes,
+    )
+
+
+def _shrinking(shape: tuple[int, ...], size: tuple[int, int]) -> int:
+    """Area averaging to shrink to ``size``, bilinear to grow."""
+    return cv2.INTER_AREA if shape[1] > size[0] else cv2.INTER_LINEAR
 
 
 def _layer_name(index: int, count: int) -> str:

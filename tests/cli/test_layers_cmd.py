@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from depthfx.cli import app
-from depthfx.image import read_image
+from depthfx.image import encode_srgb8, read_image
 
 runner = CliRunner()
 
@@ -39,6 +39,27 @@ def test_layers_writes_output_exports_and_parallax(scene) -> None:  # type: igno
         assert archive.namelist()[0] == "mimetype"
     with Image.open(folder / "loop.gif") as animation:
         assert animation.n_frames == 6
+
+
+def test_layers_without_exports_composes_without_building_the_stack(scene, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from depthfx.effects.layers import Layers, composite_layers
+
+    folder, photo, depth = scene
+    source = read_image(photo).pixels
+    expected = composite_layers(Layers(count=3).layer_stack(source, np.load(depth)))
+
+    def no_stack(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the layer stack was built for a plain output")
+
+    monkeypatch.setattr(Layers, "layer_stack", no_stack)
+    result = runner.invoke(
+        app, ["layers", str(photo), "--depth", str(depth), "-n", "3", "-o", str(folder / "o.png")]
+    )
+    assert result.exit_code == 0, result.output
+    out = read_image(folder / "o.png").pixels
+    written = encode_srgb8(out).astype(int)
+    assert np.abs(written - encode_srgb8(expected)).max() <= 1  # 8-bit rounding
+    assert (out < source - 0.01).any()
 
 
 @pytest.mark.parametrize(

@@ -292,6 +292,114 @@ def test_dataclass_matches_function_and_keeps_alpha() -> None:
     assert json.dumps({"shadow_color": effect.shadow_color, "count": effect.count})
 
 
+# --------------------------------------------------------------------------- flat composite
+
+
+def _textured_scene(height: int = 150, width: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """A textured photo with nested cards and a receding floor: soft, overlapping cuts."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[:height, :width].astype(np.float32)
+    image = rng.random((height, width, 3)).astype(np.float32) * 0.3 + 0.35
+    nearness = 0.3 * yy / height
+    for centre, radius, level in (((60, 70), 45, 0.6), ((75, 90), 22, 0.8), ((140, 60), 30, 1.0)):
+        card = (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 < radius**2
+        nearness = np.where(card, level, nearness)
+        image[card] = image[card] * 0.5 + np.float32(level) * 0.4
+    return image, nearness.astype(np.float32)
+
+
+FLAT_CASES = {
+    "shadows": {},
+    "no shadows": {"shadow_opacity": 0.0},
+    "tinted": {"shadow_color": "#3060c0", "shadow_opacity": 0.9, "count": 5},
+    "grey tint, sharp": {"shadow_color": (0.4, 0.4, 0.4), "shadow_softness": 0.0},
+    "hard cuts": {"feather": 0.0, "extend": 0.0},
+    # Wide feather and reach: the subsampled guided filter and the coarse reach grid.
+    "wide": {"feather": 4.0, "extend": 90.0, "light_angle": 20.0, "shadow_length": 20.0},
+    "gaps": {"split": "gaps", "count": 3, "light_angle": -90.0},
+}
+
+
+@pytest.mark.parametrize("case", FLAT_CASES)
+@pytest.mark.parametrize("shadow_side", [1280, 90])  # 90: shadows on a smaller copy
+def test_flat_composite_equals_the_composite_of_the_stack(
+    case: str, shadow_side: int, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(layers_module, "_SHADOW_SIDE", shadow_side)
+    image, nearness = _textured_scene()
+    effect = Layers(**FLAT_CASES[case])  # type: ignore[arg-type]
+    stack = effect.layer_stack(image, nearness)
+    flat = effect.apply(image, nearness)
+    assert flat.shape == image.shape and flat.dtype == np.float32
+    assert np.abs(flat - composite_layers(stack)).max() < 1e-5
+    if effect.shadow_opacity > 0:
+        assert (flat < image - 0.02).any()  # the shadows are there
+    else:
+        assert np.array_equal(flat, image)
+
+
+def test_flat_composite_keeps_the_alpha_channel_of_the_input() -> None:
+    image, nearness = _textured_scene(90, 120)
+    alpha = np.linspace(0, 1, 120, dtype=np.float32)[None, :].repeat(90, axis=0)
+    effect = Layers(count=3, shadow_color="#802010")
+    flat = effect.apply(np.dstack([image, alpha]), nearness)
+    assert flat.shape == (90, 120, 4) and np.array_equal(flat[:, :, 3], alpha)
+    expected = composite_layers(effect.layer_stack(image, nearness))
+    assert np.abs(flat[:, :, :3] - expected).max() < 1e-5
+
+
+@pytest.mark.parametrize("shadow_opacity", [0.5, 0.0])
+def test_flat_composite_can_be_written_over_the_photo(shadow_opacity: float) -> None:
+    image, nearness = _textured_scene(90, 120)
+    effect = Layers(count=3, shadow_opacity=shadow_opacity)
+    expected = effect.apply(image, nearness)
+    photo = image.copy()
+    written = effect.apply(photo, nearness, out=photo)
+    assert written is photo and np.array_equal(photo, expected)
+    with pytest.raises(ParameterError, match="out: expected a"):
+        effect.apply(image, nearness, out=np.empty((90, 120, 3), np.float64))
+
+
+def test_flat_composite_reports_its_stages_in_order() -> None:
+    image, nearness = _textured_scene(60, 80)
+    seen: list[tuple[str, float]] = []
+    Layers(count=3).apply(image, nearness, progress=lambda stage, done: seen.append((stage, done)))
+    stages = [stage for stage, _ in seen]
+    assert stages[0] == "cutting layers" and stages[-1] == "done"
+    assert {"casting shadows", "composing"} <= set(stages)
+    fractions = [done for _, done in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_flat_composite_refuses_what_the_stack_refuses() -> None:
+    image, nearness = _textured_scene(40, 50)
+    with pytest.raises(ParameterError, match="count must be in 2"):
+        Layers(count=9, shadow_opacity=0).apply(image, (nearness > 0.5).astype(np.float32))
+
+
+def test_layer_planes_come_from_the_depth_histogram() -> None:
+    rng = np.random.default_rng(4)
+    nearness = np.round(rng.random((50, 60)) * 40).astype(np.float32) / 4
+    depth = DepthMap(nearness)
+    stack = split_layers(np.full((50, 60, 3), 0.5, np.float32), depth, count=4)
+    labels = np.searchsorted(depth_thresholds(nearness, count=4), nearness, side="right")
+    normalized = depth.normalized()
+    planes = [layer.plane for layer in stack if layer.kind == "depth"]
+    assert planes == [float(np.median(normalized[labels == k])) for k in range(4)]
+    ranges = [layer.nearness_range for layer in stack if layer.kind == "depth"]
+    assert ranges == [
+        (float(nearness[labels == k].min()), float(nearness[labels == k].max())) for k in range(4)
+    ]
+
+
+@pytest.mark.parametrize("percent", [0.0, 0.5, 37.0, 99.5, 100.0])
+def test_percentiles_from_the_histogram_match_numpy(percent: float) -> None:
+    values = np.random.default_rng(5).integers(0, 30, 1001).astype(np.float32) / 7
+    distinct, counts = np.unique(values, return_counts=True)
+    (found,) = layers_module._percentiles(distinct, counts, [percent])
+    assert found == pytest.approx(np.percentile(values, percent), rel=1e-12, abs=1e-12)
+
+
 # --------------------------------------------------------------------------- real data
 
 

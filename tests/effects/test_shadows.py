@@ -6,6 +6,7 @@ import inspect
 import math
 from dataclasses import fields
 
+import cv2
 import numpy as np
 import pytest
 
@@ -71,6 +72,25 @@ def test_shadow_falls_on_the_visible_receiver_with_its_own_gap() -> None:
     # Caster columns 30..39; on the middle card (x >= 40) the shadow reaches x = 44.
     row = on_near[15]
     assert row[44] == 1.0 and row[45] == 0.0
+
+
+@pytest.mark.parametrize("sigma", [3.0, 9.0, 17.5])
+def test_a_wide_blur_on_a_coarser_grid_matches_the_full_gaussian(sigma: float) -> None:
+    mask = np.zeros((203, 317), np.float32)
+    mask[60:140, 90:200] = 1
+    mask[150:155, 20:300] = 0.7
+    expected = cv2.GaussianBlur(
+        mask, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_CONSTANT
+    )
+    blurred = shadows_module._blur(mask, sigma)
+    assert blurred.shape == mask.shape and blurred.dtype == np.float32
+    assert np.abs(blurred - expected).max() < 4e-3
+    # No shift: the same centre of mass.
+    rows = np.arange(203)[:, None]
+    assert (
+        abs((blurred * rows).sum() / blurred.sum() - (expected * rows).sum() / expected.sum())
+        < 0.05
+    )
 
 
 def test_shadow_mask_of_a_wall_has_the_exact_length() -> None:

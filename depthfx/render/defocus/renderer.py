@@ -37,6 +37,7 @@ from .resample import (
     upsample_region,
 )
 from .sides import TILE, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
+from .solid import fill_solid_interior
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -182,6 +183,10 @@ class _Renderer:
                 if level_one.front is not None
                 else None
             )
+            if front is not None and level_one.front is not None:
+                # Shared pixels leave the foreground see-through along its depth steps.
+                reach = layer_radius(level_one.front.top_index) / 2.0
+                fill_solid_interior(*front, level_one.front.coverage, reach=reach)
             fill, coarse = self._level_one_composite(level_one, back, front)
             self.report("compositing", 0.8)
             self.transparent_near = (

@@ -40,6 +40,10 @@ _STEP_REACH = 2
 # tell them apart and the depth map decides; and the denominator's regularization.
 _COLOUR_CONTRAST = 0.03**2
 _EPS = 1e-6
+# Local spread of the perceptual brightness below which the photo counts as featureless,
+# and above which as textured.
+_TEXTURE_LOW = 0.01
+_TEXTURE_HIGH = 0.04
 # Share of the colour model's local spread trimmed off each end of the near share, so the
 # texture of each side does not read as partial membership.
 _SPREAD_TRIM = 1.0
@@ -167,6 +171,7 @@ class _BandStatistics:
     """Per-pixel colour and depth models of both sides, at a reduced size."""
 
     factor: int  # full-size pixels per reduced pixel
+    threshold: float  # the smallest matted step, in nearness
     band: np.ndarray  # (h, w) 1 inside the band
     near_colour: np.ndarray  # (h, w, 3)
     far_colour: np.ndarray
@@ -174,6 +179,7 @@ class _BandStatistics:
     far_spread: np.ndarray
     near: np.ndarray  # (h, w) nearness of each side
     far: np.ndarray
+    smooth: np.ndarray  # (h, w) nearness averaged over the band radius
     colour_known: np.ndarray  # (h, w) 1 where both sides have pixels to model them
 
 
@@ -243,6 +249,7 @@ def _band_statistics(
 
     return _BandStatistics(
         factor=factor,
+        threshold=threshold,
         band=band,
         near_colour=near_colour,
         far_colour=far_colour,
@@ -250,6 +257,7 @@ def _band_statistics(
         far_spread=spread(far_square, far_colour),
         near=near_depth,
         far=far_depth,
+        smooth=cv2.boxFilter(near_s, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT),
         colour_known=known.astype(np.float32),
     )
 
@@ -291,12 +299,88 @@ def _matte_in_band(rgb: np.ndarray, nearness: np.ndarray, stats: _BandStatistics
     near_side, far_side = up(stats.near), up(stats.far)
     own = nearness[box]
     step = near_side - far_side
+    # Where the photo cannot tell the sides apart, the depth map decides, smoothly where
+    # both sides were modelled: a step in the depth that the photo does not show (a filled
+    # hole, a coarse map's outline) becomes a ramp across the band instead of an edge that
+    # effects would draw. (Where a side has no model, the depth map is all there is.)
+    known = up(stats.colour_known)
+    contrast = length2 / (length2 + np.float32(_COLOUR_CONTRAST))
+    depth_here = own + known * (1.0 - contrast) * (up(stats.smooth) - own)
+    # (Where the two sides' depths hardly differ, the pixel is wholly on its own side.)
     by_depth = np.clip(
-        np.divide(own - far_side, step, out=np.ones_like(own), where=step > _EPS), 0.0, 1.0
+        np.divide(
+            depth_here - far_side, step, out=np.ones_like(own), where=step > stats.threshold / 2
+        ),
+        0.0,
+        1.0,
     )
-    trust = up(stats.colour_known) * (length2 / (length2 + np.float32(_COLOUR_CONTRAST)))
+    trust = known * contrast
     alpha = by_depth + trust * (by_colour - by_depth)
     share[box] = np.where(in_band, alpha, 1.0)
     near[box] = np.where(in_band, near_side, own)
     far[box] = np.where(in_band, far_side, own)
     return EdgeMatte(near=near, far=far, near_share=share.astype(np.float32))
+
+
+def trusted_nearness(
+    image: np.ndarray,
+    nearness: np.ndarray,
+    confidence: np.ndarray,
+    *,
+    radius: float | None = None,
+) -> np.ndarray:
+    """Nearness smoothed where it is not trusted and the photo has no features to follow.
+
+    Stereo matching cannot measure a featureless sky or wall, and its guesses there are
+    noise; effects that follow them invent edges (fog seams, shadows, layer cuts). Where the
+    confidence is low and the photo is flat, the nearness is replaced by its average over
+    ``radius``; where either the confidence or the photo's texture is high, it is kept.
+
+    Parameters
+    ----------
+    image : ndarray float32 (H, W, 3|4)
+        Linear-light photo.
+    nearness, confidence : ndarray float32 (H, W)
+        The depth map's nearness and its confidence (0 = unmeasured, 1 = trusted).
+    radius : float, optional
+        Averaging radius in pixels (3 % of the longer side by default).
+
+    Returns
+    -------
+    ndarray float32 (H, W)
+    """
+    rgb = np.asarray(image, dtype=np.float32)[:, :, :3]
+    nearness = np.asarray(nearness, dtype=np.float32)
+    if rgb.shape[:2] != nearness.shape or confidence.shape != nearness.shape:
+        raise ParameterError("photo, nearness and confidence must have the same size")
+    height, width = nearness.shape
+    if radius is None:
+        radius = max(_MIN_RADIUS, 2 * _RADIUS_SHARE * max(height, width))
+    factor = max(1, int(radius // _WORK_RADIUS))
+    small = (max(1, -(-width // factor)), max(1, -(-height // factor)))
+    r = max(1, round(radius / factor))
+    size = (2 * r + 1, 2 * r + 1)
+    # Texture: local spread of the photo's perceptual brightness over a few pixels.
+    grey = np.sqrt(np.maximum(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 0.0))
+    grey_s = cv2.resize(grey, small, interpolation=cv2.INTER_AREA)
+    local = (3, 3)
+    mean = cv2.blur(grey_s, local)
+    spread = np.sqrt(np.maximum(cv2.blur(grey_s * grey_s, local) - mean * mean, 0.0))
+    featureless = np.clip((_TEXTURE_HIGH - spread) / (_TEXTURE_HIGH - _TEXTURE_LOW), 0.0, 1.0)
+    trust = cv2.resize(np.asarray(confidence, np.float32), small, interpolation=cv2.INTER_AREA)
+    weight = featureless * (1.0 - np.clip(trust, 0.0, 1.0))
+    if float(weight.max(initial=0.0)) <= 0.0:
+        return nearness
+    # The average of trusted pixels where there are some, else of all.
+    near_s = cv2.resize(nearness, small, interpolation=cv2.INTER_AREA)
+    trust_sum = cv2.boxFilter(trust, -1, size, borderType=cv2.BORDER_REFLECT)
+    trusted_mean = cv2.boxFilter(near_s * trust, -1, size, borderType=cv2.BORDER_REFLECT)
+    plain_mean = cv2.boxFilter(near_s, -1, size, borderType=cv2.BORDER_REFLECT)
+    known = np.clip(trust_sum / 0.2, 0.0, 1.0)
+    average = plain_mean + known * (trusted_mean / np.maximum(trust_sum, _EPS) - plain_mean)
+    weight = cv2.GaussianBlur(weight, (0, 0), 1.0)
+
+    def up(array: np.ndarray) -> np.ndarray:
+        return cv2.resize(array, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    return (nearness + up(weight) * (up(average) - nearness)).astype(np.float32)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -31,6 +31,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, split_alpha
+from ..matte import EdgeMatte, edge_matte, trusted_nearness
 from ..params import Params, option
 from ..stats import extremes, percentiles, sample_step
 from .noise import fractal_noise
@@ -300,6 +301,11 @@ def _render_fog(
     height, width = rgb.shape[:2]
     report("depth", 0.1)
     depth_map = depth_map.fit_to((height, width), guide=rgb)
+    if edge_aware and depth_map.confidence is not None:
+        # Unmeasured depth on a featureless sky or wall is noise: no fog edges there.
+        depth_map = depth_map.with_nearness(
+            trusted_nearness(rgb, depth_map.nearness, depth_map.confidence)
+        )
     large = max(height, width) > _WORK_SIDE
     with JobGroup() as pool:
         if fog_color is None:
@@ -315,7 +321,7 @@ def _render_fog(
         if patchiness > 0:
             noise_shape = (-(-height // patch_step), -(-width // patch_step))
             noise_job = pool.submit(fractal_noise, noise_shape, scale=patch_size, seed=seed)
-        field = _TransmissionField.build(
+        field: _TransmissionField | _MattedField = _TransmissionField.build(
             depth_map,
             beta=_LN20 / visibility if visibility is not None else density,
             metric=visibility is not None,
@@ -329,6 +335,12 @@ def _render_fog(
             patchiness=patchiness,
             floor=np.float32(1.0 - max_fog),
         )
+        # Along depth edges each pixel takes the near and the far side's fog in the shares
+        # the photo's colours give (the background between hair or fibres is fogged as
+        # background), and is smooth where the photo cannot tell the sides apart.
+        matte = edge_matte(rgb, depth_map.nearness) if edge_aware else None
+        if matte is not None and not matte.is_trivial:
+            field = _MattedField.build(field, matte)
         radius = max(2, round(max(height, width) / 200))
         bands = split_rows(height, _BANDS_PER_WORKER * workers())
         transmission: np.ndarray | None = None
@@ -574,6 +586,43 @@ class _TransmissionField:
             block[small] = np.float32(-self.beta) / near_horizon[small] * series
             cv2.patchNaNs(block, -math.inf)
         return neg_tau
+
+
+@dataclass(frozen=True)
+class _MattedField:
+    """The transmission of a photo whose depth edges are matted: each pixel's share of
+    the near and the far side's transmission (:class:`depthfx.matte.EdgeMatte`)."""
+
+    near: _TransmissionField
+    far: _TransmissionField
+    near_share: np.ndarray
+    split_rows: np.ndarray  # (H,) True for rows with any split pixel
+
+    @classmethod
+    def build(cls, field: _TransmissionField, matte: EdgeMatte) -> _MattedField:
+        return cls(
+            near=replace(field, nearness=matte.near),
+            far=replace(field, nearness=matte.far),
+            near_share=matte.near_share,
+            split_rows=(matte.near_share < 1.0).any(axis=1),
+        )
+
+    @property
+    def floor(self) -> np.float32:
+        return self.near.floor
+
+    def compute(self, rows: tuple[int, int], *, out: np.ndarray) -> np.ndarray:
+        """Transmission of image rows ``rows``, into ``out``."""
+        y0, y1 = rows
+        self.near.compute(rows, out=out)
+        if self.split_rows[y0:y1].any():
+            far = self.far.compute(rows, out=np.empty_like(out))
+            share = self.near_share[y0:y1]
+            # far + share * (near - far), in place
+            np.subtract(out, far, out=out)
+            np.multiply(out, share, out=out)
+            np.add(out, far, out=out)
+        return out
 
 
 def _upsampled_rows(grid: np.ndarray, step: int, rows: tuple[int, int], width: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from depthfx.effects.fog import (
 from depthfx.effects.noise import fractal_noise
 from depthfx.errors import InputError, ParameterError
 from depthfx.image import read_image, srgb_to_linear
+from depthfx.matte import edge_matte
 
 FOCAL_BASELINE = 700.0 * 0.1  # metric_scale: depth_m = 70 / nearness
 
@@ -194,7 +195,11 @@ def test_large_photo_refinement_in_bands_equals_one_whole_guided_filter() -> Non
     depth = DepthMap((FOCAL_BASELINE / distance).astype(np.float32), metric_scale=FOCAL_BASELINE)
     out = fog(image, depth, visibility=15.0, color="#c0c8d0", max_fog=0.85)
 
-    raw = np.maximum(np.exp(-math.log(20) / 15.0 * distance), 0.15).astype(np.float32)
+    # The depth edge (a third across) is matted to the photo (whose edge is halfway).
+    matte = edge_matte(image, depth.nearness)
+    assert not matte.is_trivial
+    near, far = (FOCAL_BASELINE / side.astype(np.float64) for side in (matte.near, matte.far))
+    raw = matte.mix(*(np.maximum(np.exp(-math.log(20) / 15.0 * d), 0.15) for d in (near, far)))
     guide = np.sqrt(np.maximum(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), 0))
     refined = np.clip(guided_filter(guide, raw, radius=round(height / 200), eps=1e-4), 0.15, 1)
     airlight = parse_fog_color("#c0c8d0")

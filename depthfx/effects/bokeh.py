@@ -118,7 +118,7 @@ def circle_of_confusion(
     largest = max(abs(focus_nearness - low), abs(high - focus_nearness)) - half_sharp
     radius = strength / 100.0 * diagonal
     if largest <= 1e-12 or radius <= 0:
-        return np.zeros((height, width), np.float32)
+        return np.zeros(mapped.shape, np.float32)
     # In place: each fresh full-size temporary costs more than the arithmetic on it.
     coc = np.multiply(offset, np.float32(radius / largest), out=offset)
     return np.clip(coc, -radius, radius, out=coc)
@@ -353,12 +353,11 @@ def render_bokeh(
 
     # Along depth edges each pixel is split between the near and the far side's blur as
     # the photo's colours say (hair, fur and fibres over the background).
+    coc = coc_of()
     matte = edge_matte(image, depth.nearness)
     far_coc = far_share = None
-    if matte.is_trivial:
-        coc = coc_of()
-    else:
-        coc, far_coc, far_share = coc_of(matte.near), coc_of(matte.far), matte.far_share
+    if not matte.is_trivial:
+        far_coc, far_share = matte.split(coc, coc_of)
     out = render_defocus(
         image,
         coc,

@@ -31,7 +31,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, split_alpha
-from ..matte import EdgeMatte, edge_matte, trusted_nearness
+from ..matte import matted_nearness, trusted_nearness
 from ..params import Params, option
 from ..stats import extremes, percentiles, sample_step
 from .noise import fractal_noise
@@ -43,6 +43,8 @@ Progress = Callable[[str, float], None]
 # Photos whose longer side exceeds this have their transmission refined with a grey guide,
 # in row bands (smaller ones with the full colour guide, in one pass).
 _WORK_SIDE = 1024
+# Longer side of the reduced copy whose depth edges are matted to the photo.
+_MATTE_SIDE = 384
 # Longest side at which the patch noise is made (at 1 / n of the photo's size, n whole); its
 # finest detail spans dozens of pixels, so it is upsampled n times band by band.
 _NOISE_SIDE = 512
@@ -321,7 +323,7 @@ def _render_fog(
         if patchiness > 0:
             noise_shape = (-(-height // patch_step), -(-width // patch_step))
             noise_job = pool.submit(fractal_noise, noise_shape, scale=patch_size, seed=seed)
-        field: _TransmissionField | _MattedField = _TransmissionField.build(
+        field = _TransmissionField.build(
             depth_map,
             beta=_LN20 / visibility if visibility is not None else density,
             metric=visibility is not None,
@@ -335,12 +337,17 @@ def _render_fog(
             patchiness=patchiness,
             floor=np.float32(1.0 - max_fog),
         )
-        # Along depth edges each pixel takes the near and the far side's fog in the shares
+        # Along depth edges each pixel takes the near and the far side's depth in the shares
         # the photo's colours give (the background between hair or fibres is fogged as
         # background), and is smooth where the photo cannot tell the sides apart.
-        matte = edge_matte(rgb, depth_map.nearness) if edge_aware else None
-        if matte is not None and not matte.is_trivial:
-            field = _MattedField.build(field, matte)
+        # (The field keeps the depth map's range; only split pixels change.)
+        # Fog varies smoothly with depth and is refined by the guided filter afterwards, so
+        # large photos are matted on a reduced copy (a fraction of fog's own time).
+        matted = (
+            matted_nearness(rgb, depth_map.nearness, max_side=_MATTE_SIDE) if edge_aware else None
+        )
+        if matted is not None:
+            field = replace(field, nearness=matted)
         radius = max(2, round(max(height, width) / 200))
         bands = split_rows(height, _BANDS_PER_WORKER * workers())
         transmission: np.ndarray | None = None
@@ -586,43 +593,6 @@ class _TransmissionField:
             block[small] = np.float32(-self.beta) / near_horizon[small] * series
             cv2.patchNaNs(block, -math.inf)
         return neg_tau
-
-
-@dataclass(frozen=True)
-class _MattedField:
-    """The transmission of a photo whose depth edges are matted: each pixel's share of
-    the near and the far side's transmission (:class:`depthfx.matte.EdgeMatte`)."""
-
-    near: _TransmissionField
-    far: _TransmissionField
-    near_share: np.ndarray
-    split_rows: np.ndarray  # (H,) True for rows with any split pixel
-
-    @classmethod
-    def build(cls, field: _TransmissionField, matte: EdgeMatte) -> _MattedField:
-        return cls(
-            near=replace(field, nearness=matte.near),
-            far=replace(field, nearness=matte.far),
-            near_share=matte.near_share,
-            split_rows=(matte.near_share < 1.0).any(axis=1),
-        )
-
-    @property
-    def floor(self) -> np.float32:
-        return self.near.floor
-
-    def compute(self, rows: tuple[int, int], *, out: np.ndarray) -> np.ndarray:
-        """Transmission of image rows ``rows``, into ``out``."""
-        y0, y1 = rows
-        self.near.compute(rows, out=out)
-        if self.split_rows[y0:y1].any():
-            far = self.far.compute(rows, out=np.empty_like(out))
-            share = self.near_share[y0:y1]
-            # far + share * (near - far), in place
-            np.subtract(out, far, out=out)
-            np.multiply(out, share, out=out)
-            np.add(out, far, out=out)
-        return out
 
 
 def _upsampled_rows(grid: np.ndarray, step: int, rows: tuple[int, int], width: int) -> np.ndarray:

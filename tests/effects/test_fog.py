@@ -23,7 +23,7 @@ from depthfx.effects.fog import (
 from depthfx.effects.noise import fractal_noise
 from depthfx.errors import InputError, ParameterError
 from depthfx.image import read_image, srgb_to_linear
-from depthfx.matte import edge_matte
+from depthfx.matte import matted_nearness
 
 FOCAL_BASELINE = 700.0 * 0.1  # metric_scale: depth_m = 70 / nearness
 
@@ -195,11 +195,12 @@ def test_large_photo_refinement_in_bands_equals_one_whole_guided_filter() -> Non
     depth = DepthMap((FOCAL_BASELINE / distance).astype(np.float32), metric_scale=FOCAL_BASELINE)
     out = fog(image, depth, visibility=15.0, color="#c0c8d0", max_fog=0.85)
 
-    # The depth edge (a third across) is matted to the photo (whose edge is halfway).
-    matte = edge_matte(image, depth.nearness)
-    assert not matte.is_trivial
-    near, far = (FOCAL_BASELINE / side.astype(np.float64) for side in (matte.near, matte.far))
-    raw = matte.mix(*(np.maximum(np.exp(-math.log(20) / 15.0 * d), 0.15) for d in (near, far)))
+    # The depth edge (a third across) is matted to the photo (whose edge is halfway), on a
+    # copy reduced to 384 px.
+    matted_depth = matted_nearness(image, depth.nearness, max_side=384)
+    assert matted_depth is not None
+    matted = FOCAL_BASELINE / matted_depth.astype(np.float64)
+    raw = np.maximum(np.exp(-math.log(20) / 15.0 * matted), 0.15).astype(np.float32)
     guide = np.sqrt(np.maximum(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), 0))
     refined = np.clip(guided_filter(guide, raw, radius=round(height / 200), eps=1e-4), 0.15, 1)
     airlight = parse_fog_color("#c0c8d0")

@@ -294,8 +294,11 @@ def _band_statistics(
     # Which side a pixel outside the band is on: above or below the middle of the step.
     # The models are taken over twice the radius around band pixels, so the pixels they use
     # lie within three times the radius of a step, and see it from there.
-    middle = (cv2.dilate(near_s, square(3 * r)) + cv2.erode(near_s, square(3 * r))) * 0.5
-    sure = band < 0.5
+    reach = 3 * r + _STEP_REACH + 1
+    highest, lowest = cv2.dilate(near_s, square(reach)), cv2.erode(near_s, square(reach))
+    middle = (highest + lowest) * 0.5
+    # (Pixels that see no step from there are on no side: they are out of every window.)
+    sure = (band < 0.5) & (highest - lowest > threshold)
     near_side = (sure & (near_s > middle)).astype(np.float32)
     far_side = (sure & (near_s <= middle)).astype(np.float32)
 
@@ -320,6 +323,15 @@ def _band_statistics(
     known = (near_weight > 0.02) & (far_weight > 0.02)
     near_depth = np.where(near_weight > 0.02, near_depth, top)
     far_depth = np.where(far_weight > 0.02, far_depth, bottom)
+    # A side without a model takes the other's colour (no colour contrast, so the depth
+    # decides), which also keeps the models smooth where they are enlarged.
+    near_colour, far_colour = (
+        np.where((weight > 0.02)[:, :, None], colour, other)
+        for weight, colour, other in (
+            (near_weight, near_colour, far_colour),
+            (far_weight, far_colour, near_colour),
+        )
+    )
     axis = near_colour - far_colour
     length = np.sqrt(np.einsum("ijk,ijk->ij", axis, axis)) + np.float32(_EPS)
 
@@ -499,10 +511,11 @@ def trusted_nearness(
     size = (2 * r + 1, 2 * r + 1)
     # Texture: local spread of the photo's perceptual brightness over a few pixels.
     grey = np.sqrt(np.maximum(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 0.0))
-    grey_s = cv2.resize(grey, small, interpolation=cv2.INTER_AREA)
+    # (Moments of each reduced pixel's area and its neighbours: the texture at full size.)
     local = (3, 3)
-    mean = cv2.blur(grey_s, local)
-    spread = np.sqrt(np.maximum(cv2.blur(grey_s * grey_s, local) - mean * mean, 0.0))
+    mean = cv2.blur(cv2.resize(grey, small, interpolation=cv2.INTER_AREA), local)
+    square = cv2.blur(cv2.resize(grey * grey, small, interpolation=cv2.INTER_AREA), local)
+    spread = np.sqrt(np.maximum(square - mean * mean, 0.0))
     featureless = np.clip((_TEXTURE_HIGH - spread) / (_TEXTURE_HIGH - _TEXTURE_LOW), 0.0, 1.0)
     trust = cv2.resize(np.asarray(confidence, np.float32), small, interpolation=cv2.INTER_AREA)
     weight = featureless * (1.0 - np.clip(trust, 0.0, 1.0))

@@ -261,6 +261,7 @@ class _BandStatistics:
     far: np.ndarray
     smooth: np.ndarray  # (h, w) nearness averaged over the band radius
     colour_known: np.ndarray  # (h, w) 1 where both sides have pixels to model them
+    alike: np.ndarray  # (h, w) 1 where both are modelled and their colours do not differ
 
 
 def _stride(array: np.ndarray) -> int:
@@ -323,6 +324,21 @@ def _band_statistics(
     known = (near_weight > 0.02) & (far_weight > 0.02)
     near_depth = np.where(near_weight > 0.02, near_depth, top)
     far_depth = np.where(far_weight > 0.02, far_depth, bottom)
+    # Where both sides are modelled and their colours alike, the photo shows no edge.
+    difference = near_colour - far_colour
+    length2 = np.einsum("ijk,ijk->ij", difference, difference)
+    alike = known * (np.float32(_COLOUR_CONTRAST) / (length2 + np.float32(_COLOUR_CONTRAST)))
+    length = np.sqrt(length2) + np.float32(_EPS)
+
+    def spread(square_mean: np.ndarray, colour: np.ndarray) -> np.ndarray:
+        # Total colour variance (trace of the covariance): an upper bound of the spread along
+        # the axis, cheap to compute; expressed as a share of the distance between the sides
+        # (0 where a side is not modelled).
+        variance = square_mean - np.einsum("ijk,ijk->ij", colour, colour)
+        share = np.minimum(np.sqrt(np.maximum(variance, 0.0) / 3.0) / length, 0.5)
+        return np.where(known, share, 0.0)
+
+    near_spread, far_spread = spread(near_square, near_colour), spread(far_square, far_colour)
     # A side without a model takes the other's colour (no colour contrast, so the depth
     # decides), which also keeps the models smooth where they are enlarged.
     near_colour, far_colour = (
@@ -332,14 +348,6 @@ def _band_statistics(
             (far_weight, far_colour, near_colour),
         )
     )
-    axis = near_colour - far_colour
-    length = np.sqrt(np.einsum("ijk,ijk->ij", axis, axis)) + np.float32(_EPS)
-
-    def spread(square_mean: np.ndarray, colour: np.ndarray) -> np.ndarray:
-        # Total colour variance (trace of the covariance): an upper bound of the spread along
-        # the axis, cheap to compute; expressed as a share of the distance between the sides.
-        variance = square_mean - np.einsum("ijk,ijk->ij", colour, colour)
-        return np.sqrt(np.maximum(variance, 0.0) / 3.0) / length
 
     return _BandStatistics(
         factor=factor,
@@ -347,12 +355,13 @@ def _band_statistics(
         band=band,
         near_colour=near_colour,
         far_colour=far_colour,
-        near_spread=spread(near_square, near_colour),
-        far_spread=spread(far_square, far_colour),
+        near_spread=near_spread.astype(np.float32),
+        far_spread=far_spread.astype(np.float32),
         near=near_depth,
         far=far_depth,
         smooth=cv2.boxFilter(near_s, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT),
         colour_known=known.astype(np.float32),
+        alike=alike.astype(np.float32),
     )
 
 
@@ -422,7 +431,7 @@ def _matte_tile(
     # effects would draw. (Where a side has no model, the depth map is all there is.)
     known = up(stats.colour_known)
     contrast = length2 / (length2 + np.float32(_COLOUR_CONTRAST))
-    depth_here = own + known * (1.0 - contrast) * (up(stats.smooth) - own)
+    depth_here = own + up(stats.alike) * (up(stats.smooth) - own)
     # (Where the two sides' depths hardly differ, the pixel is wholly on its own side.)
     by_depth = np.clip(
         np.divide(

@@ -48,6 +48,9 @@ _EPS = 1e-6
 # and above which as textured.
 _TEXTURE_LOW = 0.01
 _TEXTURE_HIGH = 0.04
+# Share of the distance between the sides left free by their spreads at which the colours
+# are trusted fully (less: in proportion).
+_SEPARABLE = 0.5
 # Share of the colour model's local spread trimmed off each end of the near share, so the
 # texture of each side does not read as partial membership.
 _SPREAD_TRIM = 1.0
@@ -187,6 +190,7 @@ def edge_matte(
     *,
     radius: float | None = None,
     step: float = 0.1,
+    ramp_unseen: bool = False,
 ) -> EdgeMatte:
     """Matte the depth map's steps to the photo.
 
@@ -202,6 +206,10 @@ def edge_matte(
     step : float
         Smallest depth step that is matted, as a share of the nearness range (0.5 to 99.5
         percentiles); gentler slopes are left as they are.
+    ramp_unseen : bool
+        Where the photo shows no edge between the sides (alike colours), spread the step
+        over the band as a ramp (for effects that vary smoothly with depth, like fog: a
+        filled hole's step does not show) instead of keeping it where the depth map has it.
 
     Returns
     -------
@@ -243,7 +251,7 @@ def edge_matte(
     stats = _band_statistics(rgb, nearness, radius=radius, threshold=step * (high - low))
     if stats is None:
         return trivial
-    return _matte_in_band(rgb, nearness, stats)
+    return _matte_in_band(rgb, nearness, stats, ramp_unseen=ramp_unseen)
 
 
 @dataclass(frozen=True)
@@ -335,7 +343,7 @@ def _band_statistics(
         # the axis, cheap to compute; expressed as a share of the distance between the sides
         # (0 where a side is not modelled).
         variance = square_mean - np.einsum("ijk,ijk->ij", colour, colour)
-        share = np.minimum(np.sqrt(np.maximum(variance, 0.0) / 3.0) / length, 0.5)
+        share = np.minimum(np.sqrt(np.maximum(variance, 0.0) / 3.0) / length, 1.0)
         return np.where(known, share, 0.0)
 
     near_spread, far_spread = spread(near_square, near_colour), spread(far_square, far_colour)
@@ -365,7 +373,9 @@ def _band_statistics(
     )
 
 
-def _matte_in_band(rgb: np.ndarray, nearness: np.ndarray, stats: _BandStatistics) -> EdgeMatte:
+def _matte_in_band(
+    rgb: np.ndarray, nearness: np.ndarray, stats: _BandStatistics, *, ramp_unseen: bool
+) -> EdgeMatte:
     """The matte, tile by tile over the band (full-size work only where it is needed)."""
     height, width = nearness.shape
     f = stats.factor
@@ -396,7 +406,9 @@ def _matte_in_band(rgb: np.ndarray, nearness: np.ndarray, stats: _BandStatistics
                 crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
             return crop[top : top + y1 - y0, left : left + x1 - x0]
 
-        return _matte_tile(rgb[y0:y1, x0:x1], nearness[y0:y1, x0:x1], up, stats, (y0, y1, x0, x1))
+        return _matte_tile(
+            rgb[y0:y1, x0:x1], nearness[y0:y1, x0:x1], up, stats, (y0, y1, x0, x1), ramp_unseen
+        )
 
     done = run_all(work, tiles)
     return EdgeMatte(nearness, tuple(tile for tile in done if tile is not None))
@@ -408,6 +420,7 @@ def _matte_tile(
     up: Callable[[np.ndarray], np.ndarray],
     stats: _BandStatistics,
     box: tuple[int, int, int, int],
+    ramp_unseen: bool,
 ) -> MatteTile | None:
     in_band = up(stats.band) > 0.0
     if not in_band.any():
@@ -425,22 +438,30 @@ def _matte_tile(
     by_colour = np.clip((position - low) / width_between, 0.0, 1.0)
     near_side, far_side = up(stats.near), up(stats.far)
     step = near_side - far_side
-    # Where the photo cannot tell the sides apart, the depth map decides, smoothly where
-    # both sides were modelled: a step in the depth that the photo does not show (a filled
-    # hole, a coarse map's outline) becomes a ramp across the band instead of an edge that
-    # effects would draw. (Where a side has no model, the depth map is all there is.)
+    # Where the photo cannot tell the sides apart, the depth map decides; with
+    # ``ramp_unseen``, smoothly where both sides were modelled: a step in the depth that the
+    # photo does not show (a filled hole, a coarse map's outline) becomes a ramp across the
+    # band instead of an edge that fog would draw. (Where a side has no model, the depth
+    # map is all there is.)
     known = up(stats.colour_known)
     contrast = length2 / (length2 + np.float32(_COLOUR_CONTRAST))
-    depth_here = own + up(stats.alike) * (up(stats.smooth) - own)
-    # (Where the two sides' depths hardly differ, the pixel is wholly on its own side.)
-    by_depth = np.clip(
-        np.divide(
-            depth_here - far_side, step, out=np.ones_like(own), where=step > stats.threshold / 2
-        ),
-        0.0,
-        1.0,
-    )
-    trust = known * contrast
+    if ramp_unseen:
+        depth_here = own + up(stats.alike) * (up(stats.smooth) - own)
+        # (Where the two sides' depths hardly differ, the pixel is wholly on its own side.)
+        by_depth = np.clip(
+            np.divide(
+                depth_here - far_side, step, out=np.ones_like(own), where=step > stats.threshold / 2
+            ),
+            0.0,
+            1.0,
+        )
+    else:
+        by_depth = (own >= 0.5 * (near_side + far_side)).astype(np.float32)
+    # The colours decide in proportion to how well they separate the sides: textures
+    # whose spreads overlap (the same noise on both sides) cannot tell them apart.
+    overlap = up(stats.near_spread) + up(stats.far_spread)
+    separable = np.clip((1.0 - overlap) / np.float32(_SEPARABLE), 0.0, 1.0)
+    trust = known * contrast * separable
     alpha = by_depth + trust * (by_colour - by_depth)
     return MatteTile(
         box=box,
@@ -455,7 +476,8 @@ def matted_nearness(
 ) -> np.ndarray | None:
     """Nearness with each split pixel at its shares' mix of the near and far side.
 
-    For effects whose result varies smoothly with depth (fog): with ``max_side``, larger
+    For effects whose result varies smoothly with depth (fog), so steps the photo does not
+    show are ramped (see :func:`edge_matte`'s ``ramp_unseen``). With ``max_side``, larger
     photos are matted on a copy reduced to that longer side and the correction is
     enlarged back (the depth map's own steps stay as sharp as they were). Returns None
     when the depth map has no step to matte.
@@ -464,7 +486,7 @@ def matted_nearness(
     height, width = nearness.shape
     scale = 1.0 if max_side is None else max_side / max(height, width)
     if scale >= 1.0:
-        matte = edge_matte(image, nearness)
+        matte = edge_matte(image, nearness, ramp_unseen=True)
         return None if matte.is_trivial else matte.matted_nearness()
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
     rgb = np.asarray(image, dtype=np.float32)[:, :, :3]
@@ -473,7 +495,7 @@ def matted_nearness(
     small_rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_LINEAR)
     small_nearness = cv2.resize(nearness, small, interpolation=cv2.INTER_LINEAR)
     radius = max(_MIN_RADIUS, _RADIUS_SHARE * max(height, width)) * scale
-    matte = edge_matte(small_rgb, small_nearness, radius=max(1.0, radius))
+    matte = edge_matte(small_rgb, small_nearness, radius=max(1.0, radius), ramp_unseen=True)
     if matte.is_trivial:
         return None
     correction = matte.matted_nearness() - small_nearness

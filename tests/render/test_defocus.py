@@ -319,3 +319,44 @@ def test_blurred_foreground_depth_steps_leave_no_contour_lines() -> None:
     rows = error.mean(axis=1).astype(np.float32)[:, None]
     trend = cv2.GaussianBlur(rows, (1, 0), sigmaX=0.1, sigmaY=8, borderType=cv2.BORDER_REFLECT)
     assert float(np.abs(rows - trend).max()) * 255 < 2.5
+
+
+# --------------------------------------------------------------------------- split pixels
+
+
+def test_pixels_split_between_two_depths_blend_both_blurs() -> None:
+    image = textured((64, 64), seed=5)
+    sharp = np.zeros((64, 64), np.float32)
+    blurred = np.full((64, 64), 6.0, np.float32)
+    # No share: the plain render, bit for bit.
+    plain = render_defocus(image, sharp + 3.0)
+    none = render_defocus(image, sharp + 3.0, far_coc=blurred, far_share=np.zeros_like(sharp))
+    assert np.array_equal(none, plain)
+    # All of every pixel on the far side: the far CoC's render.
+    whole = render_defocus(image, sharp, far_coc=blurred, far_share=np.ones_like(sharp))
+    inner = (slice(8, -8), slice(8, -8))
+    assert psnr(whole[inner], render_defocus(image, blurred)[inner]) > 45.0
+    # A flat colour stays exact however its pixels are split.
+    flat = np.full((64, 64, 3), 0.4, np.float32)
+    share = np.random.default_rng(0).random((64, 64), dtype=np.float32)
+    out = render_defocus(flat, sharp, far_coc=blurred, far_share=share)
+    assert float(np.abs(out - 0.4).max()) < 1e-4
+    # A split share keeps that share of the pixel sharp (centre of a sharp subject).
+    half = np.full((64, 64), 0.5, np.float32)
+    mixed = render_defocus(image, sharp, far_coc=blurred, far_share=half)
+    far_only = render_defocus(image, blurred)
+    expected = 0.5 * image + 0.5 * far_only
+    assert psnr(mixed[inner], expected[inner]) > 30.0
+
+
+def test_bad_split_input_is_refused() -> None:
+    image = np.zeros((8, 8, 3), np.float32)
+    coc = np.zeros((8, 8), np.float32)
+    with pytest.raises(ParameterError, match="both"):
+        render_defocus(image, coc, far_coc=coc)
+    with pytest.raises(ParameterError, match="match"):
+        render_defocus(image, coc, far_coc=coc, far_share=np.zeros((8, 9), np.float32))
+    with pytest.raises(ParameterError, match=r"0\.\.1"):
+        render_defocus(image, coc, far_coc=coc, far_share=np.full((8, 8), 2.0, np.float32))
+    with pytest.raises(ParameterError, match="finite"):
+        render_defocus(image, coc, far_coc=coc + np.inf, far_share=coc)

@@ -661,15 +661,15 @@ class _Renderer:
                 pre, cover = self._fine_layers(rgb, alpha, magnitude, tile, blur_one, high)
             else:
                 # Split pixels: each part's share of the fine layers, summed.
-                pre, cover = 0.0, 0.0
+                shares = []
                 for coc_part, weight in parts:
                     magnitude = np.abs(layer_position(coc_part))
                     part_pre, part_cover = self._fine_layers(
                         rgb, alpha, magnitude, tile, blur_one, high
                     )
-                    pre = pre + scaled(part_pre, weight)
-                    cover = cover + part_cover * weight
-                assert isinstance(pre, np.ndarray) and isinstance(cover, np.ndarray)
+                    shares.append((scaled(part_pre, weight), part_cover * weight))
+                pre = shares[0][0] + shares[1][0]
+                cover = shares[0][1] + shares[1][1]
             opaque_fine = alpha is None and high <= 1.0
             if back is not None and not opaque_fine:
                 back_pre, back_alpha = upsample_region(back, y0, y1, x0, x1)

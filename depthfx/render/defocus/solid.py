@@ -41,9 +41,7 @@ def fill_solid_interior(
     size = 2 * math.ceil(reach) + 1
     interior = cv2.boxFilter(coverage, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
     # 0 where more than _FADE of the reach is uncovered, 1 where all of it is covered.
-    interior -= np.float32(1.0 - _FADE)
-    interior *= np.float32(1.0 / _FADE)
-    np.clip(interior, 0.0, 1.0, out=interior)
+    interior = np.clip((interior - (1.0 - _FADE)) / _FADE, 0.0, 1.0).astype(np.float32)
     target = 1.0 - alpha
     target *= interior
     target += alpha

@@ -36,6 +36,10 @@ _MIN_RADIUS = 16
 # Radius (pixels) at which the band's statistics are computed; the photo is reduced so the
 # band radius comes close to it (box filters and morphology stay cheap at 12 MP).
 _WORK_RADIUS = 4
+# Shares this close to 0 or 1 count as wholly one side (no pixel is split for less).
+_SNAP = 0.05
+# Tiles where the colours can tell the sides apart by less than this keep the depth map.
+_DECISIVE = 0.1
 # Tiles (reduced pixels) in which the band is worked on at full size.
 _TILE = 16
 # Reach (reduced pixels) over which a change of nearness counts as a step.
@@ -161,8 +165,9 @@ class EdgeMatte:
         """A per-pixel quantity for both sides of every split pixel, for the renderer.
 
         ``mapped`` is ``map_values(nearness)`` (full size); its tiles are overwritten, in
-        place, with the near side's value. Returns ``(far_mapped, far_share)``: the far
-        side's value (0 outside the tiles) and each pixel's far share. ``map_values`` is
+        place, with the near side's value (the far side's where a pixel is wholly far).
+        Returns ``(far_mapped, far_share)``: the far side's value and each pixel's far share
+        where a pixel is split (0 elsewhere). ``map_values`` is
         called once per side on all the tiles' pixels together (it must be pointwise).
         """
         far_mapped = np.zeros_like(mapped)
@@ -177,9 +182,15 @@ class EdgeMatte:
         for tile in self.tiles:
             shape = tile.near.shape
             stop = start + tile.near.size
-            mapped[tile.slices] = sides[0][start:stop].reshape(shape)
-            far_mapped[tile.slices] = sides[1][start:stop].reshape(shape)
-            far_share[tile.slices] = 1.0 - tile.near_share
+            near = sides[0][start:stop].reshape(shape)
+            far = sides[1][start:stop].reshape(shape)
+            share = tile.near_share
+            # Pixels wholly on one side take that side's value and are not split.
+            whole_far = share <= _SNAP
+            mapped[tile.slices] = np.where(whole_far, far, near)
+            split = (share > _SNAP) & (share < 1.0 - _SNAP)
+            far_mapped[tile.slices] = np.where(split, far, 0.0)
+            far_share[tile.slices] = np.where(split, 1.0 - share, 0.0)
             start = stop
         return far_mapped, far_share
 
@@ -270,6 +281,7 @@ class _BandStatistics:
     smooth: np.ndarray  # (h, w) nearness averaged over the band radius
     colour_known: np.ndarray  # (h, w) 1 where both sides have pixels to model them
     alike: np.ndarray  # (h, w) 1 where both are modelled and their colours do not differ
+    decides: np.ndarray  # (h, w) how far the colours can tell the sides apart
 
 
 def _stride(array: np.ndarray) -> int:
@@ -347,6 +359,9 @@ def _band_statistics(
         return np.where(known, share, 0.0)
 
     near_spread, far_spread = spread(near_square, near_colour), spread(far_square, far_colour)
+    # Where the colours can decide at all (see _matte_tile).
+    separable = np.clip((1.0 - near_spread - far_spread) / np.float32(_SEPARABLE), 0.0, 1.0)
+    decides = known * (1.0 - alike) * separable
     # A side without a model takes the other's colour (no colour contrast, so the depth
     # decides), which also keeps the models smooth where they are enlarged.
     near_colour, far_colour = (
@@ -370,6 +385,7 @@ def _band_statistics(
         smooth=cv2.boxFilter(near_s, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT),
         colour_known=known.astype(np.float32),
         alike=alike.astype(np.float32),
+        decides=decides.astype(np.float32),
     )
 
 
@@ -406,6 +422,8 @@ def _matte_in_band(
                 crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
             return crop[top : top + y1 - y0, left : left + x1 - x0]
 
+        if not ramp_unseen and float(stats.decides[s0:s1, t0:t1].max()) < _DECISIVE:
+            return None  # the photo cannot tell the sides apart here: the depth map stands
         return _matte_tile(
             rgb[y0:y1, x0:x1], nearness[y0:y1, x0:x1], up, stats, (y0, y1, x0, x1), ramp_unseen
         )

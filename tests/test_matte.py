@@ -79,9 +79,16 @@ def test_fractional_membership_and_split_by_side() -> None:
     assert matte.matted_nearness().tolist() == [[2.0, 1.25, 2.0]]
     mapped = matte.nearness * 10
     far_mapped, far_share = matte.split(mapped, lambda values: values * 10)
-    assert far_mapped.tolist() == [[0.0, 10.0, 10.0]]
+    assert far_mapped.tolist() == [[0.0, 10.0, 0.0]]
     assert far_share.tolist() == [[0.0, 0.75, 0.0]]
     assert mapped.tolist() == [[20.0, 20.0, 20.0]]
+    # Wholly far pixels take the far value and are not split.
+    whole = EdgeMatte(
+        matte.nearness, (MatteTile(tile.box, tile.near, tile.far, tile.near_share * 0),)
+    )
+    mapped = matte.nearness * 10
+    far_mapped, far_share = whole.split(mapped, lambda values: values * 10)
+    assert mapped.tolist() == [[20.0, 10.0, 10.0]] and not far_share.any()
 
 
 def test_untrusted_depth_on_a_featureless_area_is_smoothed_and_the_rest_kept() -> None:

@@ -496,28 +496,49 @@ def matted_nearness(
 
     For effects whose result varies smoothly with depth (fog), so steps the photo does not
     show are ramped (see :func:`edge_matte`'s ``ramp_unseen``). With ``max_side``, larger
-    photos are matted on a copy reduced to that longer side and the correction is
-    enlarged back (the depth map's own steps stay as sharp as they were). Returns None
-    when the depth map has no step to matte.
+    photos are matted on a reduced copy and the correction is enlarged back
+    (:func:`nearness_correction`; the depth map's own steps stay as sharp as they were).
+    Returns None when the depth map has no step to matte.
     """
     nearness = np.asarray(nearness, dtype=np.float32)
     height, width = nearness.shape
-    scale = 1.0 if max_side is None else max_side / max(height, width)
-    if scale >= 1.0:
+    if max_side is None or max(height, width) <= max_side:
         matte = edge_matte(image, nearness, ramp_unseen=True)
         return None if matte.is_trivial else matte.matted_nearness()
-    small = (max(1, round(width * scale)), max(1, round(height * scale)))
+    step = correction_step(nearness.shape, max_side)
+    correction = nearness_correction(image, nearness, step=step)
+    if correction is None:
+        return None
+    size = (correction.shape[1] * step, correction.shape[0] * step)
+    enlarged = cv2.resize(correction, size, interpolation=cv2.INTER_LINEAR)
+    return nearness + enlarged[:height, :width]
+
+
+def correction_step(shape: tuple[int, int], max_side: int) -> int:
+    """Whole reduction factor that brings the longer side of ``shape`` to ``max_side`` or less."""
+    return max(1, -(-max(shape) // max_side))
+
+
+def nearness_correction(image: np.ndarray, nearness: np.ndarray, *, step: int) -> np.ndarray | None:
+    """What matting adds to the nearness, on a copy reduced ``step`` times.
+
+    The grid is ``ceil(H / step) x ceil(W / step)``: enlarged exactly ``step`` times
+    (bilinear, pixel centres aligned) and cropped, it is added to the full-size nearness.
+    None when the depth map has no step to matte.
+    """
+    nearness = np.asarray(nearness, dtype=np.float32)
+    height, width = nearness.shape
+    small = (-(-width // step), -(-height // step))
     rgb = np.asarray(image, dtype=np.float32)[:, :, :3]
     # Sampled, not averaged (a fraction of the time; see _band_statistics): the matte of the
     # reduced copy only steers the depth, which the effect refines at full size.
     small_rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_LINEAR)
     small_nearness = cv2.resize(nearness, small, interpolation=cv2.INTER_LINEAR)
-    radius = max(_MIN_RADIUS, _RADIUS_SHARE * max(height, width)) * scale
+    radius = max(_MIN_RADIUS, _RADIUS_SHARE * max(height, width)) / step
     matte = edge_matte(small_rgb, small_nearness, radius=max(1.0, radius), ramp_unseen=True)
     if matte.is_trivial:
         return None
-    correction = matte.matted_nearness() - small_nearness
-    return nearness + cv2.resize(correction, (width, height), interpolation=cv2.INTER_LINEAR)
+    return matte.matted_nearness() - small_nearness
 
 
 def trusted_nearness(

@@ -31,7 +31,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, split_alpha
-from ..matte import matted_nearness, trusted_nearness
+from ..matte import correction_step, nearness_correction, trusted_nearness
 from ..params import Params, option
 from ..stats import extremes, percentiles, sample_step
 from .noise import fractal_noise
@@ -340,14 +340,15 @@ def _render_fog(
         # Along depth edges each pixel takes the near and the far side's depth in the shares
         # the photo's colours give (the background between hair or fibres is fogged as
         # background), and is smooth where the photo cannot tell the sides apart.
-        # (The field keeps the depth map's range; only split pixels change.)
-        # Fog varies smoothly with depth and is refined by the guided filter afterwards, so
-        # large photos are matted on a reduced copy (a fraction of fog's own time).
-        matted = (
-            matted_nearness(rgb, depth_map.nearness, max_side=_MATTE_SIDE) if edge_aware else None
-        )
-        if matted is not None:
-            field = replace(field, nearness=matted)
+        # (The field keeps the depth map's range; only split pixels change.) Fog varies
+        # smoothly with depth and is refined by the guided filter afterwards, so the matte
+        # is made on a reduced copy and its correction enlarged band by band.
+        if edge_aware:
+            step = correction_step((height, width), _MATTE_SIDE)
+            correction = nearness_correction(rgb, depth_map.nearness, step=step)
+            if correction is not None:
+                padded = cv2.copyMakeBorder(correction, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+                field = replace(field, correction=padded, correction_step=step)
         radius = max(2, round(max(height, width) / 200))
         bands = split_rows(height, _BANDS_PER_WORKER * workers())
         transmission: np.ndarray | None = None
@@ -468,6 +469,10 @@ class _TransmissionField:
     patches: np.ndarray | None  # 1 + patchiness * noise at 1 / patch_step size, padded
     patch_step: int
     floor: np.float32
+    # Added to the nearness: the depth edges matted to the photo, at 1 / correction_step
+    # size, padded like ``patches``.
+    correction: np.ndarray | None = None
+    correction_step: int = 1
 
     @classmethod
     def build(
@@ -558,7 +563,12 @@ class _TransmissionField:
         return out
 
     def _closeness(self, y0: int, y1: int, *, out: np.ndarray) -> np.ndarray:
-        np.multiply(self.nearness[y0:y1], np.float32(self.scale), out=out)
+        nearness = self.nearness[y0:y1]
+        if self.correction is not None:
+            nearness = nearness + _upsampled_rows(
+                self.correction, self.correction_step, (y0, y1), out.shape[1]
+            )
+        np.multiply(nearness, np.float32(self.scale), out=out)
         if self.offset:
             out += np.float32(self.offset)
         np.clip(out, np.float32(self.low), np.float32(self.high), out=out)  # one pass

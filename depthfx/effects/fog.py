@@ -44,7 +44,7 @@ Progress = Callable[[str, float], None]
 # in row bands (smaller ones with the full colour guide, in one pass).
 _WORK_SIDE = 1024
 # Longer side of the reduced copy whose depth edges are matted to the photo.
-_MATTE_SIDE = 384
+_MATTE_SIDE = 256
 # Longest side at which the patch noise is made (at 1 / n of the photo's size, n whole); its
 # finest detail spans dozens of pixels, so it is upsampled n times band by band.
 _NOISE_SIDE = 512

@@ -196,8 +196,8 @@ def test_large_photo_refinement_in_bands_equals_one_whole_guided_filter() -> Non
     out = fog(image, depth, visibility=15.0, color="#c0c8d0", max_fog=0.85)
 
     # The depth edge (a third across) is matted to the photo (whose edge is halfway), on a
-    # copy reduced to 384 px.
-    matted_depth = matted_nearness(image, depth.nearness, max_side=384)
+    # copy reduced to 256 px.
+    matted_depth = matted_nearness(image, depth.nearness, max_side=256)
     assert matted_depth is not None
     matted = FOCAL_BASELINE / matted_depth.astype(np.float64)
     raw = np.maximum(np.exp(-math.log(20) / 15.0 * matted), 0.15).astype(np.float32)

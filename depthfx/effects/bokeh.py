@@ -28,6 +28,7 @@ import numpy as np
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srgb_to_linear
+from ..matte import edge_matte
 from ..params import Params, option
 from ..render.defocus import render_defocus
 from ..render.kernels import SHAPES, Aperture
@@ -55,6 +56,7 @@ def circle_of_confusion(
     focal_length_mm: float | None = None,
     f_number: float | None = None,
     sensor_width_mm: float = 36.0,
+    values: np.ndarray | None = None,
 ) -> np.ndarray:
     """Signed CoC radius in pixels (negative = in front of the focal plane).
 
@@ -72,6 +74,9 @@ def circle_of_confusion(
         Lens settings; both given with a metric depth map switch to a physical CoC.
     sensor_width_mm : float
         Sensor width for the physical CoC (36 = full frame).
+    values : ndarray (H, W), optional
+        Nearness values to map instead of ``depth.nearness`` (the two sides of matted depth
+        edges); the depth range is still that of ``depth``.
 
     Examples
     --------
@@ -86,7 +91,8 @@ def circle_of_confusion(
     step = sample_step(nearness.size)
     low, high = (float(v) for v in percentiles(nearness[::step, ::step], _RANGE_PERCENTILES))
     half_sharp = 0.5 * depth_of_field * max(high - low, 0.0)
-    offset = (np.float32(focus_nearness) - nearness).astype(np.float32, copy=False)
+    mapped = nearness if values is None else np.asarray(values, np.float32)
+    offset = (np.float32(focus_nearness) - mapped).astype(np.float32, copy=False)
     # offset > 0 behind the focal plane
     if depth_of_field > 0:
         offset = np.sign(offset) * np.maximum(np.abs(offset) - np.float32(half_sharp), 0.0)
@@ -112,7 +118,7 @@ def circle_of_confusion(
     largest = max(abs(focus_nearness - low), abs(high - focus_nearness)) - half_sharp
     radius = strength / 100.0 * diagonal
     if largest <= 1e-12 or radius <= 0:
-        return np.zeros((height, width), np.float32)
+        return np.zeros(mapped.shape, np.float32)
     # In place: each fresh full-size temporary costs more than the arithmetic on it.
     coc = np.multiply(offset, np.float32(radius / largest), out=offset)
     return np.clip(coc, -radius, radius, out=coc)
@@ -332,21 +338,34 @@ def render_bokeh(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """:func:`bokeh` after the focus is chosen (the CLI reports the focus in between)."""
-    coc = circle_of_confusion(
-        depth,
-        focus.nearness,
-        strength=options.strength,
-        depth_of_field=options.depth_of_field,
-        focal_length_mm=options.focal_length_mm,
-        f_number=options.f_number,
-        sensor_width_mm=options.sensor_width_mm,
-    )
+
+    def coc_of(values: np.ndarray | None = None) -> np.ndarray:
+        return circle_of_confusion(
+            depth,
+            focus.nearness,
+            strength=options.strength,
+            depth_of_field=options.depth_of_field,
+            focal_length_mm=options.focal_length_mm,
+            f_number=options.f_number,
+            sensor_width_mm=options.sensor_width_mm,
+            values=values,
+        )
+
+    # Along depth edges each pixel is split between the near and the far side's blur as
+    # the photo's colours say (hair, fur and fibres over the background).
+    coc = coc_of()
+    matte = edge_matte(image, depth.nearness)
+    far_coc = far_share = None
+    if not matte.is_trivial:
+        far_coc, far_share = matte.split(coc, coc_of)
     out = render_defocus(
         image,
         coc,
         aperture=options.aperture(),
         highlight_threshold=options.highlight_threshold if options.highlight_gain > 0 else None,
         highlight_gain=options.highlight_gain,
+        far_coc=far_coc,
+        far_share=far_share,
         progress=progress,
     )
     if options.grain > 0 and float(np.abs(coc).max(initial=0.0)) >= 0.5:

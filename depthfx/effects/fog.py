@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -31,6 +31,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, split_alpha
+from ..matte import correction_step, nearness_correction, trusted_nearness
 from ..params import Params, option
 from ..stats import extremes, percentiles, sample_step
 from .noise import fractal_noise
@@ -42,6 +43,8 @@ Progress = Callable[[str, float], None]
 # Photos whose longer side exceeds this have their transmission refined with a grey guide,
 # in row bands (smaller ones with the full colour guide, in one pass).
 _WORK_SIDE = 1024
+# Longer side of the reduced copy whose depth edges are matted to the photo.
+_MATTE_SIDE = 256
 # Longest side at which the patch noise is made (at 1 / n of the photo's size, n whole); its
 # finest detail spans dozens of pixels, so it is upsampled n times band by band.
 _NOISE_SIDE = 512
@@ -300,6 +303,11 @@ def _render_fog(
     height, width = rgb.shape[:2]
     report("depth", 0.1)
     depth_map = depth_map.fit_to((height, width), guide=rgb)
+    if edge_aware and depth_map.confidence is not None:
+        # Unmeasured depth on a featureless sky or wall is noise: no fog edges there.
+        depth_map = depth_map.with_nearness(
+            trusted_nearness(rgb, depth_map.nearness, depth_map.confidence)
+        )
     large = max(height, width) > _WORK_SIDE
     with JobGroup() as pool:
         if fog_color is None:
@@ -329,6 +337,18 @@ def _render_fog(
             patchiness=patchiness,
             floor=np.float32(1.0 - max_fog),
         )
+        # Along depth edges each pixel takes the near and the far side's depth in the shares
+        # the photo's colours give (the background between hair or fibres is fogged as
+        # background), and is smooth where the photo cannot tell the sides apart.
+        # (The field keeps the depth map's range; only split pixels change.) Fog varies
+        # smoothly with depth and is refined by the guided filter afterwards, so the matte
+        # is made on a reduced copy and its correction enlarged band by band.
+        if edge_aware:
+            step = correction_step((height, width), _MATTE_SIDE)
+            correction = nearness_correction(rgb, depth_map.nearness, step=step)
+            if correction is not None:
+                padded = cv2.copyMakeBorder(correction, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+                field = replace(field, correction=padded, correction_step=step)
         radius = max(2, round(max(height, width) / 200))
         bands = split_rows(height, _BANDS_PER_WORKER * workers())
         transmission: np.ndarray | None = None
@@ -449,6 +469,10 @@ class _TransmissionField:
     patches: np.ndarray | None  # 1 + patchiness * noise at 1 / patch_step size, padded
     patch_step: int
     floor: np.float32
+    # Added to the nearness: the depth edges matted to the photo, at 1 / correction_step
+    # size, padded like ``patches``.
+    correction: np.ndarray | None = None
+    correction_step: int = 1
 
     @classmethod
     def build(
@@ -539,7 +563,12 @@ class _TransmissionField:
         return out
 
     def _closeness(self, y0: int, y1: int, *, out: np.ndarray) -> np.ndarray:
-        np.multiply(self.nearness[y0:y1], np.float32(self.scale), out=out)
+        nearness = self.nearness[y0:y1]
+        if self.correction is not None:
+            nearness = nearness + _upsampled_rows(
+                self.correction, self.correction_step, (y0, y1), out.shape[1]
+            )
+        np.multiply(nearness, np.float32(self.scale), out=out)
         if self.offset:
             out += np.float32(self.offset)
         np.clip(out, np.float32(self.low), np.float32(self.high), out=out)  # one pass

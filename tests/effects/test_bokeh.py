@@ -219,3 +219,29 @@ def test_real_scene_focus_plane_sharp_background_blurred(shared_data: Path) -> N
         return np.abs(cv2.Laplacian(grey, cv2.CV_32F))
 
     assert float(detail(out)[far].mean()) < 0.4 * float(detail(photo.pixels)[far].mean())
+
+
+# --------------------------------------------------------------------------- matted edges
+
+
+def _high_frequency_energy(image: np.ndarray, mask: np.ndarray) -> float:
+    detail = image - cv2.GaussianBlur(image, (0, 0), 1.0)
+    return float((detail[mask] ** 2).mean())
+
+
+def test_background_between_fibres_is_blurred_and_the_fibres_stay_sharp() -> None:
+    # The wispy subject: depth marks the whole silhouette near (a blob), so without
+    # the matte the background between the fibres stayed as sharp as the subject (1.7 %
+    # less high-frequency energy than the source); matted, 98 % less, fibres at 40 dB.
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from wispy_scene import wispy_scene
+
+    scene = wispy_scene()
+    out = bokeh(scene.image, scene.nearness, focus=scene.centre)
+    between = scene.between_fibres
+    before = _high_frequency_energy(scene.image, between)
+    assert _high_frequency_energy(out, between) <= 0.5 * before
+    error = float(((out - scene.image)[scene.fibres] ** 2).mean())
+    assert 10 * math.log10(1.0 / max(error, 1e-12)) >= 30.0

@@ -37,6 +37,7 @@ from .resample import (
     upsample_region,
 )
 from .sides import TILE, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
+from .solid import fill_solid_interior
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -53,6 +54,8 @@ def render_defocus(
     aperture: Aperture | None = None,
     highlight_threshold: float | None = None,
     highlight_gain: float = 0.0,
+    far_coc: np.ndarray | None = None,
+    far_share: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
 ) -> np.ndarray:
     """Blur ``image`` by a per-pixel signed circle of confusion, occlusion-correctly.
@@ -70,6 +73,11 @@ def render_defocus(
         Linear luminance (0..1) above which highlights are boosted before blurring.
     highlight_gain : float
         0..100: how much the brightest highlights are boosted (0 = off).
+    far_coc, far_share : ndarray float32 (H, W), optional
+        Pixels split between two depths (along depth edges matted to the photo,
+        :func:`depthfx.matte.edge_matte`): ``far_share`` (0..1) of each pixel is blurred
+        with ``far_coc`` instead of ``coc_radius``, in the far side's layers. Give both or
+        neither.
     progress : callable(stage, fraction), optional
         Called as work advances.
 
@@ -103,6 +111,10 @@ def render_defocus(
     extremes = (float(coc.min()), float(coc.max())) if coc.size else (0.0, 0.0)
     if not math.isfinite(extremes[0] + extremes[1]):
         raise ParameterError("coc_radius must be finite everywhere")
+    split = _split_pixels(coc, far_coc, far_share)
+    if split is not None:
+        far_extremes = (float(split[0].min()), float(split[0].max()))
+        extremes = (min(extremes[0], far_extremes[0]), max(extremes[1], far_extremes[1]))
     highlights = None
     if highlight_threshold is not None and highlight_gain > 0:
         if not 0.0 <= highlight_threshold < 1.0:
@@ -119,10 +131,32 @@ def render_defocus(
         report("done", 1.0)
         return image.copy()
     rgb, alpha = split_alpha(image)
-    renderer = _Renderer(rgb, alpha, coc, extremes, aperture, highlights, report)
+    renderer = _Renderer(rgb, alpha, coc, extremes, aperture, highlights, report, split)
     out_rgb, out_alpha = renderer.run()
     report("done", 1.0)
     return join_alpha(out_rgb, out_alpha if alpha is not None else None)
+
+
+def _split_pixels(
+    coc: np.ndarray, far_coc: np.ndarray | None, far_share: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The checked far side of split pixels, or None when no pixel is split."""
+    if far_coc is None and far_share is None:
+        return None
+    if far_coc is None or far_share is None:
+        raise ParameterError("give both far_coc and far_share, or neither")
+    far = np.asarray(far_coc, dtype=np.float32)
+    share = np.asarray(far_share, dtype=np.float32)
+    if far.shape != coc.shape or share.shape != coc.shape:
+        raise ParameterError(
+            f"far_coc {far.shape} and far_share {share.shape} must match coc_radius {coc.shape}"
+        )
+    low, high = extremes(share) if share.size else (0.0, 0.0)
+    if not (math.isfinite(float(far.min(initial=0.0)) + float(far.max(initial=0.0)))):
+        raise ParameterError("far_coc must be finite everywhere")
+    if not (low >= 0.0 and high <= 1.0):
+        raise ParameterError(f"far_share must lie in 0..1, got {low:g}..{high:g}")
+    return (far, share) if high > 0.0 else None
 
 
 class _Renderer:
@@ -135,8 +169,11 @@ class _Renderer:
         aperture: Aperture,
         highlights: Highlights | None,
         report: ProgressCallback,
+        split: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.rgb = rgb
+        # (far CoC, far share) of pixels split between two depths, or None.
+        self.split = split
         self.alpha = alpha
         self.coc = coc
         self.aperture = aperture
@@ -182,6 +219,10 @@ class _Renderer:
                 if level_one.front is not None
                 else None
             )
+            if front is not None and level_one.front is not None:
+                # Shared pixels leave the foreground see-through along its depth steps.
+                reach = layer_radius(level_one.front.top_index) / 2.0
+                fill_solid_interior(*front, level_one.front.coverage, reach=reach)
             fill, coarse = self._level_one_composite(level_one, back, front)
             self.report("compositing", 0.8)
             self.transparent_near = (
@@ -230,7 +271,8 @@ class _Renderer:
         def work(tile: tuple[int, int, int, int]) -> None:
             y0, y1, x0, x1 = tile
             coc = self.coc[y0:y1, x0:x1]
-            smallest, largest = extremes(coc)
+            parts = self._parts(tile)
+            smallest, largest = self._coc_extremes(tile, parts)
             high = max(-smallest, largest)
             low = 0.0 if smallest <= 0.0 <= largest else min(abs(smallest), abs(largest))
             self.tile_range[tile] = (low, high)
@@ -240,6 +282,9 @@ class _Renderer:
                 slice(y0 // 2, y0 // 2 + rgb.shape[0] // 2),
                 slice(x0 // 2, x0 // 2 + rgb.shape[1] // 2),
             )
+            if parts is not None:
+                split_tile(parts, rgb, alpha, region)
+                return
             if high <= 1.0:
                 # Wholly fine: no layer position needed.
                 fine[region] = 1.0 if alpha is None else half_size(alpha)
@@ -288,6 +333,35 @@ class _Renderer:
                     side.coverage[region] = half_size(share_side)
                     half_size(scaled(lit, share_side), out=side.premultiplied[region])
                     side.position[region] = half_size(share_side * magnitude)
+
+        def split_tile(
+            parts: list[tuple[np.ndarray, np.ndarray]],
+            rgb: np.ndarray,
+            alpha: np.ndarray | None,
+            region: tuple[slice, slice],
+        ) -> None:
+            """A tile with split pixels: each part's shares are summed at full resolution."""
+            fine_total = np.zeros(rgb.shape[:2], np.float32)
+            shares = {back: np.zeros_like(fine_total) for back, _ in sides}
+            weighted = {back: np.zeros_like(fine_total) for back, _ in sides}
+            for coc_part, weight in parts:
+                magnitude = np.abs(even_size(layer_position(coc_part)))
+                base = even_size(weight) if alpha is None else even_size(weight) * alpha
+                fine_part = np.clip(2.0 - magnitude, 0.0, 1.0) * base
+                fine_total += fine_part
+                coarse = base - fine_part
+                signed = even_size(coc_part)
+                for back, _ in sides:
+                    share = coarse * ((signed > 0) if back else (signed < 0))
+                    shares[back] += share
+                    weighted[back] += share * magnitude
+            fine[region] = half_size(fine_total)
+            half_size(scaled(rgb, fine_total), out=fine_pre[region])
+            lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
+            for back, side in sides:
+                side.coverage[region] = half_size(shares[back])
+                half_size(scaled(lit, shares[back]), out=side.premultiplied[region])
+                side.position[region] = half_size(weighted[back])
 
         self.tile_range: dict[tuple[int, int, int, int], tuple[float, float]] = {}
         run_all(work, self._tiles())
@@ -537,6 +611,10 @@ class _Renderer:
                 y0, y1, x0, x1 = tile
                 coc = self.coc[y0:y1, x0:x1]
                 near_focus = np.abs(coc) < 2.0
+                parts = self._parts(tile)
+                if parts is not None:
+                    far_coc, far_weight = parts[1]
+                    near_focus |= (np.abs(far_coc) < 2.0) & (far_weight > 0.0)
                 rows = np.flatnonzero(near_focus.any(axis=1))
                 cols = np.flatnonzero(near_focus.any(axis=0))
                 if rows.size == 0:  # both sides of the focal plane, nothing near it
@@ -545,8 +623,7 @@ class _Renderer:
                 box = (y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1)
                 if (box[1] - box[0]) * (box[3] - box[2]) < 0.7 * (y1 - y0) * (x1 - x0):
                     render(tile, 2.0, high)
-                    inner = coc[box[0] - y0 : box[1] - y0, box[2] - x0 : box[3] - x0]
-                    smallest, largest = float(inner.min()), float(inner.max())
+                    smallest, largest = self._coc_extremes(box, self._parts(box))
                     inner_low = (
                         0.0 if smallest <= 0.0 <= largest else min(-smallest, largest, key=abs)
                     )
@@ -578,8 +655,21 @@ class _Renderer:
                     put_alpha(target, alpha_up)
                 return
             # Some |CoC| here is under 2 px: the fine layers, over the background side.
-            magnitude = np.abs(layer_position(self.coc[target]))
-            pre, cover = self._fine_layers(rgb, alpha, magnitude, tile, blur_one, high)
+            parts = self._parts(tile)
+            if parts is None:
+                magnitude = np.abs(layer_position(self.coc[target]))
+                pre, cover = self._fine_layers(rgb, alpha, magnitude, tile, blur_one, high)
+            else:
+                # Split pixels: each part's share of the fine layers, summed.
+                shares = []
+                for coc_part, weight in parts:
+                    magnitude = np.abs(layer_position(coc_part))
+                    part_pre, part_cover = self._fine_layers(
+                        rgb, alpha, magnitude, tile, blur_one, high
+                    )
+                    shares.append((scaled(part_pre, weight), part_cover * weight))
+                pre = shares[0][0] + shares[1][0]
+                cover = shares[0][1] + shares[1][1]
             opaque_fine = alpha is None and high <= 1.0
             if back is not None and not opaque_fine:
                 back_pre, back_alpha = upsample_region(back, y0, y1, x0, x1)
@@ -634,6 +724,28 @@ class _Renderer:
         reach = math.ceil(self.largest_blur / 2.0) + 2
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
         return cv2.dilate(transparent, kernel)
+
+    def _parts(self, tile: tuple[int, int, int, int]) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """(CoC, weight) of the near and far part of a rectangle's pixels, or None when no
+        pixel there is split."""
+        if self.split is None:
+            return None
+        y0, y1, x0, x1 = tile
+        far_coc, far_share = (array[y0:y1, x0:x1] for array in self.split)
+        if float(far_share.max(initial=0.0)) <= 0.0:
+            return None
+        return [(self.coc[y0:y1, x0:x1], 1.0 - far_share), (far_coc, far_share)]
+
+    def _coc_extremes(
+        self, tile: tuple[int, int, int, int], parts: list[tuple[np.ndarray, np.ndarray]] | None
+    ) -> tuple[float, float]:
+        """Smallest and largest CoC in a rectangle, of any part with a share there."""
+        y0, y1, x0, x1 = tile
+        if parts is None:
+            return extremes(self.coc[y0:y1, x0:x1])
+        present = [coc_part[weight > 0.0] for coc_part, weight in parts]
+        values = np.concatenate(present)
+        return float(values.min()), float(values.max())
 
     def _opaque(self, tile: tuple[int, int, int, int]) -> bool:
         y0, y1, x0, x1 = tile

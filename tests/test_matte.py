@@ -1,0 +1,116 @@
+"""Depth edges matted to the photo: the wispy subject, slopes, fill steps, confidence."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from depthfx.errors import ParameterError
+from depthfx.matte import EdgeMatte, MatteTile, edge_matte, matted_nearness, trusted_nearness
+
+sys.path.insert(0, str(Path(__file__).parent))
+from wispy_scene import wispy_scene
+
+
+def test_wispy_subject_matte_follows_the_fibres_not_the_depth_blob() -> None:
+    scene = wispy_scene()
+    matte = edge_matte(scene.image, scene.nearness)
+    share = matte.near_share
+    # The background between the fibres goes to the far side, the fibres stay near.
+    assert float(share[scene.between_fibres].mean()) < 0.1
+    assert float(share[scene.fibres].mean()) > 0.95
+    # Against the true matte around the blob's outline: a third of the blob's error.
+    band = (scene.nearness > 0.5) ^ (scene.matte > 0.5)
+    blob_error = float(np.abs((scene.nearness > 0.5) - scene.matte)[band].mean())
+    matte_error = float(np.abs(share - scene.matte)[band].mean())
+    assert matte_error < blob_error / 3
+    # The two sides' depths are the blob's and the background's.
+    assert float(np.abs(matte.far[scene.between_fibres] - 0.2).max()) < 1e-3
+    assert float(np.abs(matte.near[scene.between_fibres] - 1.0).max()) < 1e-3
+
+
+def test_depth_without_steps_is_not_matted() -> None:
+    rng = np.random.default_rng(0)
+    photo = rng.random((64, 320, 3), dtype=np.float32)
+    slope = np.tile(np.linspace(0.0, 1.0, 320, dtype=np.float32), (64, 1))
+    assert edge_matte(photo, slope).is_trivial  # a slope is no step
+    assert edge_matte(photo, np.ones((64, 320), np.float32)).is_trivial
+    assert matted_nearness(photo, slope) is None
+
+
+def test_a_step_the_photo_does_not_show_becomes_a_ramp() -> None:
+    # A smooth hillside whose depth map has a fill step: matted, the nearness changes
+    # across the band in small steps instead of one jump.
+    rng = np.random.default_rng(1)
+    photo = (0.4 + 0.01 * rng.standard_normal((120, 100, 3))).astype(np.float32)
+    nearness = np.where(np.arange(120)[:, None] < 60, 0.3, 0.6).astype(np.float32)
+    nearness = np.repeat(nearness, 100, axis=1)
+    matted = matted_nearness(photo, nearness)
+    assert matted is not None
+    jumps = np.abs(np.diff(matted[:, 50]))
+    assert float(jumps.max()) < 0.1 * 0.3
+    assert matted[0, 50] == pytest.approx(0.3) and matted[-1, 50] == pytest.approx(0.6)
+
+
+def test_a_step_the_photo_shows_stays_sharp() -> None:
+    photo = np.full((60, 60, 3), 0.1, np.float32)
+    photo[:, 30:] = 0.8
+    nearness = np.zeros((60, 60), np.float32)
+    nearness[:, 24:] = 1.0  # 6 px too far left, as blob depth is
+    matte = edge_matte(photo, nearness)
+    share = matte.near_share
+    assert np.allclose(share[:, 24:30], 0.0, atol=0.01)
+    assert np.allclose(share[:, 30:40], 1.0, atol=0.01)
+    assert np.allclose(matte.matted_nearness()[:, 24:30], 0.0, atol=0.01)
+
+
+def test_fractional_membership_and_split_by_side() -> None:
+    tile = MatteTile(
+        (0, 1, 1, 3),
+        near=np.array([[2.0, 2.0]], np.float32),
+        far=np.array([[1.0, 1.0]], np.float32),
+        near_share=np.array([[0.25, 1.0]], np.float32),
+    )
+    matte = EdgeMatte(np.array([[2.0, 2.0, 2.0]], np.float32), (tile,))
+    assert matte.near_membership(1.5).tolist() == [[1.0, 0.25, 1.0]]
+    assert matte.matted_nearness().tolist() == [[2.0, 1.25, 2.0]]
+    mapped = matte.nearness * 10
+    far_mapped, far_share = matte.split(mapped, lambda values: values * 10)
+    assert far_mapped.tolist() == [[0.0, 10.0, 0.0]]
+    assert far_share.tolist() == [[0.0, 0.75, 0.0]]
+    assert mapped.tolist() == [[20.0, 20.0, 20.0]]
+    # Wholly far pixels take the far value and are not split.
+    whole = EdgeMatte(
+        matte.nearness, (MatteTile(tile.box, tile.near, tile.far, tile.near_share * 0),)
+    )
+    mapped = matte.nearness * 10
+    far_mapped, far_share = whole.split(mapped, lambda values: values * 10)
+    assert mapped.tolist() == [[20.0, 10.0, 10.0]] and not far_share.any()
+
+
+def test_untrusted_depth_on_a_featureless_area_is_smoothed_and_the_rest_kept() -> None:
+    rng = np.random.default_rng(3)
+    photo = np.full((120, 120, 3), 0.6, np.float32)  # flat sky on top ...
+    photo[60:] = rng.random((60, 120, 3), dtype=np.float32)  # ... textured ground below
+    nearness = rng.random((120, 120), dtype=np.float32)  # noisy everywhere
+    confidence = np.zeros((120, 120), np.float32)
+    confidence[:, 90:] = 1.0  # trusted on the right
+    out = trusted_nearness(photo, nearness, confidence)
+    assert float(out[5:50, 5:80].std()) < 0.2 * float(nearness[5:50, 5:80].std())
+    assert np.allclose(out[70:, 5:80], nearness[70:, 5:80], atol=0.05)  # textured
+    assert np.allclose(out[5:50, 100:], nearness[5:50, 100:], atol=0.05)  # trusted
+
+
+def test_bad_input_is_refused() -> None:
+    photo = np.zeros((10, 10, 3), np.float32)
+    with pytest.raises(ParameterError, match="differ in size"):
+        edge_matte(photo, np.zeros((10, 11), np.float32))
+    with pytest.raises(ParameterError, match="step"):
+        edge_matte(photo, np.zeros((10, 10), np.float32), step=0.0)
+    with pytest.raises(ParameterError, match="radius"):
+        edge_matte(photo, np.zeros((10, 10), np.float32), radius=0.5)
+    with pytest.raises(ParameterError, match="same size"):
+        trusted_nearness(photo, np.zeros((10, 10), np.float32), np.zeros((9, 10), np.float32))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .texture import mean_grey
+
 # Local contrast (std of grey in a small window, 0..1 sRGB) below which a pixel is plain.
 _PLAIN = 0.012
 # Plain regions smaller than this share of the frame are left to the ordinary fill.
@@ -48,8 +50,7 @@ def plain_regions(guide: np.ndarray) -> tuple[int, np.ndarray]:
     >>> count, bool((labels[15:45, 15:35] == 1).all())
     (2, True)
     """
-    grey = guide.mean(axis=2) if guide.ndim == 3 else guide
-    grey = np.asarray(grey, dtype=np.float32)
+    grey = mean_grey(guide)
     mean = cv2.blur(grey, (5, 5))
     contrast = np.sqrt(np.maximum(cv2.blur(grey * grey, (5, 5)) - mean * mean, 0.0))
     plain = (contrast < _PLAIN).astype(np.uint8)

@@ -146,9 +146,10 @@ def weighted_median(
     if offsets.size**2 > 2**_SAMPLE_BITS:
         raise ParameterError(f"radius / step must be at most 15, got {radius} / {step}")
     offset_y, offset_x = (grid.ravel() for grid in np.meshgrid(offsets, offsets, indexing="ij"))
-    flat_offsets = (offset_y * padded_width + offset_x).astype(np.int64)
+    flat_offsets = (offset_y * padded_width + offset_x).astype(np.intp)
     samples = flat_offsets.size
-    inv_two_sigma2 = np.float32(1.0 / (2.0 * sigma_color**2))
+    sample_numbers = np.arange(samples, dtype=np.int32)
+    minus_inv_two_sigma2 = np.float32(-1.0 / (2.0 * sigma_color**2))
     # Chunks small enough for the temporaries to stay in cache (and memory bounded).
     chunk = max(1, 2**18 // samples)
 
@@ -157,26 +158,32 @@ def weighted_median(
         x = cols[start : start + chunk]
         centre = (y + radius) * padded_width + (x + radius)
         index = centre[:, None] + flat_offsets[None, :]
+        # In-place float32 arithmetic on flat takes: the same values as fancy indexing.
         distance = np.zeros(index.shape, np.float32)
         for plane in flat_guide:
-            difference = plane[index] - plane[centre][:, None]
-            distance += difference * difference
-        weight = np.exp(-distance * inv_two_sigma2)
+            difference = plane.take(index)
+            difference -= plane.take(centre)[:, None]
+            difference *= difference
+            distance += difference
+        distance *= minus_inv_two_sigma2
+        weight = np.exp(distance, out=distance)
         if flat_weight is not None:
-            weight *= flat_weight[index]
+            weight *= flat_weight.take(index)
         # Sort (value, sample) pairs packed in one integer: values quantized to 1/64 px in the
         # high bits, the sample number in the low bits. Much faster than argsort.
-        values = flat_disparity[index]
-        keys = (np.round(values * _QUANT).astype(np.int32) << _SAMPLE_BITS) | np.arange(
-            samples, dtype=np.int32
-        )
+        values = flat_disparity.take(index)
+        keys = np.round(values * np.float32(_QUANT)).astype(np.int32)
+        keys <<= _SAMPLE_BITS
+        keys |= sample_numbers
         keys.sort(axis=1)
-        order = keys & (2**_SAMPLE_BITS - 1)
-        sample_rows = np.arange(y.size)[:, None]
-        cumulative = np.cumsum(weight[sample_rows, order], axis=1)
+        keys &= 2**_SAMPLE_BITS - 1
+        order = keys
+        # Positions in the flattened (pixel, sample) arrays of the sorted samples.
+        first = np.arange(y.size, dtype=np.intp) * samples
+        cumulative = np.cumsum(weight.take(order + first[:, None]), axis=1)
         median_rank = np.minimum(np.sum(cumulative < cumulative[:, -1:] * 0.5, axis=1), samples - 1)
         chosen = order[np.arange(y.size), median_rank]
-        out[y, x] = values[np.arange(y.size), chosen]
+        out[y, x] = values.take(first + chosen)
 
     starts = range(0, rows.size, chunk)
     if len(starts) == 1:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .texture import mean_grey
+
 # Local contrast (std of grey, 0..1 sRGB) below which a pixel counts as plain.
 _PLAIN = 0.02
 # A sky region is brighter than this share of the picture's pixels...
@@ -49,9 +51,7 @@ def sky_mask(guide: np.ndarray, valid: np.ndarray) -> np.ndarray:
     >>> bool(mask[:15].all() and not mask[30:].any())
     True
     """
-    grey = np.asarray(guide, dtype=np.float32)
-    if grey.ndim == 3:
-        grey = grey.mean(axis=2)
+    grey = mean_grey(guide)
     side = max(grey.shape)
     size = max(3, 2 * round(0.004 * side) + 1)
     mean = cv2.blur(grey, (size, size))

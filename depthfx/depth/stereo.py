@@ -54,6 +54,7 @@ from .range import coarse_range, coarse_size
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, fill_smooth, weighted_median
 from .sky import far_fill, sky_mask
+from .texture import mean_grey
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -348,10 +349,12 @@ def _match(
 
     report("refining", 0.6)
     raw_disparity = disparity
+    guide = small_left.astype(np.float32) / 255.0
+    grey = mean_grey(guide)
     disparity, valid, guessed = _refine(
-        disparity, valid, small_left, (work_min, work_min + work_num - 1)
+        disparity, valid, guide, grey, (work_min, work_min + work_num - 1)
     )
-    confidence = match_confidence(raw_disparity, valid, small_left.astype(np.float32) / 255.0)
+    confidence = match_confidence(raw_disparity, valid, grey)
     searched = (work_min / x_scale, (work_min + work_num - 1) / x_scale)
     match_report = MatchReport(
         disparity_range=searched,
@@ -696,15 +699,18 @@ def _check_border_strips(
 def _refine(
     disparity: np.ndarray,
     valid: np.ndarray,
-    guide_u8: np.ndarray,
+    guide: np.ndarray,
+    grey: np.ndarray,
     disparity_range: tuple[int, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Filled, edge-aligned disparity, the measurements it kept, and the pixels filled far
-    from any measurement outside the sky (a guess)."""
+    from any measurement outside the sky (a guess).
+
+    ``guide`` is the left view (sRGB, 0..1) and ``grey`` its channel mean.
+    """
     kept = _drop_islands(valid)
     valid = kept if kept.any() else valid
-    guide = guide_u8.astype(np.float32) / 255.0
-    sky = sky_mask(guide, valid)
+    sky = sky_mask(grey, valid)
     valid = valid & ~sky
     low, high = np.percentile(disparity[valid], [2.0, 98.0])
     spread = float(high - low)
@@ -716,7 +722,7 @@ def _refine(
     guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
     filled_in_2d |= sky
     # Unmatched pixels of plain regions (a blank wall) from planes fitted to their matches.
-    planar, replaced = fill_plain_regions(filled, disparity, valid, guide)
+    planar, replaced = fill_plain_regions(filled, disparity, valid, grey)
     replaced &= ~sky
     filled = np.where(replaced, planar, filled)
     filled_in_2d |= replaced

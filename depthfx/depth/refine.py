@@ -151,18 +151,21 @@ def weighted_median(
     sample_numbers = np.arange(samples, dtype=np.int32)
     minus_inv_two_sigma2 = np.float32(-1.0 / (2.0 * sigma_color**2))
     # Chunks small enough for the temporaries to stay in cache (and memory bounded).
-    chunk = max(1, 2**18 // samples)
+    chunk = max(1, 2**16 // samples)
 
     def run(start: int) -> None:
         y = rows[start : start + chunk]
         x = cols[start : start + chunk]
+        count = y.size
         centre = (y + radius) * padded_width + (x + radius)
-        index = centre[:, None] + flat_offsets[None, :]
-        # In-place float32 arithmetic on flat takes: the same values as fancy indexing.
+        # Arrays are (sample, pixel): the per-sample steps below are then whole-row
+        # operations across pixels. Float32 arithmetic in the same order throughout, so
+        # results do not depend on the layout or the chunking.
+        index = flat_offsets[:, None] + centre[None, :]
         distance = np.zeros(index.shape, np.float32)
         for plane in flat_guide:
             difference = plane.take(index)
-            difference -= plane.take(centre)[:, None]
+            difference -= plane.take(centre)
             difference *= difference
             distance += difference
         distance *= minus_inv_two_sigma2
@@ -174,16 +177,20 @@ def weighted_median(
         values = flat_disparity.take(index)
         keys = np.round(values * np.float32(_QUANT)).astype(np.int32)
         keys <<= _SAMPLE_BITS
-        keys |= sample_numbers
+        keys |= sample_numbers[:, None]
+        keys = keys.T.copy()
         keys.sort(axis=1)
         keys &= 2**_SAMPLE_BITS - 1
-        order = keys
-        # Positions in the flattened (pixel, sample) arrays of the sorted samples.
-        first = np.arange(y.size, dtype=np.intp) * samples
-        cumulative = np.cumsum(weight.take(order + first[:, None]), axis=1)
-        median_rank = np.minimum(np.sum(cumulative < cumulative[:, -1:] * 0.5, axis=1), samples - 1)
-        chosen = order[np.arange(y.size), median_rank]
-        out[y, x] = values.take(first + chosen)
+        order = np.ascontiguousarray(keys.T)  # (sample, pixel): sample numbers by value
+        pixel = np.arange(count, dtype=np.intp)
+        # Running sum of the weights in value order, one sorted sample at a time.
+        cumulative = weight.take(order * count + pixel)
+        for rank in range(1, samples):
+            cumulative[rank] += cumulative[rank - 1]
+        below = cumulative < cumulative[-1] * np.float32(0.5)
+        median_rank = np.minimum(np.count_nonzero(below, axis=0), samples - 1)
+        chosen = order[median_rank, pixel]
+        out[y, x] = values.take(chosen * count + pixel)
 
     starts = range(0, rows.size, chunk)
     if len(starts) == 1:

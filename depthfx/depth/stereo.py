@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,7 @@ from ..image import encode_srgb8
 from .confidence import match_confidence
 from .planes import fill_plain_regions
 from .plausibility import implausibility
-from .range import coarse_range, coarse_size
+from .range import CoarseRange, coarse_range, coarse_size, first_search
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, fill_smooth, weighted_median
 from .sky import far_fill, sky_mask
@@ -188,6 +188,7 @@ def stereo_depth(
     if calibration is None and rectify is None:
         # Fast path: ORB matches (needed for the range anyway) that already lie on the
         # same rows mean the pair is rectified, and the costlier SIFT check is skipped.
+        encoded.start_coarse_pass()  # most pairs are rectified: start it beside ORB
         matches = _feature_matches(encoded)
         if _looks_rectified(matches):
             rectify = False
@@ -480,6 +481,28 @@ class _EncodedPair:
         self.left = left
         self.right = right
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._unseeded_coarse: Future[CoarseRange | None] | None = None
+
+    def start_coarse_pass(self) -> None:
+        """Start the coarse range pass without a seed in a worker thread.
+
+        It needs no feature matches unless they reach past its first searched range (rare),
+        so it runs beside the feature matching; :meth:`coarse_pass` picks it up.
+        """
+        if self._unseeded_coarse is None:
+            height, width = self.left.shape[:2]
+            views = self.at(coarse_size(width, height))
+            self._unseeded_coarse = _pool().submit(coarse_range, *views, full_width=width)
+
+    def coarse_pass(self, seed: tuple[float, float] | None) -> CoarseRange | None:
+        """:func:`~depthfx.depth.range.coarse_range` of the pair, seeded by ``seed``."""
+        height, width = self.left.shape[:2]
+        early = self._unseeded_coarse
+        if early is not None and first_search(
+            width, height, full_width=width, seed=seed
+        ) == first_search(width, height, full_width=width):
+            return early.result()  # the same search as with the seed
+        return coarse_range(*self.at(coarse_size(width, height)), full_width=width, seed=seed)
 
     def with_right_gain(self, gain: float) -> _EncodedPair:
         """The pair with the right view's exposure multiplied by ``gain`` (linear light)."""
@@ -524,6 +547,7 @@ def _estimate_range(
     """
     failure = None
     if feature_range is None:
+        encoded.start_coarse_pass()
         try:
             matches = _feature_matches(encoded)
             feature_range = _range_from_disparities(
@@ -532,9 +556,7 @@ def _estimate_range(
         except StereoMatchError as exc:
             failure = exc
     height, width = encoded.left.shape[:2]
-    coarse = coarse_range(
-        *encoded.at(coarse_size(width, height)), full_width=width, seed=feature_range
-    )
+    coarse = encoded.coarse_pass(feature_range)
     if coarse is None:
         if feature_range is None:
             assert failure is not None
@@ -622,8 +644,9 @@ def _orb_features(grey: np.ndarray) -> tuple[Any, Any]:
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
-    """Worker thread for stages that run beside another (two cores; cv2 releases the GIL)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="depthfx-stereo")
+    """Worker threads for stages that run beside others (two cores; cv2 releases the GIL):
+    the coarse range pass and the right view's features, beside the left view's."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="depthfx-stereo")
 
 
 def _sgbm(
@@ -639,31 +662,26 @@ def _sgbm(
     pad_right = max(0, -min_disparity)
     padded_left = cv2.copyMakeBorder(left, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
     padded_right = cv2.copyMakeBorder(right, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
-    channels = 3
     area = left.shape[0] * left.shape[1]
-    matcher = cv2.StereoSGBM_create(  # type: ignore[attr-defined]
-        minDisparity=min_disparity,
-        numDisparities=num_disparities,
-        blockSize=_BLOCK_SIZE,
-        P1=_P1 * channels * _BLOCK_SIZE**2,
-        P2=_P2 * channels * _BLOCK_SIZE**2,
-        disp12MaxDiff=1,
-        uniquenessRatio=_UNIQUENESS,
-        # Speckles: regions smaller than ~0.1% of the image are unreliable islands.
-        speckleWindowSize=max(50, round(0.0012 * area)),
-        speckleRange=2,
-        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+    width = left.shape[1]
+    # The right view's disparity on the border strips (for their left-right check) does not
+    # depend on the main pass: it runs beside it, with a matcher of its own.
+    jobs = _border_strip_jobs(width, pad_left, min_disparity, num_disparities)
+    strips = _pool().submit(
+        _match_border_strips,
+        _matcher(min_disparity, num_disparities, area),
+        padded_left,
+        padded_right,
+        jobs,
+        min_disparity,
     )
-    raw = matcher.compute(padded_left, padded_right)
-    raw = raw[:, pad_left : pad_left + left.shape[1]]
+    raw = _matcher(min_disparity, num_disparities, area).compute(padded_left, padded_right)
+    raw = raw[:, pad_left : pad_left + width]
     disparity = raw.astype(np.float32) / 16.0
     # The range has a margin on both sides, so a disparity at either end of it means the
     # best match lies outside: not a measurement.
     valid = (raw > min_disparity * 16) & (raw < (min_disparity + num_disparities - 1) * 16)
-    width = left.shape[1]
-    valid &= _check_border_strips(
-        matcher, padded_left, padded_right, disparity, pad_left, min_disparity, num_disparities
-    )
+    valid &= _check_border_strips(disparity, strips.result()[:, pad_left : pad_left + width], jobs)
     # A match that lands in the padding is a guess against replicated border pixels: treat
     # it as unmatched, so the strip is filled from the measured pixels beside it.
     target = np.arange(width, dtype=np.float32)[None, :] - disparity
@@ -678,29 +696,38 @@ def _sgbm(
     return disparity, valid, ends
 
 
-def _check_border_strips(
-    matcher: Any,
-    padded_left: np.ndarray,
-    padded_right: np.ndarray,
-    disparity: np.ndarray,
-    pad_left: int,
-    min_disparity: int,
-    num_disparities: int,
-) -> np.ndarray:
-    """Left-right consistency of the border strips, where SGBM's own check is weakest.
+def _matcher(min_disparity: int, num_disparities: int, area: int) -> Any:
+    """The fine pass's semi-global matcher (one per thread: compute keeps state)."""
+    channels = 3
+    return cv2.StereoSGBM_create(  # type: ignore[attr-defined]
+        minDisparity=min_disparity,
+        numDisparities=num_disparities,
+        blockSize=_BLOCK_SIZE,
+        P1=_P1 * channels * _BLOCK_SIZE**2,
+        P2=_P2 * channels * _BLOCK_SIZE**2,
+        disp12MaxDiff=1,
+        uniquenessRatio=_UNIQUENESS,
+        # Speckles: regions smaller than ~0.1% of the image are unreliable islands.
+        speckleWindowSize=max(50, round(0.0012 * area)),
+        speckleRange=2,
+        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+    )
+
+
+def _border_strip_jobs(
+    width: int, pad_left: int, min_disparity: int, num_disparities: int
+) -> list[tuple[int, int, int, int]]:
+    """(first, stop) columns of the padded views to match mirrored, and (first, stop) columns
+    of the strip checked with them, for each border strip.
 
     Pixels near the left edge (and the right edge for negative disparities) may have their
-    partner outside the other view; SGBM then often picks a wrong partner inside it. The
-    right view's disparity, from the same matcher on the mirrored pair (which has the same
-    disparities), is computed only on the columns these pixels can reach.
-    Returns a mask: False where a strip pixel fails the check.
+    partner outside the other view; SGBM then often picks a wrong partner inside it.
     """
-    height, width = disparity.shape
     max_disparity = min_disparity + num_disparities - 1
     # A strip pixel's partner lies within the range of it, and the mirrored matcher needs
     # the range again beyond the partner (plus the block) to see it.
     reach = max_disparity - min_disparity + _BLOCK_SIZE + 1
-    # Columns of the padded images to run the mirrored matcher on, and the strips checked.
+    padded_width = pad_left + width + max(0, -min_disparity)
     jobs = []
     left_strip = min(width, max(0, max_disparity + 1))
     if left_strip > 0:
@@ -709,8 +736,22 @@ def _check_border_strips(
     if min_disparity < 0:
         right_strip = max(0, width - 1 + min_disparity)
         start = max(0, right_strip - reach) + pad_left
-        jobs.append((start, padded_left.shape[1], right_strip, width))
-    right_disparity = np.full((height, padded_left.shape[1]), np.nan, np.float32)
+        jobs.append((start, padded_width, right_strip, width))
+    return jobs
+
+
+def _match_border_strips(
+    matcher: Any,
+    padded_left: np.ndarray,
+    padded_right: np.ndarray,
+    jobs: list[tuple[int, int, int, int]],
+    min_disparity: int,
+) -> np.ndarray:
+    """The right view's disparity on the columns the jobs name (NaN elsewhere), padded grid.
+
+    It comes from the same matcher on the mirrored pair, which has the same disparities.
+    """
+    right_disparity = np.full(padded_left.shape[:2], np.nan, np.float32)
     for start, stop, _, _ in jobs:
         crop_right = np.ascontiguousarray(padded_right[:, start:stop][:, ::-1])
         crop_left = np.ascontiguousarray(padded_left[:, start:stop][:, ::-1])
@@ -718,7 +759,18 @@ def _check_border_strips(
         values = mirrored.astype(np.float32) / 16.0
         values[mirrored < min_disparity * 16] = np.nan
         right_disparity[:, start:stop] = values
-    right_disparity = right_disparity[:, pad_left : pad_left + width]
+    return right_disparity
+
+
+def _check_border_strips(
+    disparity: np.ndarray, right_disparity: np.ndarray, jobs: list[tuple[int, int, int, int]]
+) -> np.ndarray:
+    """Left-right consistency of the border strips, where SGBM's own check is weakest.
+
+    ``right_disparity`` is the right view's disparity (:func:`_match_border_strips`) in the
+    unpadded grid. Returns a mask: False where a strip pixel fails the check.
+    """
+    height, width = disparity.shape
     partner = np.round(np.arange(width, dtype=np.float32)[None, :] - disparity)
     partner = np.clip(partner, 0, width - 1).astype(np.intp)
     seen = np.take_along_axis(right_disparity, partner, axis=1)

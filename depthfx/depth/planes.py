@@ -33,8 +33,8 @@ def plain_regions(guide: np.ndarray) -> tuple[int, np.ndarray]:
 
     Parameters
     ----------
-    guide : ndarray (H, W, 3) float
-        sRGB-encoded picture, values in [0, 1].
+    guide : ndarray (H, W, 3) or (H, W) float
+        sRGB-encoded picture (or its grey level), values in [0, 1].
 
     Returns
     -------
@@ -104,6 +104,7 @@ def fill_plain_regions(
     guide: np.ndarray,
     *,
     seed: int = 0,
+    regions: tuple[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replace the unmatched pixels of plain regions by planes fitted to their matches.
 
@@ -114,10 +115,12 @@ def fill_plain_regions(
     raw : ndarray (H, W) float32
         The matcher's disparity (trusted where ``valid``).
     valid : ndarray (H, W) bool
-    guide : ndarray (H, W, 3) float
-        sRGB-encoded left view, values in [0, 1].
+    guide : ndarray (H, W, 3) or (H, W) float
+        sRGB-encoded left view (or its grey level), values in [0, 1].
     seed : int
         Seed of the RANSAC sampling (results are deterministic).
+    regions : (count, labels), optional
+        :func:`plain_regions` of ``guide`` when already computed.
 
     Returns
     -------
@@ -125,7 +128,7 @@ def fill_plain_regions(
     replaced : ndarray (H, W) bool
         Pixels given a plane's value.
     """
-    count, labels = plain_regions(guide)
+    count, labels = plain_regions(guide) if regions is None else regions
     out = disparity.copy()
     replaced = np.zeros(valid.shape, bool)
     if count <= 1:

@@ -50,7 +50,7 @@ from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_filter, guided_upsample
 from ..image import encode_srgb8
 from .confidence import match_confidence
-from .planes import fill_plain_regions
+from .planes import fill_plain_regions, plain_regions
 from .plausibility import implausibility
 from .range import CoarseRange, coarse_range, coarse_size, first_search
 from .rectify import Rectification, rectify_pair
@@ -356,13 +356,11 @@ def _match(
         )
 
     report("refining", 0.6)
-    raw_disparity = disparity
     guide = small_left.astype(np.float32) / 255.0
     grey = mean_grey(guide)
-    disparity, valid, guessed = _refine(
+    disparity, valid, guessed, confidence = _refine(
         disparity, valid, guide, grey, (work_min, work_min + work_num - 1)
     )
-    confidence = match_confidence(raw_disparity, valid, grey)
     searched = (work_min / x_scale, (work_min + work_num - 1) / x_scale)
     match_report = MatchReport(
         disparity_range=searched,
@@ -787,16 +785,20 @@ def _refine(
     guide: np.ndarray,
     grey: np.ndarray,
     disparity_range: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Filled, edge-aligned disparity, the measurements it kept, and the pixels filled far
-    from any measurement outside the sky (a guess).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Filled, edge-aligned disparity, the measurements it kept, the pixels filled far
+    from any measurement outside the sky (a guess), and the match confidence.
 
     ``guide`` is the left view (sRGB, 0..1) and ``grey`` its channel mean.
     """
+    # Stages that need only the picture or the final measurements run in a worker thread
+    # beside the fill (two cores; NumPy and OpenCV release the GIL).
+    regions = _pool().submit(plain_regions, grey)
     kept = _drop_islands(valid)
     valid = kept if kept.any() else valid
     sky = sky_mask(grey, valid)
     valid = valid & ~sky
+    confidence = _pool().submit(match_confidence, disparity, valid, grey)
     low, high = np.percentile(disparity[valid], [2.0, 98.0])
     spread = float(high - low)
     filled = fill_from_background(disparity, valid)
@@ -807,7 +809,7 @@ def _refine(
     guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
     filled_in_2d |= sky
     # Unmatched pixels of plain regions (a blank wall) from planes fitted to their matches.
-    planar, replaced = fill_plain_regions(filled, disparity, valid, grey)
+    planar, replaced = fill_plain_regions(filled, disparity, valid, grey, regions=regions.result())
     replaced &= ~sky
     filled = np.where(replaced, planar, filled)
     filled_in_2d |= replaced
@@ -822,7 +824,7 @@ def _refine(
     redo &= ~filled_in_2d  # smooth already; the median would only cost time there
     refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
     smoothed = _smooth_low_spread(refined, valid, guide, float(low), float(high))
-    return smoothed, valid, guessed
+    return smoothed, valid, guessed, confidence.result()
 
 
 def _drop_islands(valid: np.ndarray) -> np.ndarray:

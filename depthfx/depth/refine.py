@@ -55,18 +55,22 @@ def fill_from_background(disparity: np.ndarray, valid: np.ndarray) -> np.ndarray
     if not valid.any():
         return np.zeros_like(disparity)
     height, width = disparity.shape
-    columns = np.arange(width, dtype=np.int32)[None, :]
-    rows = np.arange(height)[:, None]
-    # Index of the nearest valid pixel to the left (running max) and right (running min).
-    left_index = np.maximum.accumulate(np.where(valid, columns, -1), axis=1)
-    right_index = np.minimum.accumulate(np.where(valid, columns, width)[:, ::-1], axis=1)[:, ::-1]
-    left_value = np.where(
-        left_index >= 0, disparity[rows, np.clip(left_index, 0, width - 1)], np.inf
-    )
-    right_value = np.where(
-        right_index < width, disparity[rows, np.clip(right_index, 0, width - 1)], np.inf
-    )
-    filled = np.where(valid, disparity, np.minimum(left_value, right_value))
+    columns = np.arange(width, dtype=np.int32)
+    # Index of the nearest valid pixel to the left (running max) and right (running min),
+    # accumulated in place; values fetched by flat takes.
+    left_index = np.where(valid, columns, np.int32(-1))
+    np.maximum.accumulate(left_index, axis=1, out=left_index)
+    right_index = np.where(valid[:, ::-1], columns[::-1], np.int32(width))
+    np.minimum.accumulate(right_index, axis=1, out=right_index)
+    right_index = right_index[:, ::-1]
+    flat = disparity.ravel()
+    row_start = (np.arange(height, dtype=np.intp) * width)[:, None]
+    left_value = flat.take(row_start + np.maximum(left_index, 0))
+    left_value[left_index < 0] = np.inf
+    right_value = flat.take(row_start + np.minimum(right_index, width - 1))
+    right_value[right_index >= width] = np.inf
+    np.minimum(left_value, right_value, out=left_value)
+    filled = np.where(valid, disparity, left_value)
     empty_rows = ~np.isfinite(filled)
     if empty_rows.any():
         filled[empty_rows] = disparity[valid].min()

@@ -508,11 +508,13 @@ class _EncodedPair:
 
     def at(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if size not in self._cache:
-            self._cache[size] = (
-                encode_srgb8(_resize(self.left, size)),
-                encode_srgb8(_resize(self.right, size)),
-            )
+            right = _pool().submit(_encoded, self.right, size)  # beside the left view
+            self._cache[size] = (_encoded(self.left, size), right.result())
         return self._cache[size]
+
+
+def _encoded(view: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return encode_srgb8(_resize(view, size))
 
 
 def _grey(encoded: np.ndarray) -> np.ndarray:

@@ -35,16 +35,16 @@ The pipeline behind :func:`stereo_depth`:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
+from .._parallel import JobGroup
 from ..depthmap import DepthMap, MatchReport
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_filter, guided_upsample
@@ -107,9 +107,6 @@ _SPREAD_SMOOTH_END, _SPREAD_SMOOTH_FULL = 10.0, 6.0
 _SPREAD_OUTLIER_AREA = 0.02
 # Weight of the large-window median against the trusted measurements in that smoothing.
 _SPREAD_MEDIAN_PRIOR = 0.2
-# Size of the one-off allocation that raises glibc's adaptive thresholds (see
-# _keep_freed_memory); 32 MiB is the most they adapt to.
-_ALLOCATOR_PRIME_BYTES = 32 * 2**20 - 2**16
 
 
 # --------------------------------------------------------------------------- public API
@@ -172,7 +169,6 @@ def stereo_depth(
     'disparity_px'
     """
     left, right = _check_pair(left, right)
-    _keep_freed_memory()
     if (baseline_m is None) != (focal_px is None):
         raise ParameterError("give both baseline_m and focal_px for metric depth, or neither")
     if baseline_m is not None and not baseline_m > 0:
@@ -184,36 +180,37 @@ def stereo_depth(
 
     report("rectifying", 0.0)
     encoded = _EncodedPair(left, right)
-    known_range = None
-    if calibration is None and rectify is None:
-        # Fast path: ORB matches (needed for the range anyway) that already lie on the
-        # same rows mean the pair is rectified, and the costlier SIFT check is skipped.
-        encoded.start_coarse_pass()  # most pairs are rectified: start it beside ORB
-        matches = _feature_matches(encoded)
-        if _looks_rectified(matches):
-            rectify = False
-            try:
-                known_range = _range_from_disparities(
-                    matches.disparities, matches.scale, matches.width
-                )
-            except StereoMatchError:
-                known_range = None  # the coarse pass may still find support
-    rectification = _rectify(
-        left,
-        right,
-        calibration=calibration,
-        rectify=rectify,
-        progress=lambda stage, fraction: report(stage, 0.1 * fraction),
-    )
-    matched = _match(
-        rectification.left,
-        rectification.right,
-        min_disparity=min_disparity,
-        num_disparities=num_disparities,
-        known_range=known_range,
-        encoded=encoded if rectification.left is left else None,
-        progress=lambda stage, fraction: report(stage, 0.1 + 0.85 * fraction),
-    )
+    with encoded.jobs:  # the coarse pass started early is done when this ends
+        known_range = None
+        if calibration is None and rectify is None:
+            # Fast path: ORB matches (needed for the range anyway) that already lie on the
+            # same rows mean the pair is rectified, and the costlier SIFT check is skipped.
+            encoded.start_coarse_pass()  # most pairs are rectified: start it beside ORB
+            matches = _feature_matches(encoded)
+            if _looks_rectified(matches):
+                rectify = False
+                try:
+                    known_range = _range_from_disparities(
+                        matches.disparities, matches.scale, matches.width
+                    )
+                except StereoMatchError:
+                    known_range = None  # the coarse pass may still find support
+        rectification = _rectify(
+            left,
+            right,
+            calibration=calibration,
+            rectify=rectify,
+            progress=lambda stage, fraction: report(stage, 0.1 * fraction),
+        )
+        matched = _match(
+            rectification.left,
+            rectification.right,
+            min_disparity=min_disparity,
+            num_disparities=num_disparities,
+            known_range=known_range,
+            encoded=encoded if rectification.left is left else None,
+            progress=lambda stage, fraction: report(stage, 0.1 + 0.85 * fraction),
+        )
     disparity, confidence = matched.disparity, matched.confidence
     if not rectification.is_identity:
         disparity, confidence = rectification.to_left_grid(disparity, confidence)
@@ -304,7 +301,6 @@ def _match(
     """:func:`match_rectified` with the report of how plausible the result is."""
     left, right = _check_pair(left, right)
     _check_range(min_disparity, num_disparities)
-    _keep_freed_memory()
     if max_side < 64:
         raise ParameterError(f"max_side must be >= 64 pixels, got {max_side}")
     report = progress or (lambda stage, fraction: None)
@@ -480,6 +476,9 @@ class _EncodedPair:
         self.right = right
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._unseeded_coarse: Future[CoarseRange | None] | None = None
+        # Work beside the caller's (two cores; NumPy and OpenCV release the GIL). Callers
+        # run in ``with pair.jobs:``, so nothing is left running when they return.
+        self.jobs = JobGroup()
 
     def start_coarse_pass(self) -> None:
         """Start the coarse range pass without a seed in a worker thread.
@@ -490,7 +489,7 @@ class _EncodedPair:
         if self._unseeded_coarse is None:
             height, width = self.left.shape[:2]
             views = self.at(coarse_size(width, height))
-            self._unseeded_coarse = _pool().submit(coarse_range, *views, full_width=width)
+            self._unseeded_coarse = self.jobs.submit(coarse_range, *views, full_width=width)
 
     def coarse_pass(self, seed: tuple[float, float] | None) -> CoarseRange | None:
         """:func:`~depthfx.depth.range.coarse_range` of the pair, seeded by ``seed``."""
@@ -508,7 +507,7 @@ class _EncodedPair:
 
     def at(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if size not in self._cache:
-            right = _pool().submit(_encoded, self.right, size)  # beside the left view
+            right = self.jobs.submit(_encoded, self.right, size)  # beside the left view
             self._cache[size] = (_encoded(self.left, size), right.result())
         return self._cache[size]
 
@@ -545,18 +544,19 @@ def _estimate_range(
     Feature matches seed a coarse wide-range pass (:mod:`depthfx.depth.range`), which finds
     the plain near objects and far walls that features miss.
     """
-    failure = None
-    if feature_range is None:
-        encoded.start_coarse_pass()
-        try:
-            matches = _feature_matches(encoded)
-            feature_range = _range_from_disparities(
-                matches.disparities, matches.scale, matches.width
-            )
-        except StereoMatchError as exc:
-            failure = exc
-    height, width = encoded.left.shape[:2]
-    coarse = encoded.coarse_pass(feature_range)
+    with encoded.jobs:
+        failure = None
+        if feature_range is None:
+            encoded.start_coarse_pass()
+            try:
+                matches = _feature_matches(encoded)
+                feature_range = _range_from_disparities(
+                    matches.disparities, matches.scale, matches.width
+                )
+            except StereoMatchError as exc:
+                failure = exc
+        height, width = encoded.left.shape[:2]
+        coarse = encoded.coarse_pass(feature_range)
     if coarse is None:
         if feature_range is None:
             assert failure is not None
@@ -603,9 +603,10 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
     grey_left, grey_right = (_grey(view) for view in encoded.at(size))
     empty = _Matches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), scale, size[0])
     # The two views' features in parallel (OpenCV releases the GIL; ORB is single-threaded).
-    right_features = _pool().submit(_orb_features, grey_right)
-    keys_left, desc_left = _orb_features(grey_left)
-    keys_right, desc_right = right_features.result()
+    with JobGroup() as jobs:
+        right_features = jobs.submit(_orb_features, grey_right)
+        keys_left, desc_left = _orb_features(grey_left)
+        keys_right, desc_right = right_features.result()
     if desc_left is None or desc_right is None or len(keys_left) < 2 or len(keys_right) < 2:
         return empty
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_left, desc_right, k=2)
@@ -621,32 +622,11 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
     return _Matches(points_left[keep], points_right[keep], scale, size[0])
 
 
-@functools.cache
-def _keep_freed_memory() -> None:
-    """Let the C allocator keep freed temporaries for reuse instead of returning them.
-
-    The clean-up stages make many temporaries of 0.1-2 MB. By default glibc maps each
-    from the system and unmaps it when freed, so every stage page-faults its memory in
-    again: a third of the stereo time on a 0.2 MP pair. Freeing one mapped block of
-    ``_ALLOCATOR_PRIME_BYTES`` raises glibc's adaptive thresholds to that size, as it would
-    after any program's large temporary, and later temporaries reuse the heap. Other
-    allocators ignore it. Done once per process.
-    """
-    np.empty(_ALLOCATOR_PRIME_BYTES, np.uint8)
-
-
 def _orb_features(grey: np.ndarray) -> tuple[Any, Any]:
     orb = cv2.ORB_create(  # type: ignore[attr-defined]
         nfeatures=_ORB_FEATURES, scaleFactor=1.3, nlevels=3, fastThreshold=10
     )
     return orb.detectAndCompute(grey, None)
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    """Worker threads for stages that run beside others (two cores; cv2 releases the GIL):
-    the coarse range pass and the right view's features, beside the left view's."""
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="depthfx-stereo")
 
 
 def _sgbm(
@@ -667,15 +647,16 @@ def _sgbm(
     # The right view's disparity on the border strips (for their left-right check) does not
     # depend on the main pass: it runs beside it, with a matcher of its own.
     jobs = _border_strip_jobs(width, pad_left, min_disparity, num_disparities)
-    strips = _pool().submit(
-        _match_border_strips,
-        _matcher(min_disparity, num_disparities, area),
-        padded_left,
-        padded_right,
-        jobs,
-        min_disparity,
-    )
-    raw = _matcher(min_disparity, num_disparities, area).compute(padded_left, padded_right)
+    with JobGroup() as beside:
+        strips = beside.submit(
+            _match_border_strips,
+            _matcher(min_disparity, num_disparities, area),
+            padded_left,
+            padded_right,
+            jobs,
+            min_disparity,
+        )
+        raw = _matcher(min_disparity, num_disparities, area).compute(padded_left, padded_right)
     raw = raw[:, pad_left : pad_left + width]
     disparity = raw.astype(np.float32) / 16.0
     # The range has a margin on both sides, so a disparity at either end of it means the
@@ -795,12 +776,25 @@ def _refine(
     """
     # Stages that need only the picture or the final measurements run in a worker thread
     # beside the fill (two cores; NumPy and OpenCV release the GIL).
-    regions = _pool().submit(plain_regions, grey)
+    with JobGroup() as beside:
+        return _refine_beside(beside, disparity, valid, guide, grey, disparity_range)
+
+
+def _refine_beside(
+    beside: JobGroup,
+    disparity: np.ndarray,
+    valid: np.ndarray,
+    guide: np.ndarray,
+    grey: np.ndarray,
+    disparity_range: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_refine` with ``beside`` to run independent stages on."""
+    regions = beside.submit(plain_regions, grey)
     kept = _drop_islands(valid)
     valid = kept if kept.any() else valid
     sky = sky_mask(grey, valid)
     valid = valid & ~sky
-    confidence = _pool().submit(match_confidence, disparity, valid, grey)
+    confidence = beside.submit(match_confidence, disparity, valid, grey)
     low, high = np.percentile(disparity[valid], [2.0, 98.0])
     spread = float(high - low)
     filled = fill_from_background(disparity, valid)

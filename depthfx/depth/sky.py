@@ -58,8 +58,10 @@ def sky_mask(guide: np.ndarray, valid: np.ndarray) -> np.ndarray:
     contrast = np.sqrt(np.maximum(cv2.blur(grey * grey, (size, size)) - mean * mean, 0.0))
     bright = mean > np.percentile(mean[::3, ::3], _BRIGHT_PERCENTILE)
     candidate = (bright & (contrast < _PLAIN)).astype(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     mask = np.zeros(grey.shape, bool)
+    if not candidate[0].any():
+        return mask  # nothing plain and bright touches the top: no labelling needed
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     top_labels = set(np.unique(labels[0][candidate[0] > 0]).tolist())
     for label in top_labels:
         if stats[label, cv2.CC_STAT_AREA] < _MIN_AREA * grey.size:

@@ -31,6 +31,11 @@ The pipeline behind :func:`stereo_depth`:
 7. report the range searched, the share matched and any reason to doubt the result
    (:mod:`depthfx.depth.plausibility`) in the map's :class:`~depthfx.depthmap.MatchReport`,
    with a continuous confidence (:mod:`depthfx.depth.confidence`).
+
+Independent stages run beside each other on the shared worker pool
+(:class:`depthfx._parallel.JobGroup`; OpenCV and NumPy release the GIL): the coarse pass
+beside the feature matching, the right view's border strips beside the main pass, the
+plain-region labels and the confidence beside the fill. The map does not depend on it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .texture import mean_grey
+
 # Local contrast (std of the grey guide, 0..1 scale) at which texture is fully trusted.
 _TEXTURE_FULL = 0.03
 # Local disparity spread (px) at which agreement with the neighbours falls to exp(-1/2).
@@ -49,9 +51,7 @@ def match_confidence(disparity: np.ndarray, valid: np.ndarray, guide: np.ndarray
     (0.0, True)
     """
     valid = np.asarray(valid, dtype=bool)
-    grey = np.asarray(guide, dtype=np.float32)
-    if grey.ndim == 3:
-        grey = grey.mean(axis=2)
+    grey = mean_grey(guide)
     window = (_WINDOW, _WINDOW)
     mean = cv2.blur(grey, window)
     contrast = np.sqrt(np.maximum(cv2.blur(grey * grey, window) - mean * mean, 0.0))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .texture import mean_grey
+
 # Local contrast (std of grey in a small window, 0..1 sRGB) below which a pixel is plain.
 _PLAIN = 0.012
 # Plain regions smaller than this share of the frame are left to the ordinary fill.
@@ -31,8 +33,8 @@ def plain_regions(guide: np.ndarray) -> tuple[int, np.ndarray]:
 
     Parameters
     ----------
-    guide : ndarray (H, W, 3) float
-        sRGB-encoded picture, values in [0, 1].
+    guide : ndarray (H, W, 3) or (H, W) float
+        sRGB-encoded picture (or its grey level), values in [0, 1].
 
     Returns
     -------
@@ -48,8 +50,7 @@ def plain_regions(guide: np.ndarray) -> tuple[int, np.ndarray]:
     >>> count, bool((labels[15:45, 15:35] == 1).all())
     (2, True)
     """
-    grey = guide.mean(axis=2) if guide.ndim == 3 else guide
-    grey = np.asarray(grey, dtype=np.float32)
+    grey = mean_grey(guide)
     mean = cv2.blur(grey, (5, 5))
     contrast = np.sqrt(np.maximum(cv2.blur(grey * grey, (5, 5)) - mean * mean, 0.0))
     plain = (contrast < _PLAIN).astype(np.uint8)
@@ -103,6 +104,7 @@ def fill_plain_regions(
     guide: np.ndarray,
     *,
     seed: int = 0,
+    regions: tuple[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replace the unmatched pixels of plain regions by planes fitted to their matches.
 
@@ -113,10 +115,12 @@ def fill_plain_regions(
     raw : ndarray (H, W) float32
         The matcher's disparity (trusted where ``valid``).
     valid : ndarray (H, W) bool
-    guide : ndarray (H, W, 3) float
-        sRGB-encoded left view, values in [0, 1].
+    guide : ndarray (H, W, 3) or (H, W) float
+        sRGB-encoded left view (or its grey level), values in [0, 1].
     seed : int
         Seed of the RANSAC sampling (results are deterministic).
+    regions : (count, labels), optional
+        :func:`plain_regions` of ``guide`` when already computed.
 
     Returns
     -------
@@ -124,7 +128,7 @@ def fill_plain_regions(
     replaced : ndarray (H, W) bool
         Pixels given a plane's value.
     """
-    count, labels = plain_regions(guide)
+    count, labels = plain_regions(guide) if regions is None else regions
     out = disparity.copy()
     replaced = np.zeros(valid.shape, bool)
     if count <= 1:

@@ -95,11 +95,7 @@ def coarse_range(
         left_u8 = cv2.resize(left_u8, size, interpolation=cv2.INTER_AREA)
         right_u8 = cv2.resize(right_u8, size, interpolation=cv2.INTER_AREA)
     x_scale = size[0] / (full_width or width)
-    low = math.floor(_WIDE_LOW * size[0])
-    high = math.ceil(_WIDE_HIGH * size[0])
-    if seed is not None:
-        low = min(low, math.floor(seed[0] * x_scale) - _END_BAND - 1)
-        high = max(high, math.ceil(seed[1] * x_scale) + _END_BAND + 1)
+    low, high = first_search(width, height, full_width=full_width, seed=seed)
     widened = 0
     while True:
         disparity, confident = _match(left_u8, right_u8, low, high)
@@ -122,6 +118,35 @@ def coarse_range(
         widened += 1
     gain = exposure_gain(left_u8, right_u8, disparity, confident)
     return CoarseRange(found_low / x_scale, found_high / x_scale, matched, widened, gain)
+
+
+def first_search(
+    width: int,
+    height: int,
+    *,
+    full_width: int | None = None,
+    seed: tuple[float, float] | None = None,
+) -> tuple[int, int]:
+    """The disparity range :func:`coarse_range` searches first, in pixels of its small copy.
+
+    The same arguments give the same pass, so a pass run without a ``seed`` (ahead of
+    the feature matches) stands for one with a seed that leaves this range unchanged.
+
+    Examples
+    --------
+    >>> first_search(320, 240)
+    (-13, 48)
+    >>> first_search(320, 240, seed=(0.0, 120.0))
+    (-13, 63)
+    """
+    size = coarse_size(width, height)
+    x_scale = size[0] / (full_width or width)
+    low = math.floor(_WIDE_LOW * size[0])
+    high = math.ceil(_WIDE_HIGH * size[0])
+    if seed is not None:
+        low = min(low, math.floor(seed[0] * x_scale) - _END_BAND - 1)
+        high = max(high, math.ceil(seed[1] * x_scale) + _END_BAND + 1)
+    return low, high
 
 
 def exposure_gain(
@@ -227,4 +252,4 @@ def _supported_span(values: np.ndarray, low: int, high: int) -> tuple[float, flo
     return float(edges[supported[0]]), float(edges[supported[-1] + 1])
 
 
-__all__ = ["CoarseRange", "coarse_range", "coarse_size", "exposure_gain"]
+__all__ = ["CoarseRange", "coarse_range", "coarse_size", "exposure_gain", "first_search"]

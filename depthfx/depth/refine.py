@@ -7,6 +7,7 @@ upsampling) live in :mod:`depthfx.filters` because effects use them too.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,18 +55,22 @@ def fill_from_background(disparity: np.ndarray, valid: np.ndarray) -> np.ndarray
     if not valid.any():
         return np.zeros_like(disparity)
     height, width = disparity.shape
-    columns = np.arange(width, dtype=np.int32)[None, :]
-    rows = np.arange(height)[:, None]
-    # Index of the nearest valid pixel to the left (running max) and right (running min).
-    left_index = np.maximum.accumulate(np.where(valid, columns, -1), axis=1)
-    right_index = np.minimum.accumulate(np.where(valid, columns, width)[:, ::-1], axis=1)[:, ::-1]
-    left_value = np.where(
-        left_index >= 0, disparity[rows, np.clip(left_index, 0, width - 1)], np.inf
-    )
-    right_value = np.where(
-        right_index < width, disparity[rows, np.clip(right_index, 0, width - 1)], np.inf
-    )
-    filled = np.where(valid, disparity, np.minimum(left_value, right_value))
+    columns = np.arange(width, dtype=np.int32)
+    # Index of the nearest valid pixel to the left (running max) and right (running min),
+    # accumulated in place; values fetched by flat takes.
+    left_index = np.where(valid, columns, np.int32(-1))
+    np.maximum.accumulate(left_index, axis=1, out=left_index)
+    right_index = np.where(valid[:, ::-1], columns[::-1], np.int32(width))
+    np.minimum.accumulate(right_index, axis=1, out=right_index)
+    right_index = right_index[:, ::-1]
+    flat = disparity.ravel()
+    row_start = (np.arange(height, dtype=np.intp) * width)[:, None]
+    left_value = flat.take(row_start + np.maximum(left_index, 0))
+    left_value[left_index < 0] = np.inf
+    right_value = flat.take(row_start + np.minimum(right_index, width - 1))
+    right_value[right_index >= width] = np.inf
+    np.minimum(left_value, right_value, out=left_value)
+    filled = np.where(valid, disparity, left_value)
     empty_rows = ~np.isfinite(filled)
     if empty_rows.any():
         filled[empty_rows] = disparity[valid].min()
@@ -146,46 +151,65 @@ def weighted_median(
     if offsets.size**2 > 2**_SAMPLE_BITS:
         raise ParameterError(f"radius / step must be at most 15, got {radius} / {step}")
     offset_y, offset_x = (grid.ravel() for grid in np.meshgrid(offsets, offsets, indexing="ij"))
-    flat_offsets = (offset_y * padded_width + offset_x).astype(np.int64)
+    flat_offsets = (offset_y * padded_width + offset_x).astype(np.intp)
     samples = flat_offsets.size
-    inv_two_sigma2 = np.float32(1.0 / (2.0 * sigma_color**2))
+    sample_numbers = np.arange(samples, dtype=np.int32)
+    minus_inv_two_sigma2 = np.float32(-1.0 / (2.0 * sigma_color**2))
     # Chunks small enough for the temporaries to stay in cache (and memory bounded).
-    chunk = max(1, 2**18 // samples)
+    chunk = max(1, 2**16 // samples)
 
     def run(start: int) -> None:
         y = rows[start : start + chunk]
         x = cols[start : start + chunk]
+        count = y.size
         centre = (y + radius) * padded_width + (x + radius)
-        index = centre[:, None] + flat_offsets[None, :]
+        # Arrays are (sample, pixel): the per-sample steps below are then whole-row
+        # operations across pixels. Float32 arithmetic in the same order throughout, so
+        # results do not depend on the layout or the chunking.
+        index = flat_offsets[:, None] + centre[None, :]
         distance = np.zeros(index.shape, np.float32)
         for plane in flat_guide:
-            difference = plane[index] - plane[centre][:, None]
-            distance += difference * difference
-        weight = np.exp(-distance * inv_two_sigma2)
+            difference = plane.take(index)
+            difference -= plane.take(centre)
+            difference *= difference
+            distance += difference
+        distance *= minus_inv_two_sigma2
+        weight = np.exp(distance, out=distance)
         if flat_weight is not None:
-            weight *= flat_weight[index]
+            weight *= flat_weight.take(index)
         # Sort (value, sample) pairs packed in one integer: values quantized to 1/64 px in the
         # high bits, the sample number in the low bits. Much faster than argsort.
-        values = flat_disparity[index]
-        keys = (np.round(values * _QUANT).astype(np.int32) << _SAMPLE_BITS) | np.arange(
-            samples, dtype=np.int32
-        )
+        values = flat_disparity.take(index)
+        keys = np.round(values * np.float32(_QUANT)).astype(np.int32)
+        keys <<= _SAMPLE_BITS
+        keys |= sample_numbers[:, None]
+        keys = keys.T.copy()
         keys.sort(axis=1)
-        order = keys & (2**_SAMPLE_BITS - 1)
-        sample_rows = np.arange(y.size)[:, None]
-        cumulative = np.cumsum(weight[sample_rows, order], axis=1)
-        median_rank = np.minimum(np.sum(cumulative < cumulative[:, -1:] * 0.5, axis=1), samples - 1)
-        chosen = order[np.arange(y.size), median_rank]
-        out[y, x] = values[np.arange(y.size), chosen]
+        keys &= 2**_SAMPLE_BITS - 1
+        order = np.ascontiguousarray(keys.T)  # (sample, pixel): sample numbers by value
+        pixel = np.arange(count, dtype=np.intp)
+        # Running sum of the weights in value order, one sorted sample at a time.
+        cumulative = weight.take(order * count + pixel)
+        for rank in range(1, samples):
+            cumulative[rank] += cumulative[rank - 1]
+        below = cumulative < cumulative[-1] * np.float32(0.5)
+        median_rank = np.minimum(np.count_nonzero(below, axis=0), samples - 1)
+        chosen = order[median_rank, pixel]
+        out[y, x] = values.take(chosen * count + pixel)
 
     starts = range(0, rows.size, chunk)
     if len(starts) == 1:
         run(0)
     else:
         # Chunks write disjoint pixels, and NumPy releases the GIL in most of the work.
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            list(pool.map(run, starts))
+        list(_pool(_THREADS).map(run, starts))
     return out
+
+
+@functools.cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """Worker threads kept for the process (starting them per call costs ~0.5 ms)."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="depthfx-refine")
 
 
 def fill_smooth(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .texture import mean_grey
+
 # Local contrast (std of grey, 0..1 sRGB) below which a pixel counts as plain.
 _PLAIN = 0.02
 # A sky region is brighter than this share of the picture's pixels...
@@ -49,17 +51,17 @@ def sky_mask(guide: np.ndarray, valid: np.ndarray) -> np.ndarray:
     >>> bool(mask[:15].all() and not mask[30:].any())
     True
     """
-    grey = np.asarray(guide, dtype=np.float32)
-    if grey.ndim == 3:
-        grey = grey.mean(axis=2)
+    grey = mean_grey(guide)
     side = max(grey.shape)
     size = max(3, 2 * round(0.004 * side) + 1)
     mean = cv2.blur(grey, (size, size))
     contrast = np.sqrt(np.maximum(cv2.blur(grey * grey, (size, size)) - mean * mean, 0.0))
     bright = mean > np.percentile(mean[::3, ::3], _BRIGHT_PERCENTILE)
     candidate = (bright & (contrast < _PLAIN)).astype(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     mask = np.zeros(grey.shape, bool)
+    if not candidate[0].any():
+        return mask  # nothing plain and bright touches the top: no labelling needed
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     top_labels = set(np.unique(labels[0][candidate[0] > 0]).tolist())
     for label in top_labels:
         if stats[label, cv2.CC_STAT_AREA] < _MIN_AREA * grey.size:

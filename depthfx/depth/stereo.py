@@ -31,29 +31,37 @@ The pipeline behind :func:`stereo_depth`:
 7. report the range searched, the share matched and any reason to doubt the result
    (:mod:`depthfx.depth.plausibility`) in the map's :class:`~depthfx.depthmap.MatchReport`,
    with a continuous confidence (:mod:`depthfx.depth.confidence`).
+
+Independent stages run beside each other on the shared worker pool
+(:class:`depthfx._parallel.JobGroup`; OpenCV and NumPy release the GIL): the coarse pass
+beside the feature matching, the right view's border strips beside the main pass, the
+plain-region labels and the confidence beside the fill. The map does not depend on it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
+from .._parallel import JobGroup
 from ..depthmap import DepthMap, MatchReport
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..filters import guided_filter, guided_upsample
 from ..image import encode_srgb8
 from .confidence import match_confidence
-from .planes import fill_plain_regions
+from .planes import fill_plain_regions, plain_regions
 from .plausibility import implausibility
-from .range import coarse_range, coarse_size
+from .range import CoarseRange, coarse_range, coarse_size, first_search
 from .rectify import Rectification, rectify_pair
 from .refine import fill_from_background, fill_smooth, weighted_median
 from .sky import far_fill, sky_mask
+from .texture import mean_grey
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -64,7 +72,7 @@ _MAX_MATCH_RANGE = 256
 # Long side of the images used to find sparse feature matches for the disparity range.
 _MAX_FEATURE_SIDE = 1280
 _MIN_FEATURE_MATCHES = 12
-_ORB_FEATURES = 800  # 1500 found the same ranges (shared scenes) at twice the time
+_ORB_FEATURES = 500  # 800 and 1500 found the same ranges (robustness suite), slower
 # Disparity change (px between neighbours) that marks a depth edge for re-estimation.
 _EDGE_STEP = 2.0
 # Vertical offset (px at feature scale) up to which a match counts as on the same row.
@@ -177,35 +185,37 @@ def stereo_depth(
 
     report("rectifying", 0.0)
     encoded = _EncodedPair(left, right)
-    known_range = None
-    if calibration is None and rectify is None:
-        # Fast path: ORB matches (needed for the range anyway) that already lie on the
-        # same rows mean the pair is rectified, and the costlier SIFT check is skipped.
-        matches = _feature_matches(encoded)
-        if _looks_rectified(matches):
-            rectify = False
-            try:
-                known_range = _range_from_disparities(
-                    matches.disparities, matches.scale, matches.width
-                )
-            except StereoMatchError:
-                known_range = None  # the coarse pass may still find support
-    rectification = _rectify(
-        left,
-        right,
-        calibration=calibration,
-        rectify=rectify,
-        progress=lambda stage, fraction: report(stage, 0.1 * fraction),
-    )
-    matched = _match(
-        rectification.left,
-        rectification.right,
-        min_disparity=min_disparity,
-        num_disparities=num_disparities,
-        known_range=known_range,
-        encoded=encoded if rectification.left is left else None,
-        progress=lambda stage, fraction: report(stage, 0.1 + 0.85 * fraction),
-    )
+    with encoded.jobs:  # the coarse pass started early is done when this ends
+        known_range = None
+        if calibration is None and rectify is None:
+            # Fast path: ORB matches (needed for the range anyway) that already lie on the
+            # same rows mean the pair is rectified, and the costlier SIFT check is skipped.
+            encoded.start_coarse_pass()  # most pairs are rectified: start it beside ORB
+            matches = _feature_matches(encoded)
+            if _looks_rectified(matches):
+                rectify = False
+                try:
+                    known_range = _range_from_disparities(
+                        matches.disparities, matches.scale, matches.width
+                    )
+                except StereoMatchError:
+                    known_range = None  # the coarse pass may still find support
+        rectification = _rectify(
+            left,
+            right,
+            calibration=calibration,
+            rectify=rectify,
+            progress=lambda stage, fraction: report(stage, 0.1 * fraction),
+        )
+        matched = _match(
+            rectification.left,
+            rectification.right,
+            min_disparity=min_disparity,
+            num_disparities=num_disparities,
+            known_range=known_range,
+            encoded=encoded if rectification.left is left else None,
+            progress=lambda stage, fraction: report(stage, 0.1 + 0.85 * fraction),
+        )
     disparity, confidence = matched.disparity, matched.confidence
     if not rectification.is_identity:
         disparity, confidence = rectification.to_left_grid(disparity, confidence)
@@ -347,11 +357,11 @@ def _match(
         )
 
     report("refining", 0.6)
-    raw_disparity = disparity
-    disparity, valid, guessed = _refine(
-        disparity, valid, small_left, (work_min, work_min + work_num - 1)
+    guide = small_left.astype(np.float32) / 255.0
+    grey = mean_grey(guide)
+    disparity, valid, guessed, confidence = _refine(
+        disparity, valid, guide, grey, (work_min, work_min + work_num - 1)
     )
-    confidence = match_confidence(raw_disparity, valid, small_left.astype(np.float32) / 255.0)
     searched = (work_min / x_scale, (work_min + work_num - 1) / x_scale)
     match_report = MatchReport(
         disparity_range=searched,
@@ -470,6 +480,31 @@ class _EncodedPair:
         self.left = left
         self.right = right
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._unseeded_coarse: Future[CoarseRange | None] | None = None
+        # Work beside the caller's (two cores; NumPy and OpenCV release the GIL). Callers
+        # run in ``with pair.jobs:``, so nothing is left running when they return.
+        self.jobs = JobGroup()
+
+    def start_coarse_pass(self) -> None:
+        """Start the coarse range pass without a seed in a worker thread.
+
+        It needs no feature matches unless they reach past its first searched range (rare),
+        so it runs beside the feature matching; :meth:`coarse_pass` picks it up.
+        """
+        if self._unseeded_coarse is None:
+            height, width = self.left.shape[:2]
+            views = self.at(coarse_size(width, height))
+            self._unseeded_coarse = self.jobs.submit(coarse_range, *views, full_width=width)
+
+    def coarse_pass(self, seed: tuple[float, float] | None) -> CoarseRange | None:
+        """:func:`~depthfx.depth.range.coarse_range` of the pair, seeded by ``seed``."""
+        height, width = self.left.shape[:2]
+        early = self._unseeded_coarse
+        if early is not None and first_search(
+            width, height, full_width=width, seed=seed
+        ) == first_search(width, height, full_width=width):
+            return early.result()  # the same search as with the seed
+        return coarse_range(*self.at(coarse_size(width, height)), full_width=width, seed=seed)
 
     def with_right_gain(self, gain: float) -> _EncodedPair:
         """The pair with the right view's exposure multiplied by ``gain`` (linear light)."""
@@ -477,11 +512,13 @@ class _EncodedPair:
 
     def at(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if size not in self._cache:
-            self._cache[size] = (
-                encode_srgb8(_resize(self.left, size)),
-                encode_srgb8(_resize(self.right, size)),
-            )
+            right = self.jobs.submit(_encoded, self.right, size)  # beside the left view
+            self._cache[size] = (_encoded(self.left, size), right.result())
         return self._cache[size]
+
+
+def _encoded(view: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return encode_srgb8(_resize(view, size))
 
 
 def _grey(encoded: np.ndarray) -> np.ndarray:
@@ -512,19 +549,19 @@ def _estimate_range(
     Feature matches seed a coarse wide-range pass (:mod:`depthfx.depth.range`), which finds
     the plain near objects and far walls that features miss.
     """
-    failure = None
-    if feature_range is None:
-        try:
-            matches = _feature_matches(encoded)
-            feature_range = _range_from_disparities(
-                matches.disparities, matches.scale, matches.width
-            )
-        except StereoMatchError as exc:
-            failure = exc
-    height, width = encoded.left.shape[:2]
-    coarse = coarse_range(
-        *encoded.at(coarse_size(width, height)), full_width=width, seed=feature_range
-    )
+    with encoded.jobs:
+        failure = None
+        if feature_range is None:
+            encoded.start_coarse_pass()
+            try:
+                matches = _feature_matches(encoded)
+                feature_range = _range_from_disparities(
+                    matches.disparities, matches.scale, matches.width
+                )
+            except StereoMatchError as exc:
+                failure = exc
+        height, width = encoded.left.shape[:2]
+        coarse = encoded.coarse_pass(feature_range)
     if coarse is None:
         if feature_range is None:
             assert failure is not None
@@ -570,11 +607,11 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
     size = (round(width * scale), round(height * scale))
     grey_left, grey_right = (_grey(view) for view in encoded.at(size))
     empty = _Matches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), scale, size[0])
-    orb = cv2.ORB_create(  # type: ignore[attr-defined]
-        nfeatures=_ORB_FEATURES, scaleFactor=1.3, nlevels=3, fastThreshold=10
-    )
-    keys_left, desc_left = orb.detectAndCompute(grey_left, None)
-    keys_right, desc_right = orb.detectAndCompute(grey_right, None)
+    # The two views' features in parallel (OpenCV releases the GIL; ORB is single-threaded).
+    with JobGroup() as jobs:
+        right_features = jobs.submit(_orb_features, grey_right)
+        keys_left, desc_left = _orb_features(grey_left)
+        keys_right, desc_right = right_features.result()
     if desc_left is None or desc_right is None or len(keys_left) < 2 or len(keys_right) < 2:
         return empty
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_left, desc_right, k=2)
@@ -590,6 +627,13 @@ def _feature_matches(encoded: _EncodedPair) -> _Matches:
     return _Matches(points_left[keep], points_right[keep], scale, size[0])
 
 
+def _orb_features(grey: np.ndarray) -> tuple[Any, Any]:
+    orb = cv2.ORB_create(  # type: ignore[attr-defined]
+        nfeatures=_ORB_FEATURES, scaleFactor=1.3, nlevels=3, fastThreshold=10
+    )
+    return orb.detectAndCompute(grey, None)
+
+
 def _sgbm(
     left: np.ndarray, right: np.ndarray, min_disparity: int, num_disparities: int
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
@@ -603,31 +647,27 @@ def _sgbm(
     pad_right = max(0, -min_disparity)
     padded_left = cv2.copyMakeBorder(left, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
     padded_right = cv2.copyMakeBorder(right, 0, 0, pad_left, pad_right, cv2.BORDER_REPLICATE)
-    channels = 3
     area = left.shape[0] * left.shape[1]
-    matcher = cv2.StereoSGBM_create(  # type: ignore[attr-defined]
-        minDisparity=min_disparity,
-        numDisparities=num_disparities,
-        blockSize=_BLOCK_SIZE,
-        P1=_P1 * channels * _BLOCK_SIZE**2,
-        P2=_P2 * channels * _BLOCK_SIZE**2,
-        disp12MaxDiff=1,
-        uniquenessRatio=_UNIQUENESS,
-        # Speckles: regions smaller than ~0.1% of the image are unreliable islands.
-        speckleWindowSize=max(50, round(0.0012 * area)),
-        speckleRange=2,
-        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
-    )
-    raw = matcher.compute(padded_left, padded_right)
-    raw = raw[:, pad_left : pad_left + left.shape[1]]
+    width = left.shape[1]
+    # The right view's disparity on the border strips (for their left-right check) does not
+    # depend on the main pass: it runs beside it, with a matcher of its own.
+    jobs = _border_strip_jobs(width, pad_left, min_disparity, num_disparities)
+    with JobGroup() as beside:
+        strips = beside.submit(
+            _match_border_strips,
+            _matcher(min_disparity, num_disparities, area),
+            padded_left,
+            padded_right,
+            jobs,
+            min_disparity,
+        )
+        raw = _matcher(min_disparity, num_disparities, area).compute(padded_left, padded_right)
+    raw = raw[:, pad_left : pad_left + width]
     disparity = raw.astype(np.float32) / 16.0
     # The range has a margin on both sides, so a disparity at either end of it means the
     # best match lies outside: not a measurement.
     valid = (raw > min_disparity * 16) & (raw < (min_disparity + num_disparities - 1) * 16)
-    width = left.shape[1]
-    valid &= _check_border_strips(
-        matcher, padded_left, padded_right, disparity, pad_left, min_disparity, num_disparities
-    )
+    valid &= _check_border_strips(disparity, strips.result()[:, pad_left : pad_left + width], jobs)
     # A match that lands in the padding is a guess against replicated border pixels: treat
     # it as unmatched, so the strip is filled from the measured pixels beside it.
     target = np.arange(width, dtype=np.float32)[None, :] - disparity
@@ -642,29 +682,38 @@ def _sgbm(
     return disparity, valid, ends
 
 
-def _check_border_strips(
-    matcher: Any,
-    padded_left: np.ndarray,
-    padded_right: np.ndarray,
-    disparity: np.ndarray,
-    pad_left: int,
-    min_disparity: int,
-    num_disparities: int,
-) -> np.ndarray:
-    """Left-right consistency of the border strips, where SGBM's own check is weakest.
+def _matcher(min_disparity: int, num_disparities: int, area: int) -> Any:
+    """The fine pass's semi-global matcher (one per thread: compute keeps state)."""
+    channels = 3
+    return cv2.StereoSGBM_create(  # type: ignore[attr-defined]
+        minDisparity=min_disparity,
+        numDisparities=num_disparities,
+        blockSize=_BLOCK_SIZE,
+        P1=_P1 * channels * _BLOCK_SIZE**2,
+        P2=_P2 * channels * _BLOCK_SIZE**2,
+        disp12MaxDiff=1,
+        uniquenessRatio=_UNIQUENESS,
+        # Speckles: regions smaller than ~0.1% of the image are unreliable islands.
+        speckleWindowSize=max(50, round(0.0012 * area)),
+        speckleRange=2,
+        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+    )
+
+
+def _border_strip_jobs(
+    width: int, pad_left: int, min_disparity: int, num_disparities: int
+) -> list[tuple[int, int, int, int]]:
+    """(first, stop) columns of the padded views to match mirrored, and (first, stop) columns
+    of the strip checked with them, for each border strip.
 
     Pixels near the left edge (and the right edge for negative disparities) may have their
-    partner outside the other view; SGBM then often picks a wrong partner inside it. The
-    right view's disparity, from the same matcher on the mirrored pair (which has the same
-    disparities), is computed only on the columns these pixels can reach.
-    Returns a mask: False where a strip pixel fails the check.
+    partner outside the other view; SGBM then often picks a wrong partner inside it.
     """
-    height, width = disparity.shape
     max_disparity = min_disparity + num_disparities - 1
     # A strip pixel's partner lies within the range of it, and the mirrored matcher needs
     # the range again beyond the partner (plus the block) to see it.
     reach = max_disparity - min_disparity + _BLOCK_SIZE + 1
-    # Columns of the padded images to run the mirrored matcher on, and the strips checked.
+    padded_width = pad_left + width + max(0, -min_disparity)
     jobs = []
     left_strip = min(width, max(0, max_disparity + 1))
     if left_strip > 0:
@@ -673,8 +722,22 @@ def _check_border_strips(
     if min_disparity < 0:
         right_strip = max(0, width - 1 + min_disparity)
         start = max(0, right_strip - reach) + pad_left
-        jobs.append((start, padded_left.shape[1], right_strip, width))
-    right_disparity = np.full((height, padded_left.shape[1]), np.nan, np.float32)
+        jobs.append((start, padded_width, right_strip, width))
+    return jobs
+
+
+def _match_border_strips(
+    matcher: Any,
+    padded_left: np.ndarray,
+    padded_right: np.ndarray,
+    jobs: list[tuple[int, int, int, int]],
+    min_disparity: int,
+) -> np.ndarray:
+    """The right view's disparity on the columns the jobs name (NaN elsewhere), padded grid.
+
+    It comes from the same matcher on the mirrored pair, which has the same disparities.
+    """
+    right_disparity = np.full(padded_left.shape[:2], np.nan, np.float32)
     for start, stop, _, _ in jobs:
         crop_right = np.ascontiguousarray(padded_right[:, start:stop][:, ::-1])
         crop_left = np.ascontiguousarray(padded_left[:, start:stop][:, ::-1])
@@ -682,7 +745,18 @@ def _check_border_strips(
         values = mirrored.astype(np.float32) / 16.0
         values[mirrored < min_disparity * 16] = np.nan
         right_disparity[:, start:stop] = values
-    right_disparity = right_disparity[:, pad_left : pad_left + width]
+    return right_disparity
+
+
+def _check_border_strips(
+    disparity: np.ndarray, right_disparity: np.ndarray, jobs: list[tuple[int, int, int, int]]
+) -> np.ndarray:
+    """Left-right consistency of the border strips, where SGBM's own check is weakest.
+
+    ``right_disparity`` is the right view's disparity (:func:`_match_border_strips`) in the
+    unpadded grid. Returns a mask: False where a strip pixel fails the check.
+    """
+    height, width = disparity.shape
     partner = np.round(np.arange(width, dtype=np.float32)[None, :] - disparity)
     partner = np.clip(partner, 0, width - 1).astype(np.intp)
     seen = np.take_along_axis(right_disparity, partner, axis=1)
@@ -696,16 +770,36 @@ def _check_border_strips(
 def _refine(
     disparity: np.ndarray,
     valid: np.ndarray,
-    guide_u8: np.ndarray,
+    guide: np.ndarray,
+    grey: np.ndarray,
     disparity_range: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Filled, edge-aligned disparity, the measurements it kept, and the pixels filled far
-    from any measurement outside the sky (a guess)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Filled, edge-aligned disparity, the measurements it kept, the pixels filled far
+    from any measurement outside the sky (a guess), and the match confidence.
+
+    ``guide`` is the left view (sRGB, 0..1) and ``grey`` its channel mean.
+    """
+    # Stages that need only the picture or the final measurements run in a worker thread
+    # beside the fill (two cores; NumPy and OpenCV release the GIL).
+    with JobGroup() as beside:
+        return _refine_beside(beside, disparity, valid, guide, grey, disparity_range)
+
+
+def _refine_beside(
+    beside: JobGroup,
+    disparity: np.ndarray,
+    valid: np.ndarray,
+    guide: np.ndarray,
+    grey: np.ndarray,
+    disparity_range: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_refine` with ``beside`` to run independent stages on."""
+    regions = beside.submit(plain_regions, grey)
     kept = _drop_islands(valid)
     valid = kept if kept.any() else valid
-    guide = guide_u8.astype(np.float32) / 255.0
-    sky = sky_mask(guide, valid)
+    sky = sky_mask(grey, valid)
     valid = valid & ~sky
+    confidence = beside.submit(match_confidence, disparity, valid, grey)
     low, high = np.percentile(disparity[valid], [2.0, 98.0])
     spread = float(high - low)
     filled = fill_from_background(disparity, valid)
@@ -716,7 +810,7 @@ def _refine(
     guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
     filled_in_2d |= sky
     # Unmatched pixels of plain regions (a blank wall) from planes fitted to their matches.
-    planar, replaced = fill_plain_regions(filled, disparity, valid, guide)
+    planar, replaced = fill_plain_regions(filled, disparity, valid, grey, regions=regions.result())
     replaced &= ~sky
     filled = np.where(replaced, planar, filled)
     filled_in_2d |= replaced
@@ -731,7 +825,7 @@ def _refine(
     redo &= ~filled_in_2d  # smooth already; the median would only cost time there
     refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
     smoothed = _smooth_low_spread(refined, valid, guide, float(low), float(high))
-    return smoothed, valid, guessed
+    return smoothed, valid, guessed, confidence.result()
 
 
 def _drop_islands(valid: np.ndarray) -> np.ndarray:

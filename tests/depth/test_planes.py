@@ -41,6 +41,24 @@ def test_plain_wall_holes_get_the_wall_plane() -> None:
     assert not replaced[:, :30].any()
 
 
+def test_precomputed_regions_and_grey_guide_give_the_same_fill() -> None:
+    rng = np.random.default_rng(3)
+    guide = rng.random((60, 90, 3)).astype(np.float32)
+    guide[5:55, 20:80] = 0.4
+    raw = (5.0 + 0.1 * np.arange(90, dtype=np.float32))[None, :].repeat(60, axis=0)
+    valid = rng.random((60, 90)) < 0.5
+    filled = np.where(valid, raw, 0.0).astype(np.float32)
+    expected = fill_plain_regions(filled, raw, valid, guide)
+    grey = guide.mean(axis=2)
+    for found in (
+        fill_plain_regions(filled, raw, valid, grey),
+        fill_plain_regions(filled, raw, valid, guide, regions=plain_regions(grey)),
+    ):
+        assert np.array_equal(found[0], expected[0])
+        assert np.array_equal(found[1], expected[1])
+    assert expected[1].any()
+
+
 def test_textured_picture_has_no_plain_regions() -> None:
     guide = np.random.default_rng(2).random((50, 50, 3)).astype(np.float32)
     count, labels = plain_regions(guide)

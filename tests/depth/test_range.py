@@ -58,3 +58,14 @@ def test_exposure_gain_from_matched_pixels() -> None:
     disparity = np.full(left.shape[:2], 20.0, np.float32)
     confident = np.ones(left.shape[:2], bool)
     assert exposure_gain(left, right, disparity, confident) == pytest.approx(1.0, abs=0.05)
+
+
+def test_first_search_covers_the_seed_and_only_widens() -> None:
+    from depthfx.depth.range import first_search
+
+    unseeded = first_search(640, 480)
+    # A seed inside the first search changes nothing (a pass run ahead stands for it).
+    assert first_search(640, 480, seed=(0.0, 100.0)) == unseeded
+    low, high = first_search(640, 480, seed=(-100.0, 300.0))
+    assert low < unseeded[0] and high > unseeded[1]
+    assert low <= -100 * 160 / 640 and high >= 300 * 160 / 640

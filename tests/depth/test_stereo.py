@@ -342,3 +342,49 @@ def test_weighted_median_threads_give_the_same_result(monkeypatch: pytest.Monkey
     single = weighted_median(disparity, guide, where)
     monkeypatch.setattr(refine, "_THREADS", 2)
     assert np.array_equal(weighted_median(disparity, guide, where), single)
+
+
+def test_fill_from_background_matches_a_per_row_reference() -> None:
+    rng = np.random.default_rng(4)
+    disparity = (rng.random((30, 40)) * 20).astype(np.float32)
+    valid = rng.random((30, 40)) < 0.4
+    valid[7] = False  # a row without any measurement
+    filled = fill_from_background(disparity, valid)
+    for row in range(30):
+        columns = np.flatnonzero(valid[row])
+        for column in range(40):
+            if valid[row, column]:
+                expected = disparity[row, column]
+            elif columns.size == 0:
+                expected = disparity[valid].min()
+            else:
+                near = [columns[columns < column][-1:], columns[columns > column][:1]]
+                expected = min(disparity[row, c[0]] for c in near if c.size)
+            assert filled[row, column] == expected
+
+
+def test_coarse_pass_started_early_is_reused_only_for_the_same_search() -> None:
+    from depthfx.depth.stereo import _EncodedPair
+
+    right = texture(HEIGHT, WIDTH, 5)
+    left = np.roll(right, 12, axis=1)
+    pair = _EncodedPair(left, right)
+    with pair.jobs:
+        pair.start_coarse_pass()
+        early = pair.coarse_pass(None)
+        assert pair.coarse_pass((0.0, 20.0)) is early  # inside the first search
+        wider = pair.coarse_pass((-150.0, 20.0))  # reaches past it: searched again
+    assert early is not None and wider is not None and wider is not early
+    assert early.low <= 12 <= early.high and wider.low <= 12 <= wider.high
+
+
+def test_stereo_depth_is_the_same_with_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from depthfx import _parallel
+
+    right = texture(HEIGHT, WIDTH, 6)
+    left = np.roll(right, 9, axis=1)
+    beside = stereo_depth(left, right)
+    monkeypatch.setattr(_parallel, "_on_pool_thread", lambda: True)  # all work inline
+    inline = stereo_depth(left, right)
+    assert np.array_equal(beside.nearness, inline.nearness)
+    assert np.array_equal(beside.confidence, inline.confidence)

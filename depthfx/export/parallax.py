@@ -67,7 +67,7 @@ def _owned_layers(
     depth_indices = [i for i, layer in enumerate(stack) if layer.kind == "depth"]
     alphas = [premultiplied[i][:, :, 3] for i in depth_indices]
     # The picture (depth layers composed) and each layer's visible share of it.
-    picture = np.zeros(premultiplied[0].shape[:2] + (3,), np.float32)
+    picture = np.zeros((*premultiplied[0].shape[:2], 3), np.float32)
     for index, alpha in zip(depth_indices, alphas, strict=True):
         picture = picture * (1.0 - alpha[:, :, None]) + premultiplied[index][:, :, :3]
     shares = []

@@ -61,8 +61,9 @@ def _owned_layers(
     recomposes exactly. Moved apart, those shares show the pixel twice, each copy
     see-through. For the animation each pixel goes whole to the layer that shows most of it
     (with the photo's colour there), layers in front of that owner let it through, and
-    layers behind it hold a fill inpainted from their own pixels only: what a moving layer
-    uncovers comes from the layers behind it, never from a copy of itself.
+    layers behind it hold a fill inpainted from their own pixels only, within ``band_px``
+    of them (the farthest layer everywhere): what a moving layer uncovers comes from the
+    layers behind it, never from a copy of itself.
     """
     depth_indices = [i for i, layer in enumerate(stack) if layer.kind == "depth"]
     alphas = [premultiplied[i][:, :, 3] for i in depth_indices]
@@ -85,6 +86,11 @@ def _owned_layers(
     for position, index in enumerate(depth_indices):
         own = owner == position
         behind = (owner > position) & (alphas[position] > 0)
+        if position > 0 and own.any():
+            # A layer shows behind a moving one only next to its own pixels (no farther than
+            # a layer moves): farther on, what is uncovered belongs to the layers behind it.
+            distance = cv2.distanceTransform((~own).astype(np.uint8), cv2.DIST_L2, 3)
+            behind &= distance <= band_px
         alpha = np.where(own, np.float32(1), np.where(behind, alphas[position], np.float32(0)))
         colour = picture
         clean = cv2.erode(own.astype(np.uint8), np.ones((3, 3), np.uint8))

@@ -73,13 +73,12 @@ def local_contrast(guide: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.sqrt(np.maximum(square - mean * mean, 0.0)).astype(np.float32)
 
 
-def depth_trust(
-    confidence: np.ndarray | None, guide: np.ndarray, size: tuple[int, int]
-) -> np.ndarray | None:
+def depth_trust(confidence: np.ndarray, guide: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """How far the depth may be trusted for cuts and shadows, 0..1, at ``size``.
 
     ``1 - (1 - confident) * featureless``: 0 only where the depth is unsure *and* the photo
-    is featureless there. ``None`` (everything trusted) without a confidence map.
+    is featureless there. (Without a confidence map, everything is trusted: callers skip
+    this.)
 
     Examples
     --------
@@ -90,8 +89,6 @@ def depth_trust(
     >>> float(trust[5, 2]), float(trust[5, 37])  # flat and unsure; textured
     (0.0, 1.0)
     """
-    if confidence is None:
-        return None
     unsure = 1.0 - _smoothstep(*_CONFIDENT, resize(confidence, size, cv2.INTER_AREA))
     featureless = 1.0 - _smoothstep(*_FEATURELESS, local_contrast(guide, size))
     return (1.0 - unsure.reshape(featureless.shape) * featureless).astype(np.float32)

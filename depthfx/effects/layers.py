@@ -783,8 +783,9 @@ def _cut_with(
     scale = min(1.0, _SHADOW_SIDE / max(height, width)) if options.shadow_softness > 0 else 1.0
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # Unsure depth on a featureless photo is noise: no cuts through it, no shadows on or from it.
-    trust = depth_trust(depth_map.confidence, guide.result(), size)
-    if trust is not None:
+    trust = None
+    if depth_map.confidence is not None:  # else the guide is awaited only after the histogram
+        trust = depth_trust(depth_map.confidence, guide.result(), size)
         depth_map = replace(depth_map, nearness=settle_untrusted(depth_map.nearness, trust))
     nearness = depth_map.nearness
     distinct, counts = np.unique(nearness, return_counts=True)

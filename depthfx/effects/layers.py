@@ -14,6 +14,11 @@ gives the photo back exactly.
 With ``shadow_opacity > 0`` each layer casts a soft shadow onto the layers behind it (see
 :func:`depthfx.effects.shadows.cast_layer_shadows`), kept in layers of their own.
 
+Where the depth map's confidence is low and the photo featureless (stereo on an empty sky),
+the depth is noise: there the cuts take a smooth depth carried in from the trusted
+surroundings, and shadows are cast only where caster and receiver are both trusted (see
+:mod:`depthfx.effects.layer_trust`). Maps without a confidence are trusted everywhere.
+
 The flat picture (:func:`layers`, :meth:`Layers.apply`) is the composite of that stack, but
 computed without it: the inpainted colours never show in it, so it is the photo times a
 modulation from the alphas and the shadows, made row band by row band. The stack itself is

@@ -2,8 +2,10 @@
 
 The virtual camera circles (an ellipse) in front of the picture; each layer shifts in
 proportion to how far its plane is from the middle of the depth range, so near layers swing
-one way and far layers the other. The layers' inpainted backgrounds fill what moving layers
-uncover, and the frame is cropped by the largest shift so no edge ever shows.
+one way and far layers the other. Each pixel of the picture moves with one layer only (the
+one that shows most of it), so nothing shows twice or see-through; what a moving layer
+uncovers is filled from the layers behind it (their inpainted continuations), and the frame
+is cropped by the largest shift so no edge ever shows.
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ gives the photo back exactly.
 With ``shadow_opacity > 0`` each layer casts a soft shadow onto the layers behind it (see
 :func:`depthfx.effects.shadows.cast_layer_shadows`), kept in layers of their own.
 
+Where the depth map's confidence is low and the photo featureless (stereo on an empty sky),
+the depth is noise: there the cuts take a smooth depth carried in from the trusted
+surroundings, and shadows are cast only where caster and receiver are both trusted (see
+:mod:`depthfx.effects.layer_trust`). Maps without a confidence are trusted everywhere.
+
 The flat picture (:func:`layers`, :meth:`Layers.apply`) is the composite of that stack, but
 computed without it: the inpainted colours never show in it, so it is the photo times a
 modulation from the alphas and the shadows, made row band by row band. The stack itself is
@@ -25,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
@@ -46,6 +51,7 @@ from .layer_cuts import (
     guide_planes,
     resize,
 )
+from .layer_trust import depth_trust, settle_untrusted
 from .shadows import cast_layer_shadows, light_angle_option
 
 NAME = "layers"
@@ -776,6 +782,16 @@ def _cut_with(
     guide: Future[np.ndarray], depth_map: DepthMap, options: Layers, report: ProgressCallback
 ) -> _Cuts:
     """:func:`_cut` once the guide is under way."""
+    height, width = depth_map.shape
+    diagonal = math.hypot(height, width)
+    # Soft shadows lose nothing on a smaller copy; sharp ones (softness 0) stay full size.
+    scale = min(1.0, _SHADOW_SIDE / max(height, width)) if options.shadow_softness > 0 else 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # Unsure depth on a featureless photo is noise: no cuts through it, no shadows on or from it.
+    trust = None
+    if depth_map.confidence is not None:  # else the guide is awaited only after the histogram
+        trust = depth_trust(depth_map.confidence, guide.result(), size)
+        depth_map = replace(depth_map, nearness=settle_untrusted(depth_map.nearness, trust))
     nearness = depth_map.nearness
     distinct, counts = np.unique(nearness, return_counts=True)
     thresholds = _thresholds(distinct, counts, options.count, options.split)
@@ -783,11 +799,6 @@ def _cut_with(
     ranges, planes, tops = _layer_statistics(distinct, counts, thresholds, levels)
     del distinct, counts
     report("cutting layers", 0.0)
-    height, width = nearness.shape
-    diagonal = math.hypot(height, width)
-    # Soft shadows lose nothing on a smaller copy; sharp ones (softness 0) stay full size.
-    scale = min(1.0, _SHADOW_SIDE / max(height, width)) if options.shadow_softness > 0 else 1.0
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
 
     def shrink(array: np.ndarray, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
         if array.shape == (size[1], size[0]):
@@ -815,6 +826,8 @@ def _cut_with(
         small += [shrink(item) * _PER_UNIT for item in coverage[1:-1]]
         small.append(np.zeros_like(small_levels))
         own = [small[k] - small[k + 1] for k in range(options.count)]
+        if trust is not None:
+            own = [item * trust for item in own]  # the casters' side of "both confident"
         alphas = [small[0]] + [
             small[k] - small[k + 1] * shrink(grid, _shrinking(grid.shape, size))
             for k, grid in enumerate(shortfalls, start=1)
@@ -831,6 +844,8 @@ def _cut_with(
             nearness=small_levels,
             tops=tops,
         )
+        if trust is not None:
+            shadows = [item * trust for item in shadows]  # and the receivers'
     return _Cuts(
         coverages=coverage,
         shortfalls=[BandUpsampler(grid, (height, width)) for grid in shortfalls],

@@ -2,8 +2,10 @@
 
 The virtual camera circles (an ellipse) in front of the picture; each layer shifts in
 proportion to how far its plane is from the middle of the depth range, so near layers swing
-one way and far layers the other. The layers' inpainted backgrounds fill what moving layers
-uncover, and the frame is cropped by the largest shift so no edge ever shows.
+one way and far layers the other. Each pixel of the picture moves with one layer only (the
+one that shows most of it), so nothing shows twice or see-through; what a moving layer
+uncovers is filled from the layers behind it (their inpainted continuations), and the frame
+is cropped by the largest shift so no edge ever shows.
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from PIL import Image
 
 from ..effects.layers import Layer, inpaint_hidden
 from ..errors import InputError, ParameterError
+from ..filters import guided_filter
 from ..image import atomic_output, check_output_path, to_display
 from .layers import validate_stack
 
 SUFFIXES = (".webp", ".gif")
+# Who owns a pixel is decided on layer shares smoothed over this radius (% of the diagonal)
+# by a guided filter with this regularization, steered by the picture.
+_OWNER_RADIUS = 1.0
+_OWNER_EPS = 1e-3
 
 
 def _check(name: str, value: float, low: float, high: float, unit: str = "") -> float:
@@ -46,36 +53,58 @@ def _layer_planes(stack: Sequence[Layer]) -> list[float]:
     return planes
 
 
-def _without_fringes(
+def _owned_layers(
     stack: Sequence[Layer], premultiplied: list[np.ndarray], band_px: float
 ) -> list[np.ndarray]:
-    """Replace each depth layer's colour where nearer layers (even partly) cover it by its fill.
+    """Give each pixel of the picture to one depth layer; behind it, the others hold fills.
 
-    The stack keeps the photo's own colour wherever a layer shows at all, so that it
-    recomposes exactly; along a nearer layer's soft edge that colour is a mix of both
-    layers. Moving the nearer layer would uncover that mix as a ghost outline, so for the
-    animation the covered part is refilled from the layer's clean pixels only.
+    Soft cuts share a pixel between layers (a trunk whose noisy depth straddles a cut can be
+    half in each), and the stack keeps the photo's colour in every share so that it
+    recomposes exactly. Moved apart, those shares show the pixel twice, each copy
+    see-through. For the animation each pixel goes whole to the layer that shows most of it
+    (with the photo's colour there), layers in front of that owner let it through, and
+    layers behind it hold a fill inpainted from their own pixels only, within ``band_px``
+    of them (the farthest layer everywhere): what a moving layer uncovers comes from the
+    layers behind it, never from a copy of itself.
     """
     depth_indices = [i for i, layer in enumerate(stack) if layer.kind == "depth"]
-    covered = np.zeros(premultiplied[0].shape[:2], np.float32)
-    cleaned = list(premultiplied)
-    for index in reversed(depth_indices):
-        stacked = premultiplied[index]
-        alpha = stacked[:, :, 3]
-        if covered.any():
-            colour = stacked[:, :, :3] / np.maximum(alpha, 1e-6)[:, :, None]
-            clean = cv2.erode(
-                ((alpha * (1.0 - covered)) > 0.95).astype(np.uint8), np.ones((3, 3), np.uint8)
-            )
-            if clean.any():
-                refill = covered > 0.02
-                fill = inpaint_hidden(
-                    colour, clean.astype(np.float32), region=refill & (alpha > 0), band_px=band_px
-                )
-                colour = np.where(refill[:, :, None], fill, colour)
-                cleaned[index] = np.dstack([colour * alpha[:, :, None], alpha]).astype(np.float32)
-        covered = covered + alpha * (1.0 - covered)
-    return cleaned
+    alphas = [premultiplied[i][:, :, 3] for i in depth_indices]
+    # The picture (depth layers composed) and each layer's visible share of it.
+    picture = np.zeros((*premultiplied[0].shape[:2], 3), np.float32)
+    for index, alpha in zip(depth_indices, alphas, strict=True):
+        picture = picture * (1.0 - alpha[:, :, None]) + premultiplied[index][:, :, :3]
+    shares = []
+    remaining = np.ones_like(alphas[0])
+    for alpha in reversed(alphas):
+        shares.append(alpha * remaining)
+        remaining = remaining * (1.0 - alpha)
+    # Shares smoothed where the photo is smooth: a uniform region whose noisy depth splits
+    # it between layers goes whole to one of them instead of tearing into specks.
+    guide = np.sqrt(np.clip(picture, 0.0, 1.0))
+    radius = max(1, round(_OWNER_RADIUS / 100.0 * math.hypot(*picture.shape[:2])))
+    smooth = [guided_filter(guide, share, radius=radius, eps=_OWNER_EPS) for share in shares]
+    owner = len(alphas) - 1 - np.argmax(np.stack(smooth), axis=0)
+    owned = list(premultiplied)
+    for position, index in enumerate(depth_indices):
+        own = owner == position
+        behind = (owner > position) & (alphas[position] > 0)
+        if position > 0 and own.any():
+            # A layer shows behind a moving one only next to its own pixels (no farther than
+            # a layer moves): farther on, what is uncovered belongs to the layers behind it.
+            distance = cv2.distanceTransform((~own).astype(np.uint8), cv2.DIST_L2, 3)
+            behind &= distance <= band_px
+        alpha = np.where(own, np.float32(1), np.where(behind, alphas[position], np.float32(0)))
+        colour = picture
+        clean = cv2.erode(own.astype(np.uint8), np.ones((3, 3), np.uint8))
+        if not clean.any():
+            clean = own.astype(np.uint8)
+        if clean.any() and behind.any():
+            fill = inpaint_hidden(picture, clean.astype(np.float32), region=behind, band_px=band_px)
+            colour = np.where(behind[:, :, None], fill, picture)
+        elif not own.any():
+            alpha = np.zeros_like(alpha)
+        owned[index] = np.dstack([colour * alpha[:, :, None], alpha]).astype(np.float32)
+    return owned
 
 
 def parallax_frames(
@@ -130,7 +159,7 @@ def parallax_frames(
     planes = _layer_planes(stack)
     pivot = (min(planes) + max(planes)) / 2.0
     reach = amplitude / 100.0 * math.hypot(*size)
-    premultiplied = _without_fringes(stack, premultiplied, band_px=reach + 2.0)
+    premultiplied = _owned_layers(stack, premultiplied, band_px=reach + 2.0)
     # Crop by the largest shift so replicated borders never enter the frame.
     margin_x = math.ceil(max(abs(p - pivot) for p in planes) * reach) + 1
     margin_y = math.ceil(max(abs(p - pivot) for p in planes) * reach * ellipse) + 1

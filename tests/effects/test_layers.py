@@ -425,3 +425,55 @@ def test_real_scene_layers_recompose_and_shadows_only_darken(shared_data, split:
     assert (with_shadows <= photo.pixels + 1e-5).all()
     darkened = (photo.pixels - with_shadows).max(axis=2) > 0.01
     assert 0.005 < darkened.mean() < 0.4  # visible shadows, not a darkened picture
+
+
+# --------------------------------------------------------------------------- confidence
+
+
+def _sky_scene(size: tuple[int, int] = (240, 320)) -> tuple[np.ndarray, DepthMap, np.ndarray]:
+    """A featureless bright sky over textured, confidently measured ground and a near house.
+
+    The sky's depth is what stereo gives there: noisy blobs reaching the ground's levels,
+    with low confidence (0 where filled, just above 0.5 where matched at all).
+    """
+    height, width = size
+    rng = np.random.default_rng(14)
+    horizon = height // 2
+    image = np.empty((height, width, 3), np.float32)
+    rows = np.linspace(0.75, 0.85, horizon, dtype=np.float32)[:, None]
+    image[:horizon] = np.dstack([rows * 0.9, rows * 0.95, rows]) * np.ones((1, width, 1))
+    image[horizon:] = (0.1 + 0.3 * rng.random((height - horizon, width, 3))).astype(np.float32)
+    nearness = np.empty((height, width), np.float32)
+    nearness[horizon:] = np.linspace(0.3, 0.7, height - horizon, dtype=np.float32)[:, None]
+    blobs = cv2.GaussianBlur(rng.standard_normal((horizon, width)).astype(np.float32), (0, 0), 5)
+    nearness[:horizon] = 0.1 + 2.5 * blobs  # noise as high as the ground's levels
+    house = (slice(horizon + 30, horizon + 80), slice(120, 200))
+    nearness[house] = 0.95
+    image[house] = (0.3 + 0.2 * rng.random((50, 80, 3))).astype(np.float32)
+    confidence = np.full((height, width), 0.9, np.float32)
+    confidence[:horizon] = np.where(rng.random((horizon, width)) < 0.5, 0.0, 0.55)
+    sky = np.zeros((height, width), bool)
+    sky[:horizon] = True
+    return image, DepthMap(nearness, confidence=confidence), sky
+
+
+def _darkened_share(image: np.ndarray, result: np.ndarray, where: np.ndarray) -> float:
+    """Share of ``where``'s pixels the result darkens by more than 4/255 in 8-bit sRGB."""
+    from depthfx.image import to_display
+
+    drop = to_display(image).astype(int) - to_display(result).astype(int)
+    return float(np.mean(drop.max(axis=2)[where] > 4))
+
+
+def test_no_shadows_on_a_featureless_sky_with_noisy_low_confidence_depth() -> None:
+    image, depth, sky = _sky_scene()
+    result = layers(image, depth, count=5)
+    assert _darkened_share(image, result, sky) <= 0.01
+    # The confidently measured house still casts its shadow on the ground.
+    assert _darkened_share(image, result, ~sky) > 0.01
+
+
+def test_without_confidence_the_noisy_sky_is_cut_as_before() -> None:
+    image, depth, sky = _sky_scene()
+    plain = DepthMap(depth.nearness)  # a depth file: nothing says the sky is unsure
+    assert _darkened_share(image, layers(image, plain, count=5), sky) > 0.01

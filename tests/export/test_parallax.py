@@ -77,3 +77,32 @@ def test_bad_arguments(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ParameterError, match="amplitude"):
         parallax_frames(stack, amplitude=25)
     assert not any(tmp_path.iterdir())
+
+
+def _magenta(frame: np.ndarray) -> np.ndarray:
+    return (frame[:, :, 0] > 180) & (frame[:, :, 1] < 90) & (frame[:, :, 2] > 180)
+
+
+def test_a_frame_shows_no_pixel_of_a_layer_twice() -> None:
+    """A uniquely coloured near disc over a busy background, its depth noisy enough to
+    straddle a cut (as real depth does on a featureless object): in every frame the disc
+    shows in one place, whole, at its own area (not split into see-through copies)."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    height, width = 160, 220
+    texture = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 1.5)
+    image = (0.15 + 0.5 * texture * np.array([0.6, 1.0, 0.5], np.float32)).astype(np.float32)
+    yy, xx = np.mgrid[:height, :width]
+    disc = (yy - 80) ** 2 + (xx - 110) ** 2 <= 22**2
+    image[disc] = (0.95, 0.02, 0.95)
+    nearness = np.tile(np.linspace(0, 0.5, width, dtype=np.float32), (height, 1))
+    nearness[disc] = rng.uniform(0.2, 0.6, int(disc.sum()))
+    stack = split_layers(image, nearness, count=3, shadow_opacity=0)
+    frames = parallax_frames(stack, frames=8, amplitude=6, ellipse=0.5)
+    area = int(disc.sum())
+    for frame in frames:
+        shown = _magenta(frame)
+        places = cv2.connectedComponents(shown.astype(np.uint8), connectivity=8)[0] - 1
+        assert places == 1, f"the disc shows in {places} places"
+        assert abs(int(shown.sum()) - area) <= 0.05 * area

@@ -118,17 +118,38 @@ def _encode_table_8bit() -> np.ndarray:
 
 
 def encode_srgb8(linear: np.ndarray) -> np.ndarray:
-    """Linear float to 8-bit sRGB codes, fast (a table lookup), clipping to [0, 1]."""
+    """Linear float to 8-bit sRGB codes, fast (a table lookup), clipping to [0, 1].
+
+    Large images are encoded in row bands on the worker threads (every step releases the
+    GIL), each band while it is in the cache.
+    """
     linear = np.ascontiguousarray(linear, dtype=np.float32)
     if linear.ndim == 0 or linear.size == 0:
         index = np.asarray(np.floor(np.clip(linear, 0.0, 1.0) * 65535 + 0.5), np.uint16)
         return _encode_table_8bit()[index]
+    rows = linear.reshape(linear.shape[0], -1)
+    codes = np.empty(rows.shape, np.uint8)
+    if rows.size < _BANDED_ENCODE_SIZE:
+        _encode_rows(rows, codes)
+    else:
+        from ._parallel import run_all, split_rows, workers
+
+        bands = split_rows(rows.shape[0], 4 * workers())
+        run_all(lambda band: _encode_rows(rows[band[0] : band[1]], codes[band[0] : band[1]]), bands)
+    return codes.reshape(linear.shape)
+
+
+# Below this many samples one thread encodes (starting workers would cost more).
+_BANDED_ENCODE_SIZE = 1 << 21
+
+
+def _encode_rows(rows: np.ndarray, out: np.ndarray) -> None:
     # OpenCV scales, rounds and saturates to [0, 65535] in one pass (the image seen as one
     # channel, so the scale applies to every colour); the min first keeps +inf white.
-    rows = np.minimum(linear.reshape(linear.shape[0], -1), np.float32(1.0))
-    index = cv2.multiply(rows, 65535.0, dtype=cv2.CV_16U)  # type: ignore[call-overload]
+    clipped = np.minimum(rows, np.float32(1.0))
+    index = cv2.multiply(clipped, 65535.0, dtype=cv2.CV_16U)  # type: ignore[call-overload]
     # Indexing, not np.take: take would first copy the whole index to 64-bit integers.
-    return _encode_table_8bit()[index].reshape(linear.shape)
+    out[...] = _encode_table_8bit()[index]
 
 
 def luminance(image: np.ndarray) -> np.ndarray:

@@ -199,3 +199,20 @@ def test_jpeg_samples_are_those_pillow_decodes(tmp_path: Path, mode: str) -> Non
     photo = read_image(tmp_path / "n.jpg")
     assert photo.is_gray == (mode == "L")
     np.testing.assert_array_equal(photo.pixels, srgb_to_linear(expected))
+
+
+@pytest.mark.parametrize(("mode", "quality"), [("RGB", 95), ("RGB", 80), ("L", 95)])
+def test_jpeg_bytes_decode_like_pillows_own(tmp_path: Path, mode: str, quality: int) -> None:
+    # JPEGs are encoded by OpenCV for speed; they must decode to what Pillow would write.
+    rng = np.random.default_rng(5)
+    noise = (cv2.GaussianBlur(rng.random((48, 64, 3)), (0, 0), 1.2) * 255).astype(np.uint8)
+    Image.fromarray(noise).convert(mode).save(tmp_path / "in.png")
+    photo = read_image(tmp_path / "in.png")
+    out = write_image(tmp_path / "out.jpg", photo.pixels, like=photo, quality=quality)
+    reference = io.BytesIO()
+    Image.open(tmp_path / "in.png").save(
+        reference, format="JPEG", quality=quality, subsampling=0 if quality >= 90 else 2
+    )
+    ours = np.asarray(Image.open(out))
+    theirs = np.asarray(Image.open(reference))
+    assert ours.shape == theirs.shape and np.array_equal(ours, theirs)

@@ -300,9 +300,10 @@ class DepthMap:
             raise
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: not a readable depth file ({exc})") from exc
-        values = values.astype(np.float32)
+        values = values.astype(np.float32, copy=False)
         finite = np.isfinite(values)
-        if not finite.any():
+        all_finite = bool(finite.all())
+        if not all_finite and not finite.any():
             raise InputError(f"{path}: depth file has no finite values")
         if near == "black":
             if is_float:
@@ -310,12 +311,10 @@ class DepthMap:
                     values = np.where(values > 0, 1.0 / values, 0.0).astype(np.float32)
             else:
                 values = (values[finite].max() - values).astype(np.float32)
-        confidence = finite.astype(np.float32)
-        if not finite.all():
-            values = np.where(finite, values, np.nanmin(np.where(finite, values, np.nan)))
-        return cls(
-            nearness=values.astype(np.float32), confidence=None if finite.all() else confidence
-        )
+        if all_finite:
+            return cls(nearness=values.astype(np.float32, copy=False))
+        values = np.where(finite, values, np.nanmin(np.where(finite, values, np.nan)))
+        return cls(nearness=values.astype(np.float32), confidence=finite.astype(np.float32))
 
     # ------------------------------------------------------------------ pictures
 

@@ -285,6 +285,8 @@ def _decode_complete_jpeg(data: bytes, pil: Image.Image) -> np.ndarray | None:
 def apply_exif_orientation(array: np.ndarray, data: bytes) -> np.ndarray:
     """``array`` (decoded from the image file ``data`` as stored) turned upright as the file's
     EXIF orientation says; only the file's header is read."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and b"eXIf" not in data:
+        return array  # Pillow would decode a whole PNG to look for EXIF after its pixels
     try:
         orientation, _ = _orientation_and_exif(Image.open(io.BytesIO(data)))
     except Exception:  # no header Pillow knows: nothing to turn

@@ -38,8 +38,8 @@ def tune_allocator() -> bool:
     --------
     Once, at an application's start-up (not run here: it changes the whole process):
 
-    >>> import depthfx
-    >>> depthfx.tune_allocator()  # doctest: +SKIP
+    >>> from depthfx.allocator import tune_allocator
+    >>> tune_allocator()  # doctest: +SKIP
     True
     """
     if not sys.platform.startswith("linux"):

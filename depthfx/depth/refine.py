@@ -7,18 +7,14 @@ upsampling) live in :mod:`depthfx.filters` because effects use them too.
 
 from __future__ import annotations
 
-import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import cv2
 import numpy as np
 
+from .._parallel import run_all
 from ..errors import ParameterError
 
 _QUANT = 64.0
 _SAMPLE_BITS = 10
-_THREADS = min(4, os.cpu_count() or 1)
 
 
 def fill_from_background(disparity: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -202,14 +198,8 @@ def weighted_median(
         run(0)
     else:
         # Chunks write disjoint pixels, and NumPy releases the GIL in most of the work.
-        list(_pool(_THREADS).map(run, starts))
+        run_all(run, starts)
     return out
-
-
-@functools.cache
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """Worker threads kept for the process (starting them per call costs ~0.5 ms)."""
-    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="depthfx-refine")
 
 
 def fill_smooth(

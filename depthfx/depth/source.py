@@ -23,11 +23,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._parallel import JobGroup
 from ..depthmap import DepthMap
 from ..errors import InputError, ParameterError
 from ..image import Photo, read_image
@@ -240,8 +240,8 @@ def load_photo_and_depth(
     if request.depth_file is not None:
         depth_file = request.depth_file
         # Both decoders release the GIL: the depth file is read while the photo is.
-        with ThreadPoolExecutor(1) as reader:
-            pending = reader.submit(DepthMap.load, depth_file, near=request.depth_near)  # type: ignore[arg-type]
+        with JobGroup() as reader:
+            pending = reader.submit(DepthMap.load, depth_file, near=request.depth_near)
             photo = read_image(image_path)
             depth = pending.result()
         return photo, depth.fit_to(photo.shape, guide=photo.pixels)

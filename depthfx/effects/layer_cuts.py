@@ -14,13 +14,12 @@ than the coverages (uint16), the guide (8-bit codes) and a band's worth of tempo
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 
+from .._parallel import row_bands, run_all, workers
 from ..filters import guided_filter
 from ..image import encode_srgb8
 
@@ -40,8 +39,6 @@ _MARGIN = 1e-3
 _UNDECIDED = 2
 # Decided stretches of a row band shorter than twice this (px) are computed anyway.
 _JOIN = 32
-# Threads working on bands at once (NumPy and OpenCV release the GIL).
-_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
@@ -54,30 +51,18 @@ def resize(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np.n
     return np.asarray(cv2.resize(array, size, interpolation=interpolation), dtype=np.float32)
 
 
-def row_bands(height: int, rows: int = BAND_ROWS) -> list[tuple[int, int]]:
-    """``(start, stop)`` row ranges covering ``height`` rows, ``rows`` at a time.
-
-    Examples
-    --------
-    >>> row_bands(150)
-    [(0, 64), (64, 128), (128, 150)]
-    """
-    return [(start, min(height, start + rows)) for start in range(0, height, rows)]
-
-
 def each_band(height: int, work: Callable[[int, int], None]) -> None:
     """Run ``work(start, stop)`` on every row band of ``height`` rows, several at once.
 
     The bands must be independent (each writes only its own rows).
     """
-    bands = row_bands(height)
-    if _WORKERS < 2 or len(bands) < 4:
+    bands = row_bands(height, BAND_ROWS)
+    if workers() < 2 or len(bands) < 4:
         for start, stop in bands:
             work(start, stop)
         return
-    with ThreadPoolExecutor(_WORKERS) as pool:
-        for _ in pool.map(lambda band: work(*band), bands):
-            pass
+    # On the project's shared pool (NumPy and OpenCV release the GIL).
+    run_all(lambda band: work(*band), bands)
 
 
 class BandUpsampler:
@@ -457,5 +442,4 @@ __all__ = [
     "extension_reach",
     "guide_planes",
     "resize",
-    "row_bands",
 ]

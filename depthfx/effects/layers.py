@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from .._parallel import JobGroup
 from ..colors import COLOR_HELP, color_option, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
@@ -773,8 +774,8 @@ class _Cuts:
 def _cut(rgb: np.ndarray, depth_map: DepthMap, options: Layers, report: ProgressCallback) -> _Cuts:
     """Thresholds, edge-aware coverages, extension reaches, layer planes and shadows."""
     # The guide (the photo's sRGB codes) needs nothing of the depth: made meanwhile.
-    with ThreadPoolExecutor(1) as pool:
-        guide = pool.submit(guide_planes, rgb)
+    with JobGroup() as beside:
+        guide = beside.submit(guide_planes, rgb)
         return _cut_with(guide, depth_map, options, report)
 
 

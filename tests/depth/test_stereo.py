@@ -331,17 +331,20 @@ def test_progress_is_reported_in_order() -> None:
     assert fractions[0] == 0.0 and fractions[-1] == 1.0
 
 
-def test_weighted_median_threads_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    import depthfx.depth.refine as refine
+def test_weighted_median_threads_give_the_same_result() -> None:
+    from depthfx._parallel import set_workers
 
     rng = np.random.default_rng(0)
     disparity = (rng.random((120, 160)) * 40).astype(np.float32)
     guide = rng.random((120, 160, 3)).astype(np.float32)
     where = rng.random((120, 160)) < 0.6  # enough pixels for several chunks
-    monkeypatch.setattr(refine, "_THREADS", 1)
-    single = weighted_median(disparity, guide, where)
-    monkeypatch.setattr(refine, "_THREADS", 2)
-    assert np.array_equal(weighted_median(disparity, guide, where), single)
+    try:
+        set_workers(1)
+        single = weighted_median(disparity, guide, where)
+        set_workers(2)
+        assert np.array_equal(weighted_median(disparity, guide, where), single)
+    finally:
+        set_workers(None)
 
 
 def test_fill_from_background_matches_a_per_row_reference() -> None:

@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from depthfx._parallel import row_bands
 from depthfx.effects import layer_cuts
-from depthfx.effects.layer_cuts import BandUpsampler, each_band, row_bands
+from depthfx.effects.layer_cuts import BAND_ROWS, BandUpsampler, each_band
 
 FULL = layer_cuts.FULL
 coverages = layer_cuts.coverages
@@ -62,7 +63,7 @@ def test_band_upsampler_is_a_bilinear_resize(shape: tuple[int, int]) -> None:
     small = np.random.default_rng(0).random(shape).astype(np.float32)
     full_shape = (1000, 1300) if shape != (300, 400) else shape
     upsampler = BandUpsampler(small, full_shape)
-    bands = [upsampler.rows(start, stop) for start, stop in row_bands(full_shape[0])]
+    bands = [upsampler.rows(start, stop) for start, stop in row_bands(full_shape[0], BAND_ROWS)]
     expected = cv2.resize(small, full_shape[::-1], interpolation=cv2.INTER_LINEAR)
     assert np.abs(np.vstack(bands) - expected).max() < 5e-5  # sample positions in float32
 

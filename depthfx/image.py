@@ -542,7 +542,7 @@ def write_image(
     with atomic_output(path) as temp:
         if suffix == ".png":
             temp.write_bytes(_encode_png(samples, icc=icc, exif=exif))
-        elif suffix in (".jpg", ".jpeg") and samples.shape[2] in (1, 3):
+        elif suffix in (".jpg", ".jpeg"):  # grey or RGB: alpha is never added for JPEG
             temp.write_bytes(_encode_jpeg(samples, icc=icc, exif=exif, quality=quality))
         elif depth == 8:
             _save_with_pillow(temp, samples, suffix=suffix, icc=icc, exif=exif, quality=quality)
@@ -589,12 +589,7 @@ def _save_with_pillow(
         options["icc_profile"] = icc
     if exif:
         options["exif"] = exif
-    if suffix in (".jpg", ".jpeg"):
-        if pil.mode == "LA":
-            pil = pil.convert("L")
-        fmt = "JPEG"
-        options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
-    elif suffix == ".webp":
+    if suffix == ".webp":
         fmt = "WEBP"
         options.update(quality=quality)
     else:

@@ -220,6 +220,28 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def parse_point(point: Any, *, name: str) -> tuple[float, float]:
+    """A pixel position as a user writes it: ``"X,Y"`` or a pair of numbers, both finite.
+
+    Examples
+    --------
+    >>> parse_point(" 320, 180", name="at")
+    (320.0, 180.0)
+    """
+    parts = point.replace(" ", "").split(",") if isinstance(point, str) else point
+    try:
+        if len(parts) != 2 or any(isinstance(v, bool) for v in parts):
+            raise ValueError(point)
+        x, y = float(parts[0]), float(parts[1])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(point)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{name} must be X,Y in photo pixels (e.g. 320,180), got {point!r}"
+        ) from None
+    return (x, y)
+
+
 def spec_of(item: dataclasses.Field[Any]) -> Spec | None:
     """The :class:`Spec` of a field made with :func:`option`, else None."""
     spec = item.metadata.get(_KEY)
@@ -302,6 +324,7 @@ __all__ = [
     "flag",
     "option",
     "option_fields",
+    "parse_point",
     "spec_of",
     "validate",
 ]

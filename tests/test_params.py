@@ -109,3 +109,12 @@ def test_a_renamed_option_is_taken_under_its_former_name() -> None:
         Renamed.from_options({"strength": 0.2, "amount": 0.3})
     with pytest.raises(ParameterError, match=r"amount must be in 0..1"):
         Renamed.from_options({"strength": 2})
+
+
+@pytest.mark.parametrize("point", ["12", "1,2,3", "nan,1", (1.0,), (True, 2), ("a", 1)])
+def test_a_bad_point_names_its_option(point: object) -> None:
+    from depthfx.params import parse_point
+
+    with pytest.raises(ParameterError, match=r"^focus must be X,Y in photo pixels"):
+        parse_point(point, name="focus")
+    assert parse_point([3, "4.5"], name="at") == (3.0, 4.5)

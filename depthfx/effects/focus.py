@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -26,6 +25,7 @@ import numpy as np
 from ..depthmap import DepthMap
 from ..errors import ParameterError
 from ..image import linear_to_srgb
+from ..params import parse_point
 from ..stats import percentiles, sample_step
 
 # Focus may be "auto", a point (x, y) as a tuple/list or an "X,Y" string, or a depth level.
@@ -101,20 +101,13 @@ def parse_focus(focus: FocusSpec) -> str | float | tuple[float, float] | FocusCh
             raise ParameterError(f"{expected}; a depth level must be in 0..1, got {focus!r}")
         return level
     if isinstance(focus, (tuple, list)):
-        if len(focus) != 2:
-            raise ParameterError(f"focus point must be (x, y), got {focus!r}")
-        try:
-            x, y = float(focus[0]), float(focus[1])
-        except (TypeError, ValueError):
-            raise ParameterError(f"focus point must be two numbers (x, y), got {focus!r}") from None
-        return (x, y)
+        return parse_point(focus, name="focus")
     if isinstance(focus, str):
         text = focus.strip().lower()
         if text == "auto":
             return "auto"
-        match = re.fullmatch(r"\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*", text)
-        if match:
-            return (float(match.group(1)), float(match.group(2)))
+        if "," in text:
+            return parse_point(text, name="focus")
         try:
             value = float(text)
         except ValueError:

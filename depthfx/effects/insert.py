@@ -21,7 +21,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
 from ..image import as_float_image, join_alpha, linear_to_srgb, read_image, split_alpha
-from ..params import Params, option
+from ..params import Params, option, parse_point
 
 NAME = "insert"
 
@@ -164,18 +164,7 @@ _INSERT = "Insert"
 
 def _check_point(point: tuple[float, float] | list[float] | str) -> tuple[float, float]:
     """The ``parse`` hook of :attr:`Insert.at`: ``(x, y)`` or ``"X,Y"`` in photo pixels."""
-    parts = point.replace(" ", "").split(",") if isinstance(point, str) else list(point)
-    try:
-        if len(parts) != 2 or any(isinstance(v, bool) for v in parts):
-            raise ValueError(point)
-        x, y = float(parts[0]), float(parts[1])
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise ValueError(point)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"at must be X,Y in photo pixels (e.g. 320,180), got {point!r}"
-        ) from None
-    return (x, y)
+    return parse_point(point, name="at")
 
 
 @dataclass(frozen=True)

@@ -782,50 +782,40 @@ def _refine(
     # Stages that need only the picture or the final measurements run in a worker thread
     # beside the fill (two cores; NumPy and OpenCV release the GIL).
     with JobGroup() as beside:
-        return _refine_beside(beside, disparity, valid, guide, grey, disparity_range)
-
-
-def _refine_beside(
-    beside: JobGroup,
-    disparity: np.ndarray,
-    valid: np.ndarray,
-    guide: np.ndarray,
-    grey: np.ndarray,
-    disparity_range: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_refine` with ``beside`` to run independent stages on."""
-    regions = beside.submit(plain_regions, grey)
-    kept = _drop_islands(valid)
-    valid = kept if kept.any() else valid
-    sky = sky_mask(grey, valid)
-    valid = valid & ~sky
-    confidence = beside.submit(match_confidence, disparity, valid, grey)
-    low, high = np.percentile(disparity[valid], [2.0, 98.0])
-    spread = float(high - low)
-    filled = fill_from_background(disparity, valid)
-    _smooth_border_strips(filled, valid, disparity_range)
-    filled_in_2d = _fill_large_regions(filled, disparity, valid, spread)
-    # Plain bright regions at the top with no match (sky): the farthest depth around them.
-    filled = far_fill(filled, valid, sky)
-    guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
-    filled_in_2d |= sky
-    # Unmatched pixels of plain regions (a blank wall) from planes fitted to their matches.
-    planar, replaced = fill_plain_regions(filled, disparity, valid, grey, regions=regions.result())
-    replaced &= ~sky
-    filled = np.where(replaced, planar, filled)
-    filled_in_2d |= replaced
-    filled = cv2.medianBlur(filled, 5)
-    # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
-    # neighbours, so edges follow the photo instead of the matcher's block footprint.
-    gradient = np.abs(cv2.Sobel(filled, cv2.CV_32F, 1, 0, ksize=1)) + np.abs(
-        cv2.Sobel(filled, cv2.CV_32F, 0, 1, ksize=1)
-    )
-    redo = ~valid | (gradient > _EDGE_STEP)
-    redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    redo &= ~filled_in_2d  # smooth already; the median would only cost time there
-    refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
-    smoothed = _smooth_low_spread(refined, valid, guide, float(low), float(high))
-    return smoothed, valid, guessed, confidence.result()
+        regions = beside.submit(plain_regions, grey)
+        kept = _drop_islands(valid)
+        valid = kept if kept.any() else valid
+        sky = sky_mask(grey, valid)
+        valid = valid & ~sky
+        confidence = beside.submit(match_confidence, disparity, valid, grey)
+        low, high = np.percentile(disparity[valid], [2.0, 98.0])
+        spread = float(high - low)
+        filled = fill_from_background(disparity, valid)
+        _smooth_border_strips(filled, valid, disparity_range)
+        filled_in_2d = _fill_large_regions(filled, disparity, valid, spread)
+        # Plain bright regions at the top with no match (sky): the farthest depth around them.
+        filled = far_fill(filled, valid, sky)
+        guessed = filled_in_2d & ~sky  # far from any match, and not sky: a guess
+        filled_in_2d |= sky
+        # Unmatched pixels of plain regions (a blank wall) from planes fitted to their matches.
+        planar, replaced = fill_plain_regions(
+            filled, disparity, valid, grey, regions=regions.result()
+        )
+        replaced &= ~sky
+        filled = np.where(replaced, planar, filled)
+        filled_in_2d |= replaced
+        filled = cv2.medianBlur(filled, 5)
+        # Re-estimate holes and the pixels beside depth edges from similar-coloured, measured
+        # neighbours, so edges follow the photo instead of the matcher's block footprint.
+        gradient = np.abs(cv2.Sobel(filled, cv2.CV_32F, 1, 0, ksize=1)) + np.abs(
+            cv2.Sobel(filled, cv2.CV_32F, 0, 1, ksize=1)
+        )
+        redo = ~valid | (gradient > _EDGE_STEP)
+        redo = cv2.dilate(redo.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        redo &= ~filled_in_2d  # smooth already; the median would only cost time there
+        refined = weighted_median(filled, guide, redo, radius=6, step=3, sigma_color=0.1)
+        smoothed = _smooth_low_spread(refined, valid, guide, float(low), float(high))
+        return smoothed, valid, guessed, confidence.result()
 
 
 def _drop_islands(valid: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import DepthfxError
+from ._coercion import use_plain_coercion
 
 # Command name -> (module under depthfx.cli, the one-line help --help lists).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -70,16 +71,20 @@ def load_command(name: str) -> Any:
     for info in app.registered_commands:
         callback_name = info.callback.__name__ if info.callback is not None else ""
         if (info.name or callback_name.replace("_", "-")) == name:
-            return typer.main.get_command_from_info(
-                info, pretty_exceptions_short=short, rich_markup_mode=markup
+            return use_plain_coercion(
+                typer.main.get_command_from_info(
+                    info, pretty_exceptions_short=short, rich_markup_mode=markup
+                )
             )
     for group in app.registered_groups:
         if group.name == name:
-            return typer.main.get_group_from_info(
-                group,
-                pretty_exceptions_short=short,
-                suggest_commands=app.suggest_commands,
-                rich_markup_mode=markup,
+            return use_plain_coercion(
+                typer.main.get_group_from_info(
+                    group,
+                    pretty_exceptions_short=short,
+                    suggest_commands=app.suggest_commands,
+                    rich_markup_mode=markup,
+                )
             )
     raise LookupError(f"{module} registers no command {name!r}")
 
@@ -103,6 +108,10 @@ class _DepthfxGroup(TyperGroup):
         rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        use_plain_coercion(self)  # the root's own options (--version)
+        return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -301,7 +301,7 @@ def test_dataclass_mirrors_the_function() -> None:
     keywords = [
         name
         for name, parameter in inspect.signature(fog).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("progress", "out")
     ]
     fields = dataclasses.fields(Fog)
     assert [field.name for field in fields] == keywords

@@ -16,7 +16,7 @@ import re
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -121,7 +121,7 @@ def encode_srgb8(linear: np.ndarray) -> np.ndarray:
     """Linear float to 8-bit sRGB codes, fast (a table lookup), clipping to [0, 1].
 
     Large images are encoded in row bands on the worker threads (every step releases the
-    GIL), each band while it is in the cache.
+    GIL), each band in chunks of rows that stay in the cache.
     """
     linear = np.ascontiguousarray(linear, dtype=np.float32)
     if linear.ndim == 0 or linear.size == 0:
@@ -129,18 +129,32 @@ def encode_srgb8(linear: np.ndarray) -> np.ndarray:
         return _encode_table_8bit()[index]
     rows = linear.reshape(linear.shape[0], -1)
     codes = np.empty(rows.shape, np.uint8)
-    if rows.size < _BANDED_ENCODE_SIZE:
-        _encode_rows(rows, codes)
-    else:
-        from ._parallel import run_all, split_rows, workers
-
-        bands = split_rows(rows.shape[0], 4 * workers())
-        run_all(lambda band: _encode_rows(rows[band[0] : band[1]], codes[band[0] : band[1]]), bands)
+    _in_bands(rows, lambda y0, y1: _encode_rows(rows[y0:y1], codes[y0:y1]))
     return codes.reshape(linear.shape)
 
 
-# Below this many samples one thread encodes (starting workers would cost more).
-_BANDED_ENCODE_SIZE = 1 << 21
+# Below this many samples one thread converts (starting workers would cost more).
+_BANDED_SIZE = 1 << 21
+# Rows converted at a time: temporaries of a few MB at most, which stay in the cache and
+# are reused (full-size ones would each be fresh memory).
+_CHUNK_ROWS = 32
+
+
+def _in_bands(array: np.ndarray, convert: Callable[[int, int], object]) -> None:
+    """``convert(y0, y1)`` over all rows of ``array`` in chunks of :data:`_CHUNK_ROWS`
+    rows, in row bands on the worker threads when the array is large."""
+
+    def band(rows: tuple[int, int]) -> None:
+        for y0 in range(rows[0], rows[1], _CHUNK_ROWS):
+            convert(y0, min(y0 + _CHUNK_ROWS, rows[1]))
+
+    height = array.shape[0]
+    if array.size < _BANDED_SIZE:
+        band((0, height))
+    else:
+        from ._parallel import run_all, split_rows, workers
+
+        run_all(band, split_rows(height, 4 * workers()))
 
 
 def _encode_rows(rows: np.ndarray, out: np.ndarray) -> None:
@@ -150,6 +164,17 @@ def _encode_rows(rows: np.ndarray, out: np.ndarray) -> None:
     index = cv2.multiply(clipped, 65535.0, dtype=cv2.CV_16U)  # type: ignore[call-overload]
     # Indexing, not np.take: take would first copy the whole index to 64-bit integers.
     out[...] = _encode_table_8bit()[index]
+
+
+def _encode_srgb16(linear: np.ndarray) -> np.ndarray:
+    """Linear float to 16-bit sRGB codes (the transfer curve computed, not looked up)."""
+    codes = np.empty(linear.shape, np.uint16)
+
+    def encode(y0: int, y1: int) -> None:
+        codes[y0:y1] = _quantize(np.clip(linear_to_srgb(linear[y0:y1]), 0.0, 1.0), 16)
+
+    _in_bands(linear, encode)
+    return codes
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -241,7 +266,7 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
 
     array = _decode_complete_jpeg(data, pil)
     if array is not None:
-        array = _apply_orientation(array, orientation)
+        array = _oriented(array, orientation)
         return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
     try:
         pil.load()
@@ -253,12 +278,11 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
         if array is None:
             raise InputError(f"{label}: not a readable image (OpenCV could not decode it)")
         if array.ndim == 3:
-            code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
-            array = cv2.cvtColor(array, code)
+            _swap_red_and_blue(array)  # BGR(A) to RGB(A)
     else:
         array = _pil_to_array(pil, label)
 
-    array = _apply_orientation(array, orientation)
+    array = _oriented(array, orientation)
     return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
 
 
@@ -348,6 +372,11 @@ def _pil_to_array(pil: Image.Image, label: str) -> np.ndarray:
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    return np.ascontiguousarray(_oriented(array, orientation))
+
+
+def _oriented(array: np.ndarray, orientation: int) -> np.ndarray:
+    """``array`` turned upright as EXIF ``orientation`` says: a view, not a copy."""
     if orientation == 2:
         array = array[:, ::-1]
     elif orientation == 3:
@@ -362,12 +391,13 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
         array = array[::-1, ::-1].swapaxes(0, 1)
     elif orientation == 8:
         array = np.rot90(array, k=1)
-    return np.ascontiguousarray(array)
+    return array
 
 
 def _array_to_photo(
     array: np.ndarray, *, icc: bytes | None, exif: bytes | None, source: Path | None, label: str
 ) -> Photo:
+    """The photo of decoded samples ``array`` (any strides: an upright view is fine)."""
     if array.dtype not in (np.uint8, np.uint16) and not np.issubdtype(array.dtype, np.floating):
         raise InputError(f"{label}: unsupported sample type {array.dtype}")
     is_gray = array.ndim == 2 or array.shape[2] == 1
@@ -376,19 +406,35 @@ def _array_to_photo(
     alpha = None
     if array.shape[2] in (2, 4):
         top = 1.0 if np.issubdtype(array.dtype, np.floating) else np.iinfo(array.dtype).max
-        alpha = np.ascontiguousarray(array[:, :, -1], dtype=np.float32) / np.float32(top)
+        alpha = np.ascontiguousarray(array[:, :, -1], dtype=np.float32)  # always a copy
+        alpha /= np.float32(top)
         array = array[:, :, :-1]
-    if array.shape[2] == 1:
-        array = np.repeat(array, 3, axis=2)
     if array.dtype == np.uint8:
-        # cv2.LUT: the same table lookup as NumPy indexing, a third of the time.
-        bit_depth, linear = 8, cv2.LUT(np.ascontiguousarray(array), _decode_table(8))
+        bit_depth = 8
     elif array.dtype == np.uint16:
-        bit_depth, linear = 16, _decode_table(16)[array]
+        bit_depth = 16
     else:  # floating-point TIFF: taken as linear light already
-        bit_depth, linear = 32, np.clip(array.astype(np.float32), 0.0, None)
+        bit_depth = 32
+    linear = np.empty((*array.shape[:2], 3), np.float32)
+
+    def convert(y0: int, y1: int) -> None:
+        # Row chunks into the result: no full-size copy of the samples (grey to three
+        # channels, alpha dropped, turned upright) is ever made.
+        codes = array[y0:y1]
+        if codes.shape[2] == 1:
+            codes = np.repeat(codes, 3, axis=2)
+        codes = np.ascontiguousarray(codes)
+        if bit_depth == 8:
+            # cv2.LUT: the same table lookup as NumPy indexing, a third of the time.
+            cv2.LUT(codes, _decode_table(8), dst=linear[y0:y1])
+        elif bit_depth == 16:
+            linear[y0:y1] = _decode_table(16)[codes]
+        else:
+            np.clip(codes.astype(np.float32), 0.0, None, out=linear[y0:y1])
+
+    _in_bands(linear, convert)
     return Photo(
-        pixels=np.ascontiguousarray(linear, dtype=np.float32),
+        pixels=linear,
         alpha=alpha,
         bit_depth=bit_depth,
         is_gray=is_gray,
@@ -531,7 +577,7 @@ def write_image(
     if depth == 8:
         samples = encode_srgb8(rgb)
     elif depth == 16:
-        samples = _quantize(np.clip(linear_to_srgb(rgb), 0.0, 1.0), 16)
+        samples = _encode_srgb16(rgb)
     else:
         samples = np.clip(rgb, 0.0, None).astype(np.float32)
     if alpha is not None and suffix not in (".jpg", ".jpeg"):
@@ -563,13 +609,24 @@ def _quantize(encoded: np.ndarray, depth: int) -> np.ndarray:
 
 
 def _to_cv_channel_order(samples: np.ndarray) -> np.ndarray:
+    """``samples`` in OpenCV's channel order (BGR, BGRA), swapped in place for colour: they
+    are the writer's own array, and a swapped copy would be one more full-size array."""
     if samples.shape[2] == 1:
         return samples[:, :, 0]
     if samples.shape[2] == 2:  # grey + alpha: OpenCV has no such layout; widen to BGRA
         grey = samples[:, :, 0]
         return np.dstack([grey, grey, grey, samples[:, :, 1]])
+    return _swap_red_and_blue(samples)
+
+
+def _swap_red_and_blue(samples: np.ndarray) -> np.ndarray:
+    """RGB(A) to BGR(A) or back, in place, in row chunks (OpenCV copies its source first
+    when converting in place, so a chunk at a time)."""
     code = cv2.COLOR_RGBA2BGRA if samples.shape[2] == 4 else cv2.COLOR_RGB2BGR
-    return cv2.cvtColor(samples, code)
+    for y0 in range(0, samples.shape[0], _CHUNK_ROWS):
+        chunk = samples[y0 : y0 + _CHUNK_ROWS]
+        cv2.cvtColor(chunk, code, dst=chunk)
+    return samples
 
 
 def _save_with_pillow(

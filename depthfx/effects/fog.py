@@ -63,7 +63,7 @@ _EDGE_EPS = 1e-4
 _AUTO_TINT = 0.5
 # Full-size work runs in row bands on the shared workers (see depthfx._parallel); a few
 # bands per worker keep the guided filter's scratch buffers small and reused.
-_BANDS_PER_WORKER = 2
+_BANDS_PER_WORKER = 4
 _BLEND_ROWS = 32
 _CHUNK_ROWS = 32
 _TRANSMIT_ROWS = 64
@@ -372,14 +372,14 @@ def _render_fog(
         # the guide rows it needs from its neighbours are made before any band starts.
         halo = 2 * radius  # the guided filter boxes twice
         if edge_aware and transmission is None:
+            # One set of band-sized planes per worker, reused for all its bands.
+            band_rows = max(y1 - y0 for y0, y1 in bands) + 2 * halo
+            band_planes = WorkerBuffers((5, band_rows, width))
             strips = {
                 y0: _gray_guide(rgb[s0:s1], out=np.empty((s1 - s0, width), np.float32))
                 for y0, _ in bands[1:]
                 for s0, s1 in [with_halo((y0, y0), halo, height)]
             }
-            # One set of band-sized planes per worker, reused for all its bands.
-            band_rows = max(y1 - y0 for y0, y1 in bands) + 2 * halo
-            band_planes = WorkerBuffers((5, band_rows, width))
 
         def airlight() -> tuple[float, float, float, float]:
             colour = colour_job.result() if fog_color is None else fog_color

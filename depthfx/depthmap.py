@@ -301,8 +301,7 @@ class DepthMap:
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: not a readable depth file ({exc})") from exc
         values = values.astype(np.float32, copy=False)
-        # Pictures hold whole codes: always finite (no full-size mask is made for them).
-        finite = np.isfinite(values) if is_float else np.True_
+        finite = np.isfinite(values)
         all_finite = bool(finite.all())
         if not all_finite and not finite.any():
             raise InputError(f"{path}: depth file has no finite values")
@@ -311,7 +310,7 @@ class DepthMap:
                 with np.errstate(divide="ignore"):
                     values = np.where(values > 0, 1.0 / values, 0.0).astype(np.float32)
             else:
-                values = (values.max() - values).astype(np.float32)
+                values = (values[finite].max() - values).astype(np.float32)
         if all_finite:
             return cls(nearness=values.astype(np.float32, copy=False))
         values = np.where(finite, values, np.nanmin(np.where(finite, values, np.nan)))
@@ -387,9 +386,8 @@ def _read_depth_values(path: Path) -> tuple[np.ndarray, bool]:
         return (raw if raw.ndim == 2 else raw[:, :, 0]), True
     if raw is not None and raw.ndim == 2 and raw.dtype in (np.uint8, np.uint16):
         # A grey depth picture: its codes are the values (one decode, no colour round trip).
-        values = raw.astype(np.float32)
-        values /= np.float32(255 if raw.dtype == np.uint8 else 65535)  # in place: no 2nd copy
-        return apply_exif_orientation(values, data), False
+        top = np.float32(255 if raw.dtype == np.uint8 else 65535)
+        return apply_exif_orientation(raw.astype(np.float32) / top, data), False
     photo = decode_image(data, source=path)  # applies EXIF orientation
     from .image import linear_to_srgb, luminance
 

@@ -121,8 +121,11 @@ def estimate_fog_color(image: np.ndarray) -> np.ndarray:
     >>> [round(float(v), 2) for v in estimate_fog_color(sky)]
     [0.65, 0.7, 0.75]
     """
-    rgb, _ = split_alpha(as_float_image(image))
+    array = as_float_image(image)
+    rgb = split_alpha(array)[0]
     longer = max(rgb.shape[:2])
+    # The reductions take alpha along and drop it after: OpenCV reduces every channel on
+    # its own (same colour), and would first copy the colour out of an RGBA array.
     if longer >= 4 * _ESTIMATE_SIDE:
         # Large photos: means over k x k blocks, k whole, to between 1 and 1.25 times the
         # estimate's size. OpenCV's INTER_AREA has a fast path for whole factors (a third
@@ -130,12 +133,12 @@ def estimate_fog_color(image: np.ndarray) -> np.ndarray:
         # left out.
         factor = longer // _ESTIMATE_SIDE
         size = (max(1, rgb.shape[1] // factor), max(1, rgb.shape[0] // factor))
-        whole = rgb[: size[1] * factor, : size[0] * factor]
-        rgb = cv2.resize(whole, size, interpolation=cv2.INTER_AREA)
+        whole = array[: size[1] * factor, : size[0] * factor]
+        rgb = cv2.resize(whole, size, interpolation=cv2.INTER_AREA)[:, :, :3]
     elif longer > _ESTIMATE_SIDE:
         factor = _ESTIMATE_SIDE / longer
         size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(array, size, interpolation=cv2.INTER_AREA)[:, :, :3]
     window = max(3, (max(rgb.shape[:2]) // 40) | 1)
     darkest = np.minimum(np.minimum(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
     dark = cv2.erode(darkest, cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)))
@@ -356,7 +359,7 @@ def _render_fog(
         # is made on a reduced copy and its correction enlarged band by band.
         if edge_aware:
             step = correction_step((height, width), _MATTE_SIDE)
-            correction = nearness_correction(rgb, depth_map.nearness, step=step)
+            correction = nearness_correction(array, depth_map.nearness, step=step)
             if correction is not None:
                 padded = cv2.copyMakeBorder(correction, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
                 field = replace(field, correction=padded, correction_step=step)

@@ -482,8 +482,10 @@ def test_fog_into_the_image_itself_gives_the_bits_of_a_fresh_result(
     target = image.copy()
     result = fog(target, depth, out=target, **options)
     assert result is target and np.array_equal(result, expected)
-    if channels == 4:
+    if channels == 4:  # the colour is fogged as without alpha; the alpha is kept
         assert np.array_equal(result[:, :, 3], image[:, :, 3])
+        colour = np.ascontiguousarray(image[:, :, :3])
+        assert np.array_equal(result[:, :, :3], fog(colour, depth, **options))
     elsewhere = np.full_like(image, np.nan)
     assert Fog(**options).apply(image, depth, out=elsewhere) is elsewhere
     assert np.array_equal(elsewhere, expected)

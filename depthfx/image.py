@@ -679,9 +679,10 @@ def _save_with_pillow(
 def _encode_jpeg(
     samples: np.ndarray, *, icc: bytes | None, exif: bytes | None, quality: int
 ) -> list[bytes | np.ndarray]:
-    """An 8-bit RGB or grey JPEG by OpenCV, in parts to write one after the other: the same libjpeg-turbo stream as Pillow writes
-    (identical samples and size, tested), without Pillow's copy into its own image layout
-    (0.07 -> 0.05 s at 12 MP). EXIF and the ICC profile are added as APP1/APP2 segments."""
+    """An 8-bit RGB or grey JPEG by OpenCV, in parts to write one after the other: the same
+    libjpeg-turbo stream as Pillow writes (identical samples and size, tested), without
+    Pillow's copy into its own image layout (0.07 -> 0.05 s at 12 MP). EXIF and the ICC
+    profile are added as APP1/APP2 segments."""
     factor = (
         cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444
         if quality >= 90

@@ -270,8 +270,10 @@ class WorkerBuffers:
         import numpy as np
 
         self._free: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
-        for array in np.empty((count or workers(), *shape), np.float32):
-            self._free.put(array)
+        # One block per worker, not one for all: each can take the place of a freed block
+        # of its size (a decoded photo's samples, say) instead of being fresh memory.
+        for _ in range(count or workers()):
+            self._free.put(np.empty(shape, np.float32))
 
     @contextlib.contextmanager
     def lend(self) -> Iterator[np.ndarray]:

@@ -16,7 +16,7 @@ import re
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -121,7 +121,7 @@ def encode_srgb8(linear: np.ndarray) -> np.ndarray:
     """Linear float to 8-bit sRGB codes, fast (a table lookup), clipping to [0, 1].
 
     Large images are encoded in row bands on the worker threads (every step releases the
-    GIL), each band while it is in the cache.
+    GIL), each band in chunks of rows that stay in the cache.
     """
     linear = np.ascontiguousarray(linear, dtype=np.float32)
     if linear.ndim == 0 or linear.size == 0:
@@ -129,27 +129,72 @@ def encode_srgb8(linear: np.ndarray) -> np.ndarray:
         return _encode_table_8bit()[index]
     rows = linear.reshape(linear.shape[0], -1)
     codes = np.empty(rows.shape, np.uint8)
-    if rows.size < _BANDED_ENCODE_SIZE:
-        _encode_rows(rows, codes)
-    else:
-        from ._parallel import run_all, split_rows, workers
-
-        bands = split_rows(rows.shape[0], 4 * workers())
-        run_all(lambda band: _encode_rows(rows[band[0] : band[1]], codes[band[0] : band[1]]), bands)
+    _in_bands(rows, lambda y0, y1: _encode_rows(rows[y0:y1], codes[y0:y1]))
     return codes.reshape(linear.shape)
 
 
-# Below this many samples one thread encodes (starting workers would cost more).
-_BANDED_ENCODE_SIZE = 1 << 21
+# Below this many samples one thread converts (starting workers would cost more).
+_BANDED_SIZE = 1 << 21
+# Rows converted at a time: temporaries of a few MB at most, which stay in the cache and
+# are reused (full-size ones would each be fresh memory).
+_CHUNK_ROWS = 32
 
 
-def _encode_rows(rows: np.ndarray, out: np.ndarray) -> None:
-    # OpenCV scales, rounds and saturates to [0, 65535] in one pass (the image seen as one
+def _in_bands(
+    array: np.ndarray, convert: Callable[[int, int], object], *, parallel: bool = True
+) -> None:
+    """``convert(y0, y1)`` over all rows of ``array`` in chunks of :data:`_CHUNK_ROWS`
+    rows, in row bands on the worker threads when the array is large and ``parallel``."""
+
+    def band(rows: tuple[int, int]) -> None:
+        for y0 in range(rows[0], rows[1], _CHUNK_ROWS):
+            convert(y0, min(y0 + _CHUNK_ROWS, rows[1]))
+
+    height = array.shape[0]
+    if array.size < _BANDED_SIZE or not parallel:
+        band((0, height))
+    else:
+        from ._parallel import run_all, split_rows, workers
+
+        run_all(band, split_rows(height, 4 * workers()))
+
+
+def _encode_rows(linear: np.ndarray, out: np.ndarray) -> None:
+    # OpenCV scales, rounds and saturates to [0, 65535] in one pass (the rows seen as one
     # channel, so the scale applies to every colour); the min first keeps +inf white.
-    clipped = np.minimum(rows, np.float32(1.0))
-    index = cv2.multiply(clipped, 65535.0, dtype=cv2.CV_16U)  # type: ignore[call-overload]
+    clipped = np.minimum(linear, np.float32(1.0))
+    flat = clipped.reshape(clipped.shape[0], -1)
+    index = cv2.multiply(flat, 65535.0, dtype=cv2.CV_16U)  # type: ignore[call-overload]
     # Indexing, not np.take: take would first copy the whole index to 64-bit integers.
-    out[...] = _encode_table_8bit()[index]
+    out[...] = _encode_table_8bit()[index].reshape(out.shape)
+
+
+def _encode_samples(
+    rgb: np.ndarray, alpha: np.ndarray | None, *, depth: int, gray: bool = False
+) -> np.ndarray:
+    """The samples a file stores: sRGB codes of ``depth`` bits (linear floats for 32), one
+    grey channel if ``gray``, then alpha if given; made chunk by chunk into one array (no
+    full-size temporaries, no copy of an ``rgb`` that is a view of an RGBA array)."""
+    colours = 1 if gray else 3
+    dtype = {8: np.uint8, 16: np.uint16, 32: np.float32}[depth]
+    samples = np.empty((*rgb.shape[:2], colours + (alpha is not None)), dtype)
+
+    def encode(y0: int, y1: int) -> None:
+        part = rgb[y0:y1]
+        if gray:
+            part = part.mean(axis=2, keepdims=True)
+        out = samples[y0:y1, :, :colours]
+        if depth == 8:
+            _encode_rows(part, out)
+        elif depth == 16:
+            out[...] = _quantize(np.clip(linear_to_srgb(part), 0.0, 1.0), 16)
+        else:
+            np.clip(part, 0.0, None, out=out)
+        if alpha is not None:
+            samples[y0:y1, :, colours] = _quantize(np.clip(alpha[y0:y1], 0, 1), depth)
+
+    _in_bands(samples, encode)
+    return samples
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -241,7 +286,7 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
 
     array = _decode_complete_jpeg(data, pil)
     if array is not None:
-        array = _apply_orientation(array, orientation)
+        array = _oriented(array, orientation)
         return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
     try:
         pil.load()
@@ -253,12 +298,11 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
         if array is None:
             raise InputError(f"{label}: not a readable image (OpenCV could not decode it)")
         if array.ndim == 3:
-            code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
-            array = cv2.cvtColor(array, code)
+            _swap_red_and_blue(array)  # BGR(A) to RGB(A)
     else:
         array = _pil_to_array(pil, label)
 
-    array = _apply_orientation(array, orientation)
+    array = _oriented(array, orientation)
     return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
 
 
@@ -348,6 +392,11 @@ def _pil_to_array(pil: Image.Image, label: str) -> np.ndarray:
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    return np.ascontiguousarray(_oriented(array, orientation))
+
+
+def _oriented(array: np.ndarray, orientation: int) -> np.ndarray:
+    """``array`` turned upright as EXIF ``orientation`` says: a view, not a copy."""
     if orientation == 2:
         array = array[:, ::-1]
     elif orientation == 3:
@@ -362,12 +411,13 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
         array = array[::-1, ::-1].swapaxes(0, 1)
     elif orientation == 8:
         array = np.rot90(array, k=1)
-    return np.ascontiguousarray(array)
+    return array
 
 
 def _array_to_photo(
     array: np.ndarray, *, icc: bytes | None, exif: bytes | None, source: Path | None, label: str
 ) -> Photo:
+    """The photo of decoded samples ``array`` (any strides: an upright view is fine)."""
     if array.dtype not in (np.uint8, np.uint16) and not np.issubdtype(array.dtype, np.floating):
         raise InputError(f"{label}: unsupported sample type {array.dtype}")
     is_gray = array.ndim == 2 or array.shape[2] == 1
@@ -376,19 +426,37 @@ def _array_to_photo(
     alpha = None
     if array.shape[2] in (2, 4):
         top = 1.0 if np.issubdtype(array.dtype, np.floating) else np.iinfo(array.dtype).max
-        alpha = np.ascontiguousarray(array[:, :, -1], dtype=np.float32) / np.float32(top)
+        alpha = np.ascontiguousarray(array[:, :, -1], dtype=np.float32)  # always a copy
+        alpha /= np.float32(top)
         array = array[:, :, :-1]
-    if array.shape[2] == 1:
-        array = np.repeat(array, 3, axis=2)
     if array.dtype == np.uint8:
-        # cv2.LUT: the same table lookup as NumPy indexing, a third of the time.
-        bit_depth, linear = 8, cv2.LUT(np.ascontiguousarray(array), _decode_table(8))
+        bit_depth = 8
     elif array.dtype == np.uint16:
-        bit_depth, linear = 16, _decode_table(16)[array]
+        bit_depth = 16
     else:  # floating-point TIFF: taken as linear light already
-        bit_depth, linear = 32, np.clip(array.astype(np.float32), 0.0, None)
+        bit_depth = 32
+    linear = np.empty((*array.shape[:2], 3), np.float32)
+
+    def convert(y0: int, y1: int) -> None:
+        # Row chunks into the result: no full-size copy of the samples (grey to three
+        # channels, alpha dropped, turned upright) is ever made.
+        codes = array[y0:y1]
+        if codes.shape[2] == 1:
+            codes = np.repeat(codes, 3, axis=2)
+        codes = np.ascontiguousarray(codes)
+        if bit_depth == 8:
+            # cv2.LUT: the same table lookup as NumPy indexing, a third of the time.
+            cv2.LUT(codes, _decode_table(8), dst=linear[y0:y1])
+        elif bit_depth == 16:
+            linear[y0:y1] = _decode_table(16)[codes]
+        else:
+            np.clip(codes.astype(np.float32), 0.0, None, out=linear[y0:y1])
+
+    # On the calling thread: a table lookup is quick, and on the workers it made later
+    # work in their heaps take fresh memory (a 12 MP layers command peaked 32 MB higher).
+    _in_bands(linear, convert, parallel=False)
     return Photo(
-        pixels=np.ascontiguousarray(linear, dtype=np.float32),
+        pixels=linear,
         alpha=alpha,
         bit_depth=bit_depth,
         is_gray=is_gray,
@@ -526,32 +594,31 @@ def write_image(
     icc = like.icc_profile if like is not None else None
     exif = like.exif if like is not None else None
 
-    if gray:
-        rgb = rgb.mean(axis=2, keepdims=True)
-    if depth == 8:
-        samples = encode_srgb8(rgb)
-    elif depth == 16:
-        samples = _quantize(np.clip(linear_to_srgb(rgb), 0.0, 1.0), 16)
-    else:
-        samples = np.clip(rgb, 0.0, None).astype(np.float32)
-    if alpha is not None and suffix not in (".jpg", ".jpeg"):
-        samples = np.concatenate(
-            [samples, _quantize(np.clip(alpha, 0, 1), depth)[:, :, None]], axis=2
-        )
+    if suffix in (".jpg", ".jpeg"):  # grey or RGB: alpha is never added for JPEG
+        alpha = None
+    samples = _encode_samples(rgb, alpha, depth=depth, gray=gray)
 
     with atomic_output(path) as temp:
         if suffix == ".png":
-            temp.write_bytes(_encode_png(samples, icc=icc, exif=exif))
-        elif suffix in (".jpg", ".jpeg"):  # grey or RGB: alpha is never added for JPEG
-            temp.write_bytes(_encode_jpeg(samples, icc=icc, exif=exif, quality=quality))
+            _write_parts(temp, _encode_png(samples, icc=icc, exif=exif))
+        elif suffix in (".jpg", ".jpeg"):
+            _write_parts(temp, _encode_jpeg(samples, icc=icc, exif=exif, quality=quality))
         elif depth == 8:
             _save_with_pillow(temp, samples, suffix=suffix, icc=icc, exif=exif, quality=quality)
         else:  # 16-bit or float TIFF: Pillow cannot write multi-channel 16-bit
             ok, buffer = cv2.imencode(".tiff", _to_cv_channel_order(samples))
             if not ok:
                 raise InputError(f"{path}: OpenCV could not encode the image")
-            temp.write_bytes(buffer.tobytes())
+            _write_parts(temp, [buffer])
     return path
+
+
+def _write_parts(path: Path, parts: Iterable[bytes | np.ndarray]) -> None:
+    """Write the parts of an encoded file one after the other (joining them, or turning
+    OpenCV's buffer into bytes, would copy the whole file in memory)."""
+    with open(path, "wb") as handle:
+        for part in parts:
+            handle.write(part if isinstance(part, bytes) else part.data)
 
 
 def _quantize(encoded: np.ndarray, depth: int) -> np.ndarray:
@@ -563,13 +630,24 @@ def _quantize(encoded: np.ndarray, depth: int) -> np.ndarray:
 
 
 def _to_cv_channel_order(samples: np.ndarray) -> np.ndarray:
+    """``samples`` in OpenCV's channel order (BGR, BGRA), swapped in place for colour: they
+    are the writer's own array, and a swapped copy would be one more full-size array."""
     if samples.shape[2] == 1:
         return samples[:, :, 0]
     if samples.shape[2] == 2:  # grey + alpha: OpenCV has no such layout; widen to BGRA
         grey = samples[:, :, 0]
         return np.dstack([grey, grey, grey, samples[:, :, 1]])
+    return _swap_red_and_blue(samples)
+
+
+def _swap_red_and_blue(samples: np.ndarray) -> np.ndarray:
+    """RGB(A) to BGR(A) or back, in place, in row chunks (OpenCV copies its source first
+    when converting in place, so a chunk at a time)."""
     code = cv2.COLOR_RGBA2BGRA if samples.shape[2] == 4 else cv2.COLOR_RGB2BGR
-    return cv2.cvtColor(samples, code)
+    for y0 in range(0, samples.shape[0], _CHUNK_ROWS):
+        chunk = samples[y0 : y0 + _CHUNK_ROWS]
+        cv2.cvtColor(chunk, code, dst=chunk)
+    return samples
 
 
 def _save_with_pillow(
@@ -600,20 +678,20 @@ def _save_with_pillow(
 
 def _encode_jpeg(
     samples: np.ndarray, *, icc: bytes | None, exif: bytes | None, quality: int
-) -> bytes:
-    """An 8-bit RGB or grey JPEG by OpenCV: the same libjpeg-turbo stream as Pillow writes
-    (identical samples and size, tested), without Pillow's copy into its own image layout
-    (0.07 -> 0.05 s at 12 MP). EXIF and the ICC profile are added as APP1/APP2 segments."""
+) -> list[bytes | np.ndarray]:
+    """An 8-bit RGB or grey JPEG by OpenCV, in parts to write one after the other: the same
+    libjpeg-turbo stream as Pillow writes (identical samples and size, tested), without
+    Pillow's copy into its own image layout (0.07 -> 0.05 s at 12 MP). EXIF and the ICC
+    profile are added as APP1/APP2 segments."""
     factor = (
         cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444
         if quality >= 90
         else cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420
     )
     parameters = [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, factor]
-    ok, buffer = cv2.imencode(".jpg", _to_cv_channel_order(samples), parameters)
+    ok, jpeg = cv2.imencode(".jpg", _to_cv_channel_order(samples), parameters)
     if not ok:
         raise InputError("OpenCV could not encode the JPEG")
-    jpeg = buffer.tobytes()
     segments = b""
     if exif:
         payload = exif if exif.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + exif
@@ -625,12 +703,12 @@ def _encode_jpeg(
             header = b"ICC_PROFILE\x00" + bytes((number, len(chunks)))
             segments += _jpeg_segment(0xE2, header + chunk)
     if not segments:
-        return jpeg
+        return [jpeg]
     # After SOI and the JFIF APP0 segment, where Pillow puts them too.
     insert_at = 2
-    if jpeg[2:4] == b"\xff\xe0":
-        insert_at = 4 + struct.unpack(">H", jpeg[4:6])[0]
-    return jpeg[:insert_at] + segments + jpeg[insert_at:]
+    if jpeg[2:4].tobytes() == b"\xff\xe0":
+        insert_at = 4 + struct.unpack(">H", jpeg[4:6].tobytes())[0]
+    return [jpeg[:insert_at], segments, jpeg[insert_at:]]
 
 
 # A JPEG segment holds at most 65533 bytes of payload; an ICC chunk also carries 14 bytes
@@ -643,24 +721,24 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
-def _encode_png(samples: np.ndarray, *, icc: bytes | None, exif: bytes | None) -> bytes:
-    # OpenCV writes 8- and 16-bit PNGs of every channel layout; metadata chunks are added by
-    # hand because OpenCV cannot embed an ICC profile or EXIF.
-    ok, buffer = cv2.imencode(
-        ".png", _to_cv_channel_order(samples), [cv2.IMWRITE_PNG_COMPRESSION, 3]
-    )
+def _encode_png(
+    samples: np.ndarray, *, icc: bytes | None, exif: bytes | None
+) -> list[bytes | np.ndarray]:
+    """A PNG in parts to write one after the other. OpenCV writes 8- and 16-bit PNGs of
+    every channel layout; metadata chunks are added by hand because OpenCV cannot embed an
+    ICC profile or EXIF."""
+    ok, png = cv2.imencode(".png", _to_cv_channel_order(samples), [cv2.IMWRITE_PNG_COMPRESSION, 3])
     if not ok:
         raise InputError("OpenCV could not encode the PNG")
-    png = buffer.tobytes()
     extra = b""
     if icc:
         extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
     if exif:
         extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     if not extra:
-        return png
+        return [png]
     ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
-    return png[:ihdr_end] + extra + png[ihdr_end:]
+    return [png[:ihdr_end], extra, png[ihdr_end:]]
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -671,10 +749,7 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 def to_display(image: np.ndarray) -> np.ndarray:
     """Linear float (H, W, 3|4) to 8-bit sRGB, for previews and thumbnails."""
     rgb, alpha = split_alpha(as_float_image(image))
-    codes = encode_srgb8(rgb)
-    if alpha is not None:
-        codes = np.concatenate([codes, _quantize(np.clip(alpha, 0, 1), 8)[:, :, None]], axis=2)
-    return codes
+    return _encode_samples(rgb, alpha, depth=8)
 
 
 __all__ = [

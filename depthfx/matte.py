@@ -529,10 +529,12 @@ def nearness_correction(image: np.ndarray, nearness: np.ndarray, *, step: int) -
     nearness = np.asarray(nearness, dtype=np.float32)
     height, width = nearness.shape
     small = (-(-width // step), -(-height // step))
-    rgb = np.asarray(image, dtype=np.float32)[:, :, :3]
     # Sampled, not averaged (a fraction of the time; see _band_statistics): the matte of the
-    # reduced copy only steers the depth, which the effect refines at full size.
-    small_rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_LINEAR)
+    # reduced copy only steers the depth, which the effect refines at full size. Alpha is
+    # reduced along and dropped after: OpenCV reduces every channel on its own (same
+    # colour), and would first copy the colour out of an RGBA array.
+    small_image = cv2.resize(np.asarray(image, np.float32), small, interpolation=cv2.INTER_LINEAR)
+    small_rgb = np.ascontiguousarray(small_image[:, :, :3])
     small_nearness = cv2.resize(nearness, small, interpolation=cv2.INTER_LINEAR)
     radius = max(_MIN_RADIUS, _RADIUS_SHARE * max(height, width)) / step
     matte = edge_matte(small_rgb, small_nearness, radius=max(1.0, radius), ramp_unseen=True)

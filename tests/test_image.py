@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from depthfx.errors import InputError, ParameterError
 from depthfx.image import (
+    Photo,
     as_float_image,
+    encode_srgb8,
     linear_to_srgb,
     read_image,
     srgb_to_linear,
@@ -216,3 +220,141 @@ def test_jpeg_bytes_decode_like_pillows_own(tmp_path: Path, mode: str, quality: 
     ours = np.asarray(Image.open(out))
     theirs = np.asarray(Image.open(reference))
     assert ours.shape == theirs.shape and np.array_equal(ours, theirs)
+
+
+# --------------------------------------------------------------------------- in chunks
+
+
+def _smooth_codes(height: int, width: int, channels: int, top: int) -> np.ndarray:
+    """Smooth random codes (PNG compresses them, JPEG keeps them nearly)."""
+    rng = np.random.default_rng(height * width + channels)
+    coarse = rng.uniform(0, 1, (max(2, height // 8), max(2, width // 8), channels))
+    smooth = cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    return np.round(np.clip(smooth, 0, 1).reshape(height, width, channels) * top)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [f"jpeg-orientation-{n}" for n in range(1, 9)]
+    + ["grey-jpeg", "grey-png", "grey-alpha-png", "rgba-png", "rgb16-png", "rgba16-png"],
+)
+def test_reading_in_chunks_gives_the_whole_conversion(tmp_path: Path, case: str) -> None:
+    # Samples become linear light 32 rows at a time, straight from the decoded (possibly
+    # turned, grey or alpha-carrying) array: the result must be the whole-array answer.
+    height, width = 100, 70  # several chunks
+    source = tmp_path / f"{case}.{'jpg' if 'jpeg' in case else 'png'}"
+    top = 65535 if "16" in case else 255
+    channels = {"grey-j": 1, "grey-p": 1, "grey-a": 2, "rgba-": 4, "rgba1": 4}.get(case[:6], 3)
+    codes = _smooth_codes(height, width, channels, top)
+    if top == 65535:
+        order = [2, 1, 0, 3][:channels]  # OpenCV writes BGR(A)
+        cv2.imwrite(str(source), codes.astype(np.uint16)[:, :, order])
+        expected = codes
+    else:
+        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+        picture = Image.fromarray(codes.astype(np.uint8).squeeze(), mode=mode)
+        exif = Image.Exif()
+        if case.startswith("jpeg-orientation"):
+            exif[0x0112] = int(case[-1])
+        picture.save(source, exif=exif.tobytes(), **({"quality": 95} if "jpeg" in case else {}))
+        upright = ImageOps.exif_transpose(Image.open(source))
+        expected = np.asarray(upright, np.float64).reshape(*np.asarray(upright).shape[:2], -1)
+    photo = read_image(source)
+    colour = expected[:, :, : 3 if channels >= 3 else 1].astype(np.float32) / np.float32(top)
+    np.testing.assert_array_equal(
+        photo.pixels, np.broadcast_to(srgb_to_linear(colour), photo.pixels.shape)
+    )
+    if channels in (2, 4):
+        assert photo.alpha is not None
+        np.testing.assert_array_equal(
+            photo.alpha, expected[:, :, -1].astype(np.float32) / np.float32(top)
+        )
+    else:
+        assert photo.alpha is None
+
+
+@pytest.mark.parametrize(
+    ("suffix", "bit_depth", "gray"),
+    [
+        (".png", 8, False),
+        (".png", 16, False),
+        (".tif", 16, False),
+        (".tif", 32, False),
+        (".jpg", 8, False),
+        (".png", 8, True),
+        (".png", 16, True),
+    ],
+)
+def test_writing_in_bands_gives_the_whole_encoding(
+    tmp_path: Path, suffix: str, bit_depth: int, gray: bool
+) -> None:
+    # Large images are encoded in row bands on the workers, 32 rows at a time, from the
+    # colour of an RGBA array without copying it: every sample must be what the transfer
+    # curve gives for the whole image at once (alpha too, except in a JPEG).
+    height, width = 720, 1000  # above the banding threshold
+    rng = np.random.default_rng(bit_depth)
+    image = rng.uniform(-0.1, 1.2, (height, width, 4)).astype(np.float32)
+    like = Photo(pixels=image[:, :, :3], bit_depth=bit_depth, is_gray=gray)
+    out = write_image(tmp_path / f"o{suffix}", image, like=like)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    if back.ndim == 2:
+        back = back[:, :, None]
+    elif suffix != ".jpg" and back.shape[2] == 4:
+        back = back[:, :, [2, 1, 0, 3]]
+    else:
+        back = back[:, :, ::-1]
+    rgb = image[:, :, :3].mean(axis=2, keepdims=True) if gray else image[:, :, :3]
+    if bit_depth == 8:
+        colour = np.stack([encode_srgb8(np.ascontiguousarray(row)) for row in rgb])
+    elif bit_depth == 16:
+        encoded = np.clip(linear_to_srgb(rgb), 0.0, 1.0)
+        colour = np.floor(encoded * np.float32(65535) + np.float32(0.5)).astype(np.uint16)
+    else:
+        colour = np.clip(rgb, 0.0, None)
+    if suffix == ".jpg":
+        # Lossy: the decoded JPEG is close to the codes, and has no alpha.
+        assert back.shape[2] == 3 and np.abs(back.astype(int) - colour).mean() < 12
+        return
+    if gray:  # grey with alpha is stored as RGBA (OpenCV writes no grey + alpha)
+        colour = np.repeat(colour, 3, axis=2)
+    top = {8: 255, 16: 65535}.get(bit_depth)
+    alpha = np.clip(image[:, :, 3:], 0, 1)
+    if top is not None:
+        alpha = np.floor(alpha * np.float32(top) + np.float32(0.5))
+    expected = np.concatenate([colour, alpha.astype(colour.dtype)], axis=2)
+    assert back.dtype == expected.dtype and np.array_equal(back, expected)
+
+
+def _traced_peak(work: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_reading_a_large_grey_jpeg_makes_no_full_size_copies(tmp_path: Path) -> None:
+    # Deterministic memory check (NumPy's allocations are traced): 12 bytes a pixel of
+    # linear RGB and 1 of decoded grey; turning grey into colour before the conversion
+    # made another 3 (16.2 in all).
+    height, width = 1200, 1600
+    codes = _smooth_codes(height, width, 1, 255).astype(np.uint8)
+    Image.fromarray(codes[:, :, 0], mode="L").save(tmp_path / "grey.jpg", quality=90)
+    peak = _traced_peak(lambda: read_image(tmp_path / "grey.jpg"))
+    assert peak < 14 * height * width, f"{peak / (height * width):.1f} bytes a pixel"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "bit_depth", "channels", "most"),
+    [(".png", 16, 3, 16), (".png", 8, 4, 10), (".jpg", 8, 3, 6)],
+)
+def test_writing_a_large_image_makes_no_full_size_temporaries(
+    tmp_path: Path, suffix: str, bit_depth: int, channels: int, most: float
+) -> None:
+    # The samples (6, 4 and 3 bytes a pixel here) and the encoded file are the only
+    # full-size arrays; whole-image encoding took 39, 20.5 and 8.3 bytes a pixel.
+    height, width = 1200, 1600
+    image = (_smooth_codes(height, width, channels, 255) / 255).astype(np.float32)
+    peak = _traced_peak(lambda: write_image(tmp_path / f"o{suffix}", image, bit_depth=bit_depth))
+    assert peak < most * height * width, f"{peak / (height * width):.1f} bytes a pixel"

@@ -50,6 +50,9 @@ def fog_command(
     check_output_path(output, inputs=(image, *request.inputs()))
     with progress_reporter("fog") as progress:
         photo, depth_map = load_photo_and_depth(image, request, progress=progress)
-        result = options.apply(photo.rgba(), depth_map, progress=progress)
+        # The fog is written over the photo's own pixels (no full-size copy): write_image
+        # takes only the photo's metadata from ``like``.
+        pixels = photo.rgba()
+        result = options.apply(pixels, depth_map, progress=progress, out=pixels)
     written = write_image(output, result, like=photo, inputs=(image, *request.inputs()))
     typer.echo(f"wrote {written}")

@@ -30,7 +30,7 @@ from ..colors import COLOR_HELP, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
-from ..image import as_float_image, join_alpha, split_alpha
+from ..image import as_float_image, split_alpha
 from ..matte import correction_step, nearness_correction, trusted_nearness
 from ..params import Params, option
 from ..stats import extremes, percentiles, sample_step
@@ -62,8 +62,10 @@ _EDGE_EPS = 1e-4
 # Fraction of the estimated airlight's tint that "auto" keeps.
 _AUTO_TINT = 0.5
 # Full-size work runs in row bands on the shared workers (see depthfx._parallel); a few
-# bands per worker keep the guided filter's scratch buffers small and reused.
-_BANDS_PER_WORKER = 2
+# bands per worker keep the guided filter's scratch buffers small and reused. Four rather
+# than two: at 12 MP each worker's planes take 40 MB instead of 73 (memory first touched
+# costs more here than the 5 % of compute the extra halo rows add).
+_BANDS_PER_WORKER = 4
 _BLEND_ROWS = 32
 _CHUNK_ROWS = 32
 _TRANSMIT_ROWS = 64
@@ -119,8 +121,11 @@ def estimate_fog_color(image: np.ndarray) -> np.ndarray:
     >>> [round(float(v), 2) for v in estimate_fog_color(sky)]
     [0.65, 0.7, 0.75]
     """
-    rgb, _ = split_alpha(as_float_image(image))
+    array = as_float_image(image)
+    rgb = split_alpha(array)[0]
     longer = max(rgb.shape[:2])
+    # The reductions take alpha along and drop it after: OpenCV reduces every channel on
+    # its own (same colour), and would first copy the colour out of an RGBA array.
     if longer >= 4 * _ESTIMATE_SIDE:
         # Large photos: means over k x k blocks, k whole, to between 1 and 1.25 times the
         # estimate's size. OpenCV's INTER_AREA has a fast path for whole factors (a third
@@ -128,12 +133,12 @@ def estimate_fog_color(image: np.ndarray) -> np.ndarray:
         # left out.
         factor = longer // _ESTIMATE_SIDE
         size = (max(1, rgb.shape[1] // factor), max(1, rgb.shape[0] // factor))
-        whole = rgb[: size[1] * factor, : size[0] * factor]
-        rgb = cv2.resize(whole, size, interpolation=cv2.INTER_AREA)
+        whole = array[: size[1] * factor, : size[0] * factor]
+        rgb = cv2.resize(whole, size, interpolation=cv2.INTER_AREA)[:, :, :3]
     elif longer > _ESTIMATE_SIDE:
         factor = _ESTIMATE_SIDE / longer
         size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(array, size, interpolation=cv2.INTER_AREA)[:, :, :3]
     window = max(3, (max(rgb.shape[:2]) // 40) | 1)
     darkest = np.minimum(np.minimum(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
     dark = cv2.erode(darkest, cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)))
@@ -215,6 +220,7 @@ def fog(
     focal_px: float | None = None,
     edge_aware: bool = True,
     progress: Progress | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Add fog or haze that thickens with distance (Koschmieder's law).
 
@@ -229,16 +235,19 @@ patch_size, seed, focal_px, edge_aware
         The options of :class:`Fog` (each field's help gives its meaning and range).
     progress : callable(stage, fraction), optional
         Progress reports.
+    out : ndarray, optional
+        float32 array of the image's shape to receive the result; it may be ``image``
+        itself, which saves a full-size copy. The result is returned either way.
 
     Returns
     -------
-    ndarray, same shape as ``image``, float32 linear light.
+    ndarray, same shape as ``image``, float32 linear light (``out`` when given).
 
     Raises
     ------
     ParameterError
-        An option is out of range, the colour is unknown, or ``visibility`` is given for a
-        depth map without metric scale.
+        An option is out of range, the colour is unknown, ``visibility`` is given for a
+        depth map without metric scale, or ``out`` does not fit the image.
 
     Examples
     --------
@@ -263,7 +272,7 @@ patch_size, seed, focal_px, edge_aware
         focal_px=focal_px,
         edge_aware=edge_aware,
     )
-    return options.apply(image, depth, progress=progress)
+    return options.apply(image, depth, progress=progress, out=out)
 
 
 def _render_fog(
@@ -284,10 +293,12 @@ def _render_fog(
     focal_px: float | None,
     edge_aware: bool,
     progress: Progress | None,
+    out: np.ndarray | None,
 ) -> np.ndarray:
     """:func:`fog` with checked options (:meth:`Fog.apply` passes them)."""
     fog_color = parse_fog_color(color)
     array = as_float_image(image)
+    result = _result_array(array, out)
     depth_map = as_depthmap(depth)
     if visibility is not None and not depth_map.is_metric:
         raise ParameterError(
@@ -296,10 +307,13 @@ def _render_fog(
         )
     no_fog = visibility == math.inf if visibility is not None else density == 0
     if no_fog:
-        return array.copy()
+        if result is not array:
+            np.copyto(result, array)
+        return result
     report = progress or (lambda stage, fraction: None)
 
     rgb, alpha = split_alpha(array)
+    out_rgb, out_alpha = split_alpha(result)
     height, width = rgb.shape[:2]
     report("depth", 0.1)
     depth_map = depth_map.fit_to((height, width), guide=rgb)
@@ -345,7 +359,7 @@ def _render_fog(
         # is made on a reduced copy and its correction enlarged band by band.
         if edge_aware:
             step = correction_step((height, width), _MATTE_SIDE)
-            correction = nearness_correction(rgb, depth_map.nearness, step=step)
+            correction = nearness_correction(array, depth_map.nearness, step=step)
             if correction is not None:
                 padded = cv2.copyMakeBorder(correction, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
                 field = replace(field, correction=padded, correction_step=step)
@@ -358,33 +372,46 @@ def _render_fog(
             list(pool.map(lambda rows: field.compute(rows, out=raw[rows[0] : rows[1]]), bands))
             transmission = guided_filter(_perceptual(rgb), raw, radius=radius, eps=_EDGE_EPS)
             _clamp(transmission, field.floor)
-        out = np.empty_like(rgb)
+        # The result may be the image itself (out=image): a band writes only its own rows,
+        # and only after the colour estimate (which reads the whole photo) is done, and
+        # the guide rows it needs from its neighbours are made before any band starts.
+        halo = 2 * radius  # the guided filter boxes twice
+        if edge_aware and transmission is None:
+            # One set of band-sized planes per worker, reused for all its bands.
+            band_rows = max(y1 - y0 for y0, y1 in bands) + 2 * halo
+            band_planes = WorkerBuffers((5, band_rows, width))
+            strips = {
+                y0: _gray_guide(rgb[s0:s1], out=np.empty((s1 - s0, width), np.float32))
+                for y0, _ in bands[1:]
+                for s0, s1 in [with_halo((y0, y0), halo, height)]
+            }
 
         def airlight() -> tuple[float, float, float, float]:
             colour = colour_job.result() if fog_color is None else fog_color
             red, green, blue = (float(value) for value in np.asarray(colour, np.float32)[:3])
             return (red, green, blue, 0.0)
 
-        # One set of band-sized planes per worker, reused for all its bands.
-        band_rows = max(y1 - y0 for y0, y1 in bands) + 4 * radius
-        if edge_aware and transmission is None:
-            band_planes = WorkerBuffers((6, band_rows, width))
-
         def band_job(rows: tuple[int, int]) -> None:
             y0, y1 = rows
             if transmission is not None:
-                _koschmieder_blend(rgb[y0:y1], transmission[y0:y1], airlight(), out=out[y0:y1])
+                _koschmieder_blend(rgb[y0:y1], transmission[y0:y1], airlight(), out=out_rgb[y0:y1])
             elif edge_aware:
-                # Large photos: each band computes its transmission with a halo of twice
-                # the radius (the filter boxes twice) and refines it with a grey guide at
-                # full size, which gives the same result as one whole-image pass. (The
-                # fast, subsampled guided filter would leak fog a few pixels across
-                # outlines, where halos show most.)
-                h0, h1 = with_halo(rows, 2 * radius, height)
+                # Large photos: each band computes its transmission with a halo and refines
+                # it with a grey guide at full size, which gives the same result as one
+                # whole-image pass. (The fast, subsampled guided filter would leak fog a
+                # few pixels across outlines, where halos show most.)
+                h0, h1 = with_halo(rows, halo, height)
                 with band_planes.lend() as all_planes:
                     planes = all_planes[:, : h1 - h0]
                     halo_band = field.compute((h0, h1), out=planes[0])
-                    guide = _gray_guide(rgb[h0:h1], out=planes[1])
+                    guide = planes[1]
+                    if h0 < y0:
+                        strip = strips[y0]
+                        guide[: y0 - h0] = strip[: y0 - h0]
+                    _gray_guide(rgb[y0:y1], out=guide[y0 - h0 : y1 - h0])
+                    if y1 < h1:
+                        strip = strips[y1]
+                        guide[y1 - h0 :] = strip[len(strip) - (h1 - y1) :]
                     refined = _GrayGuidedFilter(
                         guide, halo_band, radius=radius, eps=_EDGE_EPS, buffers=planes[2:]
                     )
@@ -393,16 +420,34 @@ def _render_fog(
                         rgb[y0:y1],
                         refined.rows(y0 - h0, y1 - h0, floor=field.floor),
                         airlight(),
-                        out=out[y0:y1],
+                        out=out_rgb[y0:y1],
                     )
             else:
                 local = field.compute(rows, out=np.empty((y1 - y0, width), np.float32))
-                _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out[y0:y1])
+                _koschmieder_blend(rgb[y0:y1], local, airlight(), out=out_rgb[y0:y1])
 
         report("edges" if edge_aware else "blending", 0.5)
         list(pool.map(band_job, bands))
+    if out_alpha is not None and alpha is not None and not np.may_share_memory(out_alpha, alpha):
+        np.copyto(out_alpha, alpha)
     report("done", 1.0)
-    return join_alpha(out, alpha)
+    return result
+
+
+def _result_array(image: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``out`` checked to receive the result for ``image`` (a float image), or a new array."""
+    if out is None:
+        return np.empty(image.shape, np.float32)
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != image.shape:
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ParameterError(f"out must be a float32 array of shape {image.shape}, got {got}")
+    if not out.flags.writeable:
+        raise ParameterError("out must be writeable")
+    # Bands read the rows they write, so the image itself is fine, but not a shifted view.
+    same = out.__array_interface__["data"][0] == image.__array_interface__["data"][0]
+    if np.may_share_memory(out, image) and not (same and out.strides == image.strides):
+        raise ParameterError("out must be the image itself or not overlap it")
+    return out
 
 
 def _koschmieder_blend(
@@ -417,12 +462,15 @@ def _koschmieder_blend(
     ``transmission`` is an array, or a function filling rows ``[c0, c1)`` into a scratch
     array and returning them. OpenCV's ``blendLinear`` does the per-pixel colour arithmetic
     in one pass (NumPy broadcasting over a trailing axis of 3 is several times slower).
+    ``out`` may be ``rgb`` itself; an ``out`` OpenCV cannot write into (the colour of a
+    4-channel array) gets each chunk through a scratch array.
     """
     height, width = rgb.shape[:2]
     rows = min(_BLEND_ROWS, height)
     fog_chunk = np.empty((rows, width, 3), np.float32)
     fog_chunk[:] = airlight[:3]
     scratch, keep, lose = (np.empty((rows, width), np.float32) for _ in range(3))
+    blended = None if out.flags.c_contiguous else np.empty((rows, width, 3), np.float32)
     for c0 in range(0, height, _BLEND_ROWS):
         c1 = min(c0 + _BLEND_ROWS, height)
         count = c1 - c0
@@ -439,8 +487,10 @@ def _koschmieder_blend(
             fog_chunk[:count],
             keep[:count],
             lose[:count],
-            dst=out[c0:c1],
+            dst=out[c0:c1] if blended is None else blended[:count],
         )
+        if blended is not None:
+            out[c0:c1] = blended[:count]
 
 
 @dataclass(frozen=True)
@@ -652,12 +702,13 @@ class _GrayGuidedFilter:
         def box(array: np.ndarray, out: np.ndarray) -> np.ndarray:
             return cv2.boxFilter(array, -1, size, dst=out, borderType=cv2.BORDER_REFLECT)
 
-        if buffers is None:  # 4 guide-sized arrays to work in
-            buffers = np.empty((4, *guide.shape), np.float32)
-        mean_i, mean_p, cov, var = buffers[:4]
+        if buffers is None:  # 3 guide-sized arrays to work in
+            buffers = np.empty((3, *guide.shape), np.float32)
+        mean_i, mean_p, cov = buffers[:3]
         box(guide, mean_i)
         box(source, mean_p)
         box(cv2.multiply(guide, source, dst=cov), cov)
+        var = source  # no longer needed: one band-sized plane less per worker
         box(cv2.multiply(guide, guide, dst=var), var)
         # The pointwise steps run in row chunks that stay in the cache (each full-band step
         # would stream 3 x 13 MB through memory); the values are the same.
@@ -848,9 +899,17 @@ class Fog(Params):
         depth: DepthMap | np.ndarray,
         *,
         progress: Progress | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Render ``image`` with these options (see :func:`fog`)."""
-        return _render_fog(image, depth, **self.options(), progress=progress)
+        """Render ``image`` with these options (see :func:`fog`).
+
+        Parameters
+        ----------
+        out : ndarray, optional
+            float32 array of the image's shape to receive the result; it may be ``image``
+            itself, which saves a full-size copy. The result is returned either way.
+        """
+        return _render_fog(image, depth, **self.options(), progress=progress, out=out)
 
 
 __all__ = [

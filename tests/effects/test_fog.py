@@ -6,11 +6,14 @@ import dataclasses
 import inspect
 import json
 import math
+import tracemalloc
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import pytest
 
+from depthfx._parallel import set_workers
 from depthfx.depthmap import DepthMap
 from depthfx.effects.fog import (
     NAME,
@@ -301,7 +304,7 @@ def test_dataclass_mirrors_the_function() -> None:
     keywords = [
         name
         for name, parameter in inspect.signature(fog).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("progress", "out")
     ]
     fields = dataclasses.fields(Fog)
     assert [field.name for field in fields] == keywords
@@ -434,3 +437,108 @@ def test_no_fog_edges_from_unmeasured_depth_on_a_featureless_sky() -> None:
     aware = fog(photo, DepthMap(nearness, confidence=confidence), color="white", density=1.0)
     assert float(trusting[sky].std()) > 0.02
     assert float(aware[sky].std()) < 0.25 * float(trusting[sky].std())
+
+
+# --------------------------------------------------------------------------- out=
+
+
+@pytest.fixture
+def two_workers() -> Iterator[None]:
+    # Bands are cut per worker: with two, the panorama's halo spans more than a band.
+    set_workers(2)
+    yield
+    set_workers(None)
+
+
+def foggy_scene(
+    shape: tuple[int, int], channels: int, seed: int = 0
+) -> tuple[np.ndarray, DepthMap]:
+    """A blurred random photo (alpha too for 4 channels) and a relative depth with an edge."""
+    rng = np.random.default_rng(seed)
+    image = cv2.GaussianBlur(rng.uniform(0, 1, (*shape, channels)).astype(np.float32), (0, 0), 2)
+    nearness = np.where(np.arange(shape[1]) < shape[1] // 3, 4.0, 1.0) * np.ones((shape[0], 1))
+    nearness *= 1 + 0.3 * np.sin(np.arange(shape[0]) / 40.0)[:, None]
+    return image, DepthMap(nearness.astype(np.float32))
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize(
+    "shape",
+    [(1100, 64), (300, 6600), (120, 90)],
+    ids=["large-banded", "panorama-halo-over-a-band", "small"],
+)
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"patchiness": 0.5, "height_falloff": 2.0}, {"edge_aware": False, "color": "white"}],
+    ids=["auto-colour", "patchy-height", "plain"],
+)
+def test_fog_into_the_image_itself_gives_the_bits_of_a_fresh_result(
+    two_workers: None, shape: tuple[int, int], channels: int, options: dict
+) -> None:
+    # Bands read guide rows of their neighbours and the colour estimate reads the whole
+    # photo, so writing over the photo must wait for neither to see fogged pixels.
+    image, depth = foggy_scene(shape, channels)
+    expected = fog(image, depth, **options)
+    target = image.copy()
+    result = fog(target, depth, out=target, **options)
+    assert result is target and np.array_equal(result, expected)
+    if channels == 4:  # the colour is fogged as without alpha; the alpha is kept
+        assert np.array_equal(result[:, :, 3], image[:, :, 3])
+        colour = np.ascontiguousarray(image[:, :, :3])
+        assert np.array_equal(result[:, :, :3], fog(colour, depth, **options))
+    elsewhere = np.full_like(image, np.nan)
+    assert Fog(**options).apply(image, depth, out=elsewhere) is elsewhere
+    assert np.array_equal(elsewhere, expected)
+
+
+def test_no_fog_into_out_copies_the_image() -> None:
+    image = random_image((20, 24), seed=2)
+    out = np.zeros_like(image)
+    assert fog(image, np.ones((20, 24), np.float32), density=0.0, out=out) is out
+    assert np.array_equal(out, image)
+    same = image.copy()
+    assert fog(same, np.ones((20, 24), np.float32), density=0.0, out=same) is same
+    assert np.array_equal(same, image)
+
+
+@pytest.mark.parametrize(
+    ("out", "pattern"),
+    [
+        (np.zeros((16, 16, 3), np.float64), r"^out must be a float32 array of shape \(16, 16, 3\)"),
+        (np.zeros((16, 15, 3), np.float32), r"^out must be a float32 array of shape"),
+        (np.zeros((16, 16, 4), np.float32), r"^out must be a float32 array of shape"),
+        ([[0.0]], r"^out must be a float32 array .*got list$"),
+    ],
+)
+def test_out_of_the_wrong_shape_or_type_is_refused(out: object, pattern: str) -> None:
+    image, depth = random_image((16, 16)), np.ones((16, 16), np.float32)
+    with pytest.raises(ParameterError, match=pattern):
+        fog(image, depth, out=out)  # type: ignore[arg-type]
+
+
+def test_out_must_be_writeable_and_not_a_shifted_view_of_the_image() -> None:
+    image, depth = random_image((16, 16)), np.ones((16, 16), np.float32)
+    frozen = np.zeros_like(image)
+    frozen.flags.writeable = False
+    with pytest.raises(ParameterError, match=r"^out must be writeable"):
+        fog(image, depth, out=frozen)
+    wider = np.zeros((17, 16, 3), np.float32)
+    wider[1:] = image
+    with pytest.raises(ParameterError, match=r"^out must be the image itself or not overlap"):
+        fog(wider[1:], depth, out=wider[:-1])
+
+
+def test_fog_into_the_image_needs_few_planes_of_scratch(two_workers: None) -> None:
+    # Deterministic memory check (NumPy's allocations are traced, unlike resident memory):
+    # the result goes into the photo and each worker reuses its band planes, so the fog
+    # of a 2 MP photo takes well under three float planes (one colour copy of the photo
+    # alone would be three; before out= it took about seven).
+    image, depth = foggy_scene((1200, 1600), 3)
+    plane = image.shape[0] * image.shape[1] * 4
+    tracemalloc.start()
+    try:
+        fog(image, depth, out=image)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2.6 * plane, f"{peak / plane:.2f} planes"

@@ -5,6 +5,7 @@ it under nearer occluders with its own colour only."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -61,13 +62,19 @@ class LayerBlur:
         else:
             cv2.absdiff(position, float(index), dst=membership)  # type: ignore[call-overload]
         ramp_down(membership)
-        # Planes, not interleaved channels: OpenCV filters one float plane in a third less
-        # time per channel than a 5-channel image, and every product below is contiguous.
-        stack = self.scratch.get("stack", (5, y1 - y0, x1 - x0))
+        # One plane at a time, each blurred before the next is made (planes, not
+        # interleaved channels: OpenCV filters one float plane in a third less time per
+        # channel than a 5-channel image, and every product below is contiguous); a
+        # layer's five planes at once would be five more layer-sized buffers per worker.
+        plane = self.scratch.get("plane", membership.shape)
         premultiplied = side.premultiplied[y0:y1, x0:x1]
+        blurred = []
+        blur_plane = self._plane_blur(radius, level, work_level, box)
         for channel in range(3):
-            np.multiply(premultiplied[:, :, channel], membership, out=stack[channel])
-        np.multiply(coverage, membership, out=stack[3])
+            blurred.append(
+                blur_plane(np.multiply(premultiplied[:, :, channel], membership, out=plane))
+            )
+        blurred.append(blur_plane(np.multiply(coverage, membership, out=plane)))
         # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
         # the focal plane) the fine layers and the whole foreground. (Reuses the
         # membership buffer.)
@@ -75,37 +82,46 @@ class LayerBlur:
         nearer *= coverage
         if back and nearer_fixed is not None:
             nearer += nearer_fixed[y0:y1, x0:x1]
-        np.minimum(nearer, 1.0, out=stack[4])
-        planes: list[np.ndarray] = list(stack)
-        factor = 2 ** (level - work_level)
-        if factor > 1:
-            size = (stack.shape[2] // factor, stack.shape[1] // factor)
-            planes = [cv2.resize(plane, size, interpolation=cv2.INTER_AREA) for plane in planes]
-        kernel_radius = blur_kernel_radius(radius, level)
-        if self.aperture.cats_eye > 0:
-            blurred = self._cats_eye_blur(planes, kernel_radius, box, level)
-        else:
-            kernel = aperture_kernel(kernel_radius, self.aperture)
-            bands = cached_bands(kernel)
-            blurred = [convolve(plane, kernel, bands) for plane in planes]
+        blurred.append(blur_plane(np.minimum(nearer, 1.0, out=nearer)))
         blurred_pre = blurred[:3]
         plane_shape = blurred[3].shape
         # Both planes hold sums of non-negative values weighted by a non-negative kernel,
         # so they are >= 0 as they are.
         own, nearer_blurred = blurred[3], blurred[4]
         # Normalized convolution: extend the layer under nearer occluders (where it is
-        # confidently present) with its own colour only.
-        alpha = own * np.float32(1.0 / _EXTEND_CONFIDENCE)
-        np.minimum(alpha, 1.0, out=alpha)
-        alpha *= nearer_blurred
+        # confidently present) with its own colour only. The alpha is made in the nearer
+        # plane's buffer (the same products: multiplication commutes exactly).
+        gain = self.scratch.get("gain", plane_shape)
+        confident = np.multiply(own, np.float32(1.0 / _EXTEND_CONFIDENCE), out=gain)
+        np.minimum(confident, 1.0, out=confident)
+        alpha = np.multiply(nearer_blurred, confident, out=nearer_blurred)
         alpha += own
         np.minimum(alpha, 1.0, out=alpha)
-        gain = self.scratch.get("gain", plane_shape)
         gain.fill(0.0)
         np.divide(alpha, own, out=gain, where=own > 1e-6)
         for plane in blurred_pre:
             plane *= gain
         return blurred_pre, alpha
+
+    def _plane_blur(
+        self, radius: float, level: int, work_level: int, box: tuple[int, int, int, int]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """Blur of one plane at ``work_level`` into a fresh plane at ``level``."""
+        factor = 2 ** (level - work_level)
+        kernel_radius = blur_kernel_radius(radius, level)
+        cats_eye = self.aperture.cats_eye > 0
+        kernel = None if cats_eye else aperture_kernel(kernel_radius, self.aperture)
+        bands = None if kernel is None else cached_bands(kernel)
+
+        def blur(plane: np.ndarray) -> np.ndarray:
+            if factor > 1:
+                size = (plane.shape[1] // factor, plane.shape[0] // factor)
+                plane = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+            if kernel is None:
+                return self._cats_eye_blur([plane], kernel_radius, box, level)[0]
+            return convolve(plane, kernel, bands)
+
+        return blur
 
     def _cats_eye_blur(
         self, planes: list[np.ndarray], radius: float, box: tuple[int, int, int, int], level: int

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..._parallel import JobGroup, ThreadScratch, row_bands, run_all
 from ...errors import ParameterError
-from ...image import as_float_image, join_alpha, split_alpha
+from ...image import as_float_image, split_alpha
 from ...stats import extremes
 from ..kernels import Aperture, aperture_kernel
 from .highlights import Highlights
@@ -38,6 +38,8 @@ from .resample import (
 )
 from .sides import TILE, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
 from .solid import fill_solid_interior
+from .source_rows import Rows, SourceRows
+from .target import checked_out
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -57,6 +59,7 @@ def render_defocus(
     far_coc: np.ndarray | None = None,
     far_share: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blur ``image`` by a per-pixel signed circle of confusion, occlusion-correctly.
 
@@ -80,15 +83,19 @@ def render_defocus(
         neither.
     progress : callable(stage, fraction), optional
         Called as work advances.
+    out : ndarray, optional
+        float32 array of the image's shape to receive the result; it may be ``image``
+        itself, which saves a full-size copy. The result is returned either way.
 
     Returns
     -------
-    ndarray float32, the same shape as ``image``.
+    ndarray float32, the same shape as ``image`` (``out`` when given).
 
     Raises
     ------
     ParameterError
-        Shapes differ, the CoC is not finite, or highlight options are out of range.
+        Shapes differ, the CoC is not finite, highlight options are out of range, or
+        ``out`` is not a float32 array of the image's shape.
 
     Examples
     --------
@@ -101,6 +108,7 @@ def render_defocus(
     (16, 16, 3)
     """
     image = as_float_image(image)
+    target = checked_out(out, image)
     coc = np.asarray(coc_radius, dtype=np.float32)
     if coc.shape != image.shape[:2]:
         raise ParameterError(
@@ -129,12 +137,16 @@ def render_defocus(
 
     if max(extremes[1], -extremes[0], 0.0) < 0.5:
         report("done", 1.0)
-        return image.copy()
+        if target is None:
+            return image.copy()
+        np.copyto(target, image)
+        return target
     rgb, alpha = split_alpha(image)
+    result = np.empty(image.shape, np.float32) if target is None else target
     renderer = _Renderer(rgb, alpha, coc, extremes, aperture, highlights, report, split)
-    out_rgb, out_alpha = renderer.run()
+    renderer.run(result)
     report("done", 1.0)
-    return join_alpha(out_rgb, out_alpha if alpha is not None else None)
+    return result
 
 
 def _split_pixels(
@@ -200,7 +212,8 @@ class _Renderer:
 
     # ------------------------------------------------------------------ orchestration
 
-    def run(self) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, result: np.ndarray) -> None:
+        """Render into ``result`` (H, W, 3|4), which may be the photo itself."""
         with self.jobs:
             self.report("preparing layers", 0.0)
             level_one = self._downsample_coarse()
@@ -228,7 +241,7 @@ class _Renderer:
             self.transparent_near = (
                 self._transparency_reach(level_one) if self.alpha is not None else None
             )
-            return self._compose_full(back, front, fill, coarse)
+            self._compose_full(back, front, fill, coarse, result)
 
     # ------------------------------------------------------------------ full -> half
 
@@ -567,9 +580,11 @@ class _Renderer:
         front: tuple[np.ndarray, np.ndarray] | None,
         fill: np.ndarray | None,
         coarse: tuple[np.ndarray, np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Fine layers at full resolution, composited between the upsampled coarse sides."""
-        out_rgb = np.empty((self.height, self.width, 3), np.float32)
+        result: np.ndarray,
+    ) -> None:
+        """Fine layers at full resolution, composited between the upsampled coarse sides,
+        into ``result`` (which may be the photo itself)."""
+        out_rgb = result[:, :, :3]
         # An opaque photo of even size gets the coarse composite upsampled into the output
         # a whole row of tiles at a time, on the workers; tiles with any sharp or nearer
         # pixel then overwrite their part. Same values as per-tile upsampling (bilinear 2x
@@ -592,18 +607,15 @@ class _Renderer:
                     coarse[:1], self.height - 1, self.height, 0, self.width
                 )
 
-        # An opaque photo needs no alpha plane (a full-size array is 4 bytes a pixel).
-        out_alpha = np.empty(
-            (self.height, self.width) if self.alpha is not None else (1, 1), np.float32
-        )
+        out_alpha = result[:, :, 3] if self.alpha is not None else None
 
         def put_alpha(target: tuple[slice, slice], value: float | np.ndarray) -> None:
-            if self.alpha is not None:
+            if out_alpha is not None:
                 out_alpha[target] = value
 
         blur_one = aperture_kernel(1.0, self.aperture)
 
-        def work(tile: tuple[int, int, int, int]) -> None:
+        def work(tile: tuple[int, int, int, int], source: Rows) -> None:
             low, high = self.tile_range[tile]
             if low < 2.0 <= high:
                 # Part sharp, part blurred: upsample the blurred composite everywhere, then
@@ -618,25 +630,25 @@ class _Renderer:
                 rows = np.flatnonzero(near_focus.any(axis=1))
                 cols = np.flatnonzero(near_focus.any(axis=0))
                 if rows.size == 0:  # both sides of the focal plane, nothing near it
-                    render(tile, 2.0, high)
+                    render(tile, 2.0, high, source)
                     return
                 box = (y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1)
                 if (box[1] - box[0]) * (box[3] - box[2]) < 0.7 * (y1 - y0) * (x1 - x0):
-                    render(tile, 2.0, high)
+                    render(tile, 2.0, high, source)
                     smallest, largest = self._coc_extremes(box, self._parts(box))
                     inner_low = (
                         0.0 if smallest <= 0.0 <= largest else min(-smallest, largest, key=abs)
                     )
-                    render(box, abs(inner_low), max(-smallest, largest))
+                    render(box, abs(inner_low), max(-smallest, largest), source)
                     return
-            render(tile, low, high)
+            render(tile, low, high, source)
 
-        def render(tile: tuple[int, int, int, int], low: float, high: float) -> None:
-            """Composite one rectangle whose |CoC| lies in low..high."""
+        def render(tile: tuple[int, int, int, int], low: float, high: float, source: Rows) -> None:
+            """Composite one rectangle whose |CoC| lies in low..high (source pixels are read
+            only where low < 2)."""
             y0, y1, x0, x1 = tile
             target = (slice(y0, y1), slice(x0, x1))
-            rgb = self.rgb[target]
-            alpha = None if self.alpha is None else self.alpha[target]
+            rgb, alpha = source.region(y0, y1, x0, x1)
             front_here = front is not None and region_max(front[1], y0, y1, x0, x1) > 0.0
             if high == 0.0 and not front_here:
                 # Wholly in focus: the input, bit for bit.
@@ -658,14 +670,14 @@ class _Renderer:
             parts = self._parts(tile)
             if parts is None:
                 magnitude = np.abs(layer_position(self.coc[target]))
-                pre, cover = self._fine_layers(rgb, alpha, magnitude, tile, blur_one, high)
+                pre, cover = self._fine_layers(source, magnitude, tile, blur_one, high)
             else:
                 # Split pixels: each part's share of the fine layers, summed.
                 shares = []
                 for coc_part, weight in parts:
                     magnitude = np.abs(layer_position(coc_part))
                     part_pre, part_cover = self._fine_layers(
-                        rgb, alpha, magnitude, tile, blur_one, high
+                        source, magnitude, tile, blur_one, high
                     )
                     shares.append((scaled(part_pre, weight), part_cover * weight))
                 pre = shares[0][0] + shares[1][0]
@@ -702,14 +714,19 @@ class _Renderer:
         for tile in self._tiles():
             rows_of_tiles.setdefault(tile[0], []).append(tile)
 
+        in_place = np.may_share_memory(result, self.rgb)
+        sources = SourceRows(self.rgb, self.alpha, list(rows_of_tiles), in_place=in_place)
+
         def work_row(tiles: list[tuple[int, int, int, int]]) -> None:
+            y0, y1 = tiles[0][0], tiles[0][1]
+            # Only tiles with some |CoC| under 2 px read the photo (the rest is upsampled).
+            source = sources.rows(y0, y1, read=any(self.tile_range[t][0] < 2.0 for t in tiles))
             if upsampled_whole:
-                upsample_rows(tiles[0][0], tiles[0][1])
+                upsample_rows(y0, y1)
             for tile in tiles:
-                work(tile)
+                work(tile, source)
 
         run_all(work_row, list(rows_of_tiles.values()))
-        return out_rgb, out_alpha
 
     def _transparency_reach(self, level_one: LevelOne) -> np.ndarray:
         """Level-1 mask of pixels within blur reach of any (partly) transparent pixel.
@@ -754,8 +771,7 @@ class _Renderer:
 
     def _fine_layers(
         self,
-        rgb: np.ndarray,
-        alpha: np.ndarray | None,
+        source: Rows,
         magnitude: np.ndarray,
         tile: tuple[int, int, int, int],
         blur_one: np.ndarray,
@@ -763,18 +779,17 @@ class _Renderer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Premultiplied colour and coverage of the fine layers (|CoC| < 2 px) in a tile."""
         y0, y1, x0, x1 = tile
+        rgb, alpha = source.region(y0, y1, x0, x1)
         fine = np.clip(2.0 - magnitude, 0.0, 1.0) if high > 1.0 else None
         blurred = None
         if high > 0.0:
             # A 1-pixel aperture blur, mixed in as |position| goes from 0 to 1.
             m0, m1 = max(0, y0 - 1), min(self.height, y1 + 1)
             n0, n1 = max(0, x0 - 1), min(self.width, x1 + 1)
-            source = self.rgb[m0:m1, n0:n1]
-            if self.alpha is not None:
-                source = np.dstack(
-                    [source * self.alpha[m0:m1, n0:n1, None], self.alpha[m0:m1, n0:n1]]
-                )
-            blurred = cv2.filter2D(source, -1, blur_one, borderType=cv2.BORDER_REFLECT)
+            around, around_alpha = source.region(m0, m1, n0, n1)
+            if around_alpha is not None:
+                around = np.dstack([around * around_alpha[:, :, None], around_alpha])
+            blurred = cv2.filter2D(around, -1, blur_one, borderType=cv2.BORDER_REFLECT)
             blurred = blurred[y0 - m0 : y0 - m0 + (y1 - y0), x0 - n0 : x0 - n0 + (x1 - x0)]
         partial = np.minimum(magnitude, 1.0)
         if alpha is None:

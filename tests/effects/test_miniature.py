@@ -132,7 +132,7 @@ def test_dataclass_mirrors_the_function() -> None:
     keywords = [
         name
         for name, parameter in signature.parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("progress", "out")
     ]
     fields = dataclasses.fields(Miniature)
     assert [field.name for field in fields] == keywords

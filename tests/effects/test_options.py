@@ -111,7 +111,7 @@ def test_defaults_build_and_the_function_takes_the_same_keywords(effect: str) ->
     keywords = {
         name: parameter.default
         for name, parameter in parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("progress", "out")
     }
     fields = {item.name: default_of(item) for item in dataclasses.fields(effect_class)}
     positional = set(fields) - set(keywords)

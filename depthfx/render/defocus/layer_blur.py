@@ -66,32 +66,23 @@ class LayerBlur:
         # interleaved channels: OpenCV filters one float plane in a third less time per
         # channel than a 5-channel image, and every product below is contiguous); a
         # layer's five planes at once would be five more layer-sized buffers per worker.
+        # Coverage and occupancy first: the colour planes are scaled as they come.
         plane = self.scratch.get("plane", membership.shape)
-        premultiplied = side.premultiplied[y0:y1, x0:x1]
-        blurred = []
         blur_plane = self._plane_blur(radius, level, work_level, box)
-        for channel in range(3):
-            blurred.append(
-                blur_plane(np.multiply(premultiplied[:, :, channel], membership, out=plane))
-            )
-        blurred.append(blur_plane(np.multiply(coverage, membership, out=plane)))
+        own = blur_plane(np.multiply(coverage, membership, out=plane))
         # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
-        # the focal plane) the fine layers and the whole foreground. (Reuses the
-        # membership buffer.)
-        nearer = ramp_from(position, float(index), rising=not back, out=membership)
+        # the focal plane) the fine layers and the whole foreground.
+        nearer = ramp_from(position, float(index), rising=not back, out=plane)
         nearer *= coverage
         if back and nearer_fixed is not None:
             nearer += nearer_fixed[y0:y1, x0:x1]
-        blurred.append(blur_plane(np.minimum(nearer, 1.0, out=nearer)))
-        blurred_pre = blurred[:3]
-        plane_shape = blurred[3].shape
+        nearer_blurred = blur_plane(np.minimum(nearer, 1.0, out=nearer))
         # Both planes hold sums of non-negative values weighted by a non-negative kernel,
         # so they are >= 0 as they are.
-        own, nearer_blurred = blurred[3], blurred[4]
         # Normalized convolution: extend the layer under nearer occluders (where it is
         # confidently present) with its own colour only. The alpha is made in the nearer
         # plane's buffer (the same products: multiplication commutes exactly).
-        gain = self.scratch.get("gain", plane_shape)
+        gain = self.scratch.get("gain", own.shape)
         confident = np.multiply(own, np.float32(1.0 / _EXTEND_CONFIDENCE), out=gain)
         np.minimum(confident, 1.0, out=confident)
         alpha = np.multiply(nearer_blurred, confident, out=nearer_blurred)
@@ -99,9 +90,19 @@ class LayerBlur:
         np.minimum(alpha, 1.0, out=alpha)
         gain.fill(0.0)
         np.divide(alpha, own, out=gain, where=own > 1e-6)
-        for plane in blurred_pre:
-            plane *= gain
+        del own
+        premultiplied = side.premultiplied[y0:y1, x0:x1]
+        blurred_pre = []
+        for channel in range(3):
+            colour = blur_plane(np.multiply(premultiplied[:, :, channel], membership, out=plane))
+            colour *= gain
+            blurred_pre.append(colour)
         return blurred_pre, alpha
+
+    def reach(self, radius: float, level: int) -> int:
+        """Rows (at ``level``) a layer's blur reads beyond each pixel: a layer blurred over
+        a band of rows widened by this much has the values of blurring it whole there."""
+        return aperture_kernel(blur_kernel_radius(radius, level), self.aperture).shape[0] // 2
 
     def _plane_blur(
         self, radius: float, level: int, work_level: int, box: tuple[int, int, int, int]

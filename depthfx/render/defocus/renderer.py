@@ -47,6 +47,9 @@ ProgressCallback = Callable[[str, float], None]
 _TILE_ROWS = 128
 _TILE_COLS = 512
 _BAND_ROWS = 64
+# Rows per band of the layers blurred at level 1 (each band also blurs its kernel's reach
+# above and below: a few rows more).
+_LAYER_BAND_ROWS = 128
 
 
 def render_defocus(
@@ -387,8 +390,11 @@ class _Renderer:
             coverage, position = item.coverage, item.position
             reflect_into_padding(coverage, half_h, half_w)
             reflect_into_padding(position, half_h, half_w)
-            np.divide(position, np.maximum(coverage, 1e-12), out=position)
-            np.clip(position, 2.0, item.top_index, out=position)
+            # In bands: a whole-plane temporary is a level-1 plane more per side.
+            for rows in row_bands(position.shape[0], _BAND_ROWS):
+                band = slice(*rows)
+                np.divide(position[band], np.maximum(coverage[band], 1e-12), out=position[band])
+                np.clip(position[band], 2.0, item.top_index, out=position[band])
             return replace(item, tile_ranges=tile_position_ranges(position, coverage))
 
         # The sides' (larger) jobs first, so the workers finish together.
@@ -464,24 +470,10 @@ class _Renderer:
                 source, index, radius, level, work_level, box, nearer_source, back=back
             )
 
-        # Layers blur independently (in parallel); compositing is in depth order. The
-        # running composite is kept as colour planes, like the layers.
-        for step, (plan, layer) in enumerate(zip(plans, self.jobs.map(blur, plans), strict=True)):
-            index, radius, level, box = plan
-            if acc_pre is None:
-                acc_level = level
-                shape = level_shape(side.position.shape, level)
-                acc_pre = np.zeros((3, *shape), np.float32)
-                acc_alpha = np.zeros(shape, np.float32)
-            assert acc_alpha is not None
-            while acc_level > level:
-                acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
-                acc_level -= 1
-            if box is None or layer is None:
-                continue
-            acc_box = box if acc_box is None else box_union(acc_box, box)
+        def composite(layer: tuple[list[np.ndarray], np.ndarray], ys: slice, xs: slice) -> None:
+            """One layer's (pre planes, alpha) over or under the running composite there."""
+            assert acc_pre is not None and acc_alpha is not None
             pre, alpha = layer
-            ys, xs = level_slices(box, level)
             target_alpha = acc_alpha[ys, xs]
             # Behind the focal plane the layer goes over the composite, which keeps what the
             # layer leaves uncovered; in front it goes under, showing where the composite
@@ -496,12 +488,69 @@ class _Renderer:
             faded_alpha = target_alpha if back else alpha
             np.multiply(faded_alpha, keep, out=faded_alpha)
             target_alpha += alpha
-            base = 0.2 if back else 0.5
+
+        # The layers blurred at level 1 come last (levels only decrease toward layer 2).
+        deep = [plan for plan in plans if plan[2] > 1]
+        shallow = plans[len(deep) :]
+        base = 0.2 if back else 0.5
+        # Deeper layers blur independently (in parallel); compositing is in depth order.
+        # The running composite is kept as colour planes, like the layers.
+        for step, (plan, layer) in enumerate(zip(deep, self.jobs.map(blur, deep), strict=True)):
+            index, radius, level, box = plan
+            if acc_pre is None:
+                acc_level = level
+                shape = level_shape(side.position.shape, level)
+                acc_pre = np.zeros((3, *shape), np.float32)
+                acc_alpha = np.zeros(shape, np.float32)
+            while acc_level > level:
+                acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
+                acc_level -= 1
+            if box is None or layer is None:
+                continue
+            acc_box = box if acc_box is None else box_union(acc_box, box)
+            composite(layer, *level_slices(box, level))
             self.report("blurring layers", base + 0.3 * (step + 1) / count)
-        assert acc_pre is not None and acc_alpha is not None
+        if acc_pre is None:
+            acc_level = 1
+            acc_pre = np.zeros((3, *side.position.shape), np.float32)
+            acc_alpha = np.zeros(side.position.shape, np.float32)
+        assert acc_alpha is not None
         while acc_level > 1:
             acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
             acc_level -= 1
+        if shallow:
+            source, nearer_source = pyramid[0]
+
+            def blur_rows(rows: tuple[int, int]) -> None:
+                """The level-1 layers, in depth order, over rows b0..b1 of the composite.
+
+                Each is blurred over these rows plus its kernel's reach (the same sums
+                as over its whole box), so a worker holds a band of each layer, not the
+                whole layer: at full resolution those are the largest arrays of a render.
+                """
+                b0, b1 = rows
+                for index, radius, _, box in shallow:
+                    if box is None:
+                        continue
+                    y0, y1, x0, x1 = box
+                    s0, s1 = max(y0, b0), min(y1, b1)
+                    if s0 >= s1:
+                        continue
+                    reach = self.layer_blur.reach(radius, 1)
+                    e0, e1 = max(y0, s0 - reach), min(y1, s1 + reach)
+                    pre, alpha = self.layer_blur.blur(
+                        source, index, radius, 1, 1, (e0, e1, x0, x1), nearer_source, back=back
+                    )
+                    inside = slice(s0 - e0, s1 - e0)
+                    layer = ([plane[inside] for plane in pre], alpha[inside])
+                    composite(layer, slice(s0, s1), slice(x0, x1))
+
+            run_all(blur_rows, row_bands(acc_alpha.shape[0], _LAYER_BAND_ROWS))
+            for plan in shallow:
+                if plan[3] is not None:
+                    acc_box = plan[3] if acc_box is None else box_union(acc_box, plan[3])
+            self.report("blurring layers", base + 0.3)
+        assert acc_pre is not None and acc_alpha is not None
         # Written over the side's own level-1 colour, which no layer needs any more (one
         # image-sized array fewer to fault in).
         interleaved = cv2.merge(list(acc_pre), dst=side.premultiplied)

@@ -79,6 +79,25 @@ def tile_position_ranges(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-tile min and max layer position over covered pixels (+inf/-inf when empty)."""
     height, width = position.shape
+    tiles = (height // TILE, width // TILE)
+    low = np.empty(tiles, np.float32)
+    high = np.empty(tiles, np.float32)
+    # A few rows of tiles at a time: the temporaries stay small (whole-plane ones would be
+    # three more level-1 planes), and min and max are exact in any grouping.
+    step = _RANGE_BAND_TILES * TILE
+    for y0 in range(0, height, step):
+        band = slice(y0, min(y0 + step, height))
+        rows = slice(y0 // TILE, band.stop // TILE)
+        low[rows], high[rows] = _band_ranges(position[band], coverage[band])
+    return low, high
+
+
+# Rows of tiles per band of :func:`tile_position_ranges`.
+_RANGE_BAND_TILES = 4
+
+
+def _band_ranges(position: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    height, width = position.shape
     # +inf where nothing is covered, else 0 (OpenCV's SIMD threshold and sums: several times
     # NumPy's where() with a scalar, and the same values, as x + 0 = x).
     _, absent = cv2.threshold(coverage, 1e-6, math.inf, cv2.THRESH_BINARY_INV)

@@ -368,6 +368,7 @@ def render_bokeh(
     far_coc = far_share = None
     if not matte.is_trivial:
         far_coc, far_share = matte.split(coc, coc_of)
+    del matte  # its tiles are in the split now (a few dozen MB at 12 MP)
     grain = options.grain > 0 and float(np.abs(coc).max(initial=0.0)) >= 0.5
     # Measured on the photo before the render may write over it.
     noise = estimate_noise(split_alpha(image)[0], np.abs(coc) < 0.5) if grain else 0.0

@@ -221,9 +221,8 @@ class _Renderer:
             self.report("preparing layers", 0.0)
             level_one = self._downsample_coarse()
             self.report("blurring layers", 0.2)
-            # The foreground's reduced copies are made on a worker while the background's
-            # layers start.
-            front_pyramid = self.jobs.submit(self._pyramid, level_one, False)
+            # One side after the other: the foreground's reduced copies take the place of
+            # the background's.
             back = (
                 self._composite_side(level_one.back, self._pyramid(level_one, True), back=True)
                 if level_one.back is not None
@@ -231,7 +230,7 @@ class _Renderer:
             )
             self.report("blurring layers", 0.5)
             front = (
-                self._composite_side(level_one.front, front_pyramid.result(), back=False)
+                self._composite_side(level_one.front, self._pyramid(level_one, False), back=False)
                 if level_one.front is not None
                 else None
             )

@@ -36,7 +36,7 @@ from .resample import (
     upsample2_within,
     upsample_region,
 )
-from .sides import TILE, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
+from .sides import TILE, FineColour, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
 from .solid import fill_solid_interior
 from .source_rows import Rows, SourceRows
 from .target import checked_out
@@ -281,7 +281,7 @@ class _Renderer:
         # (behind the focal plane, side) for the sides present.
         sides = [(back, side) for back, side in ((True, back_side), (False, front_side)) if side]
         fine = np.zeros(padded, np.float32)
-        fine_pre = np.zeros((*padded, 3), np.float32)
+        fine_pre = FineColour(padded)
 
         def work(tile: tuple[int, int, int, int]) -> None:
             y0, y1, x0, x1 = tile
@@ -303,7 +303,7 @@ class _Renderer:
             if high <= 1.0:
                 # Wholly fine: no layer position needed.
                 fine[region] = 1.0 if alpha is None else half_size(alpha)
-                half_size(rgb if alpha is None else scaled(rgb, alpha), out=fine_pre[region])
+                fine_pre.put(region, half_size(rgb if alpha is None else scaled(rgb, alpha)))
                 return
             if low >= 2.0 and alpha is None and (smallest > 0.0 or largest < 0.0):
                 # Wholly coarse on one side of the focal plane: the common case, kept cheap.
@@ -325,7 +325,7 @@ class _Renderer:
                 fine_share = share if alpha is None else share * alpha
                 coarse = (1.0 - share) if alpha is None else alpha - fine_share
                 fine[region] = half_size(fine_share)
-                half_size(scaled(rgb, fine_share), out=fine_pre[region])
+                fine_pre.put(region, half_size(scaled(rgb, fine_share)))
             lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
             for back, side in sides:
                 if back:
@@ -371,7 +371,7 @@ class _Renderer:
                     shares[back] += share
                     weighted[back] += share * magnitude
             fine[region] = half_size(fine_total)
-            half_size(scaled(rgb, fine_total), out=fine_pre[region])
+            fine_pre.put(region, half_size(scaled(rgb, fine_total)))
             lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
             for back, side in sides:
                 side.coverage[region] = half_size(shares[back])
@@ -398,7 +398,7 @@ class _Renderer:
 
         # The sides' (larger) jobs first, so the workers finish together.
         jobs: list[Side | np.ndarray] = [side for _, side in sides]
-        jobs += [side.premultiplied for _, side in sides] + [fine_pre, fine]
+        jobs += [side.premultiplied for _, side in sides] + [fine]
         done = run_all(finish, jobs)
         finished = {back: result for (back, _), result in zip(sides, done, strict=False)}
         return LevelOne(
@@ -571,13 +571,12 @@ class _Renderer:
         Returns ``(fill, (colour, alpha))``; ``fill`` is None without a foreground.
         """
         fine = level_one.fine
-        fine_pre = level_one.fine_pre
         height = fine.shape[0]
         bands = row_bands(height, _BAND_ROWS)
 
         # The fine layers' colour is needed only here: the middle layers are summed into
         # it (the same sums, in the other order, so the same values).
-        middle_pre = fine_pre
+        middle_pre = level_one.fine_pre.assemble(*self.half_shape)
         middle_alpha = np.empty_like(fine)
 
         def middle(rows: tuple[int, int]) -> None:

@@ -8,6 +8,7 @@ inside the bounding box of their pixels plus the blur's reach.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -47,7 +48,7 @@ ProgressCallback = Callable[[str, float], None]
 _TILE_ROWS = 128
 _TILE_COLS = 512
 _BAND_ROWS = 64
-# Rows per band of the layers blurred at level 1 (each band also blurs its kernel's reach
+# Rows per band of the layers (at their level; each band also blurs its kernel's reach
 # above and below: a few rows more).
 _LAYER_BAND_ROWS = 128
 
@@ -455,20 +456,6 @@ class _Renderer:
             box = layer_box(tile_min, tile_max, index, radius, level, side.position.shape)
             plans.append((index, radius, level, box))
 
-        def blur(
-            plan: tuple[int, float, int, tuple[int, int, int, int] | None],
-        ) -> tuple[list[np.ndarray], np.ndarray] | None:
-            index, radius, level, box = plan
-            if box is None:
-                return None
-            # Layer membership is decided one level finer than the blur: at level 1 for
-            # small blurs (where it matters), cheaper for the wide ones.
-            work_level = max(1, level - 1)
-            source, nearer_source = pyramid[work_level - 1]
-            return self.layer_blur.blur(
-                source, index, radius, level, work_level, box, nearer_source, back=back
-            )
-
         def composite(layer: tuple[list[np.ndarray], np.ndarray], ys: slice, xs: slice) -> None:
             """One layer's (pre planes, alpha) over or under the running composite there."""
             assert acc_pre is not None and acc_alpha is not None
@@ -488,68 +475,65 @@ class _Renderer:
             np.multiply(faded_alpha, keep, out=faded_alpha)
             target_alpha += alpha
 
-        # The layers blurred at level 1 come last (levels only decrease toward layer 2).
-        deep = [plan for plan in plans if plan[2] > 1]
-        shallow = plans[len(deep) :]
-        base = 0.2 if back else 0.5
-        # Deeper layers blur independently (in parallel); compositing is in depth order.
-        # The running composite is kept as colour planes, like the layers.
-        for step, (plan, layer) in enumerate(zip(deep, self.jobs.map(blur, deep), strict=True)):
-            index, radius, level, box = plan
+        def blur_rows(
+            group: list[tuple[int, float, int, tuple[int, int, int, int] | None]],
+            rows: tuple[int, int],
+        ) -> None:
+            """A level's layers, in depth order, over rows b0..b1 of the composite.
+
+            Each layer is blurred over these rows plus its kernel's reach (the same sums as
+            over its whole box), so a worker holds a band of each layer, not the whole
+            layer (at level 1, among the largest arrays of a render).
+            """
+            b0, b1 = rows
+            for index, radius, level, box in group:
+                if box is None:
+                    continue
+                factor = 2 ** (level - 1)
+                y0, y1 = box[0] // factor, box[1] // factor
+                s0, s1 = max(y0, b0), min(y1, b1)
+                if s0 >= s1:
+                    continue
+                reach = self.layer_blur.reach(radius, level)
+                e0, e1 = max(y0, s0 - reach), min(y1, s1 + reach)
+                # Layer membership is decided one level finer than the blur: at level 1
+                # for small blurs (where it matters), cheaper for the wide ones.
+                work_level = max(1, level - 1)
+                source, nearer_source = pyramid[work_level - 1]
+                rows_box = (e0 * factor, e1 * factor, box[2], box[3])
+                pre, alpha = self.layer_blur.blur(
+                    source, index, radius, level, work_level, rows_box, nearer_source, back=back
+                )
+                inside = slice(s0 - e0, s1 - e0)
+                layer = ([plane[inside] for plane in pre], alpha[inside])
+                composite(layer, slice(s0, s1), level_slices(box, level)[1])
+
+        # Level by level, deepest first (levels only decrease toward layer 2); within a
+        # level, bands of rows in parallel. The running composite is kept as colour
+        # planes, like the layers.
+        levels = sorted({plan[2] for plan in plans}, reverse=True)
+        for level in levels:
+            group = [plan for plan in plans if plan[2] == level]
             if acc_pre is None:
                 acc_level = level
                 shape = level_shape(side.position.shape, level)
                 acc_pre = np.zeros((3, *shape), np.float32)
                 acc_alpha = np.zeros(shape, np.float32)
+            assert acc_alpha is not None
             while acc_level > level:
                 acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
                 acc_level -= 1
-            if box is None or layer is None:
-                continue
-            acc_box = box if acc_box is None else box_union(acc_box, box)
-            composite(layer, *level_slices(box, level))
-            self.report("blurring layers", base + 0.3 * (step + 1) / count)
-        if acc_pre is None:
-            acc_level = 1
-            acc_pre = np.zeros((3, *side.position.shape), np.float32)
-            acc_alpha = np.zeros(side.position.shape, np.float32)
-        assert acc_alpha is not None
+            bands = row_bands(acc_alpha.shape[0], _LAYER_BAND_ROWS)
+            run_all(functools.partial(blur_rows, group), bands)
+            for plan in group:
+                if plan[3] is not None:
+                    acc_box = plan[3] if acc_box is None else box_union(acc_box, plan[3])
+            done = plans.index(group[-1]) + 1
+            self.report("blurring layers", (0.2 if back else 0.5) + 0.3 * done / count)
+        assert acc_pre is not None and acc_alpha is not None
         while acc_level > 1:
             acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
             acc_level -= 1
-        if shallow:
-            source, nearer_source = pyramid[0]
-
-            def blur_rows(rows: tuple[int, int]) -> None:
-                """The level-1 layers, in depth order, over rows b0..b1 of the composite.
-
-                Each is blurred over these rows plus its kernel's reach (the same sums
-                as over its whole box), so a worker holds a band of each layer, not the
-                whole layer: at full resolution those are the largest arrays of a render.
-                """
-                b0, b1 = rows
-                for index, radius, _, box in shallow:
-                    if box is None:
-                        continue
-                    y0, y1, x0, x1 = box
-                    s0, s1 = max(y0, b0), min(y1, b1)
-                    if s0 >= s1:
-                        continue
-                    reach = self.layer_blur.reach(radius, 1)
-                    e0, e1 = max(y0, s0 - reach), min(y1, s1 + reach)
-                    pre, alpha = self.layer_blur.blur(
-                        source, index, radius, 1, 1, (e0, e1, x0, x1), nearer_source, back=back
-                    )
-                    inside = slice(s0 - e0, s1 - e0)
-                    layer = ([plane[inside] for plane in pre], alpha[inside])
-                    composite(layer, slice(s0, s1), slice(x0, x1))
-
-            run_all(blur_rows, row_bands(acc_alpha.shape[0], _LAYER_BAND_ROWS))
-            for plan in shallow:
-                if plan[3] is not None:
-                    acc_box = plan[3] if acc_box is None else box_union(acc_box, plan[3])
-            self.report("blurring layers", base + 0.3)
-        assert acc_pre is not None and acc_alpha is not None
         # Written over the side's own level-1 colour, which no layer needs any more (one
         # image-sized array fewer to fault in).
         interleaved = cv2.merge(list(acc_pre), dst=side.premultiplied)

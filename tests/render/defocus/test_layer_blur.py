@@ -37,37 +37,23 @@ def test_a_band_widened_by_the_reach_has_the_values_of_the_whole_layer(
     source, nearer_source = side_pyramid(side, nearer, work_level)[work_level - 1]
     blur = LayerBlur(aperture, (2 * height, 2 * width), ThreadScratch())
     factor = 2 ** (level - 1)
-    whole_pre, whole_alpha = blur.blur(
-        source, index, radius, level, work_level, (0, height, 0, width), nearer_source, back=True
-    )
+
+    def rows_blurred(first: int, last: int) -> tuple[list[np.ndarray], np.ndarray]:
+        """The layer blurred over rows first..last of its level (the box's full width)."""
+        box = (first * factor, last * factor, 0, width)
+        return blur.blur(source, index, radius, level, work_level, box, nearer_source, back=True)
+
     rows = height // factor
+    whole_pre, whole_alpha = rows_blurred(0, rows)
     start, stop = rows // 3, rows // 2
     reach = blur.reach(radius, level)
     first, last = max(0, start - reach), min(rows, stop + reach)
     assert first > 0  # the band's own edges are inside the layer, not at its border
-    band_pre, band_alpha = blur.blur(
-        source,
-        index,
-        radius,
-        level,
-        work_level,
-        (first * factor, last * factor, 0, width),
-        nearer_source,
-        back=True,
-    )
+    band_pre, band_alpha = rows_blurred(first, last)
     inside = slice(start - first, stop - first)
     np.testing.assert_array_equal(band_alpha[inside], whole_alpha[start:stop])
     for band_plane, whole_plane in zip(band_pre, whole_pre, strict=True):
         np.testing.assert_array_equal(band_plane[inside], whole_plane[start:stop])
     # Without the widening the band's edges would be blurred as the layer's border.
-    short_pre, _ = blur.blur(
-        source,
-        index,
-        radius,
-        level,
-        work_level,
-        (start * factor, stop * factor, 0, width),
-        nearer_source,
-        back=True,
-    )
+    short_pre, _ = rows_blurred(start, stop)
     assert not np.array_equal(short_pre[0], whole_pre[0][start:stop])

@@ -26,12 +26,12 @@ from .layer_blur import LayerBlur
 from .layers import coarse_layer_magnitude, layer_level, layer_position, layer_radius
 from .pixels import scaled
 from .resample import (
+    CoarseFill,
     box_union,
     even_size,
     half_size,
     level_shape,
     level_slices,
-    push_pull_coarse,
     reflect_into_padding,
     region_max,
     upsample2_within,
@@ -548,7 +548,7 @@ class _Renderer:
         level_one: LevelOne,
         back: tuple[np.ndarray, np.ndarray] | None,
         front: tuple[np.ndarray, np.ndarray] | None,
-    ) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
+    ) -> tuple[CoarseFill | None, tuple[np.ndarray, np.ndarray]]:
         """The whole composite at half resolution, and the fill colour behind the foreground.
 
         Tiles without any fine (nearly sharp) pixel are just this composite upsampled.
@@ -577,7 +577,7 @@ class _Renderer:
         run_all(middle, bands)
         fill = None
         if front is not None:
-            fill = push_pull_coarse(middle_pre, np.clip(middle_alpha, 0.0, 1.0))
+            fill = CoarseFill(middle_pre, np.clip(middle_alpha, 0.0, 1.0))
 
         def compose(rows: tuple[int, int]) -> None:
             band = slice(*rows)
@@ -588,7 +588,7 @@ class _Renderer:
                 for side in level_one.coarse_sides:
                     solid += side.coverage[band]
                 missing = np.maximum(np.minimum(solid, 1.0) - alpha, 0.0)
-                pre += scaled(fill[band], missing)
+                pre += scaled(fill.rows(*rows), missing)
                 alpha += missing
                 keep = 1.0 - front[1][band]
                 scaled(pre, keep, out=pre)
@@ -609,7 +609,7 @@ class _Renderer:
         self,
         back: tuple[np.ndarray, np.ndarray] | None,
         front: tuple[np.ndarray, np.ndarray] | None,
-        fill: np.ndarray | None,
+        fill: CoarseFill | None,
         coarse: tuple[np.ndarray, np.ndarray],
         result: np.ndarray,
     ) -> None:
@@ -724,7 +724,11 @@ class _Renderer:
                 solid = 1.0 if alpha is None else alpha
                 missing = np.maximum(solid - cover, 0.0)
                 if float(missing.max()) > 0.0:
-                    (fill_colour,) = upsample_region((fill,), y0, y1, x0, x1)
+                    # The fill's level-1 rows that upsampling reads (upsample_region's).
+                    h0, h1 = max(0, y0 // 2 - 1), min(fill.shape[0], (y1 + 1) // 2 + 1)
+                    (fill_colour,) = upsample_region(
+                        (fill.rows(h0, h1),), y0 - 2 * h0, y1 - 2 * h0, x0, x1
+                    )
                     pre = pre + scaled(fill_colour, missing)
                     cover = cover + missing
                 front_pre, front_alpha = upsample_region(front, y0, y1, x0, x1)

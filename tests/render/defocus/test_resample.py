@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from depthfx.render.defocus.resample import upsample2_within
+from depthfx.filters import push_pull
+from depthfx.render.defocus.resample import CoarseFill, upsample2_within
 
 
 @pytest.mark.parametrize(
@@ -34,3 +35,21 @@ def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
     up_planes, up_alpha = upsample2_within((planes, alpha), box, level)
     np.testing.assert_array_equal(up_planes, np.stack([whole(plane) for plane in planes]))
     np.testing.assert_array_equal(up_alpha, whole(alpha))
+
+
+@pytest.mark.parametrize("shape", [(96, 80), (90, 78)])
+def test_coarse_fill_rows_are_those_of_the_whole_enlargement(shape: tuple[int, int]) -> None:
+    height, width = shape
+    rng = np.random.default_rng(8)
+    alpha = (rng.random(shape, dtype=np.float32) > 0.6).astype(np.float32)
+    pre = rng.random((*shape, 3), dtype=np.float32) * alpha[:, :, None]
+    size = ((width + 3) // 4, (height + 3) // 4)
+    small = push_pull(
+        cv2.resize(pre, size, interpolation=cv2.INTER_AREA),
+        cv2.resize(alpha, size, interpolation=cv2.INTER_AREA),
+        mode="over",
+    )
+    whole = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    fill = CoarseFill(pre, alpha)
+    for y0, y1 in ((0, height), (0, 1), (5, 6), (7, 33), (40, 64), (height - 3, height)):
+        np.testing.assert_array_equal(fill.rows(y0, y1), whole[y0:y1])

@@ -151,11 +151,13 @@ def _render_miniature(
         coc_radius = _depth_coc(
             depth_map, position=position, angle=angle, half_width=width / 2, max_radius=max_radius
         )
+        del depth_map  # when resized to the photo, an image-sized plane not to hold
     else:
         band_distance = _band_distance((height, width_px), position=position, angle=angle)
         coc_radius = _band_coc(
             band_distance, half_width=width / 2, transition=transition, max_radius=max_radius
         )
+        del band_distance  # an image-sized plane not to hold through the render
 
     def blur_progress(stage: str, fraction: float) -> None:
         report(f"blur: {stage}", 0.1 + 0.8 * fraction)

@@ -34,6 +34,7 @@ from .resample import (
     level_slices,
     reflect_into_padding,
     region_max,
+    upsample2_rows,
     upsample2_within,
     upsample_region,
 )
@@ -151,6 +152,15 @@ def render_defocus(
     renderer.run(result)
     report("done", 1.0)
     return result
+
+
+def _merge_rows(planes: np.ndarray, target: np.ndarray) -> None:
+    """(3, n, w) colour planes interleaved into ``target`` (n, w, 3)."""
+    if planes.shape[1] == 0:
+        return
+    merged = cv2.merge(list(planes), dst=target)
+    if merged is not target:  # OpenCV could not write into the view
+        target[...] = merged
 
 
 def _split_pixels(
@@ -456,21 +466,26 @@ class _Renderer:
             box = layer_box(tile_min, tile_max, index, radius, level, side.position.shape)
             plans.append((index, radius, level, box))
 
-        def composite(layer: tuple[list[np.ndarray], np.ndarray], ys: slice, xs: slice) -> None:
-            """One layer's (pre planes, alpha) over or under the running composite there."""
-            assert acc_pre is not None and acc_alpha is not None
+        def composite(
+            layer: tuple[list[np.ndarray], np.ndarray],
+            target: tuple[np.ndarray, np.ndarray],
+            ys: slice,
+            xs: slice,
+        ) -> None:
+            """One layer's (pre planes, alpha) over or under a running composite's (planes,
+            alpha) there."""
             pre, alpha = layer
-            target_alpha = acc_alpha[ys, xs]
+            target_alpha = target[1][ys, xs]
             # Behind the focal plane the layer goes over the composite, which keeps what the
             # layer leaves uncovered; in front it goes under, showing where the composite
             # leaves room. Either way the one scaled is then added to the other.
             keep = np.subtract(
                 1.0, alpha if back else target_alpha, out=self.scratch.get("keep", alpha.shape)
             )
-            for target, plane in zip(acc_pre[:, ys, xs], pre, strict=True):
-                faded = target if back else plane
+            for target_plane, plane in zip(target[0][:, ys, xs], pre, strict=True):
+                faded = target_plane if back else plane
                 np.multiply(faded, keep, out=faded)
-                target += plane
+                target_plane += plane
             faded_alpha = target_alpha if back else alpha
             np.multiply(faded_alpha, keep, out=faded_alpha)
             target_alpha += alpha
@@ -478,8 +493,10 @@ class _Renderer:
         def blur_rows(
             group: list[tuple[int, float, int, tuple[int, int, int, int] | None]],
             rows: tuple[int, int],
+            target: tuple[np.ndarray, np.ndarray, int],
         ) -> None:
-            """A level's layers, in depth order, over rows b0..b1 of the composite.
+            """A level's layers, in depth order, over rows b0..b1 of the composite, whose
+            (planes, alpha, first row) ``target`` holds those rows.
 
             Each layer is blurred over these rows plus its kernel's reach (the same sums as
             over its whole box), so a worker holds a band of each layer, not the whole
@@ -506,13 +523,17 @@ class _Renderer:
                 )
                 inside = slice(s0 - e0, s1 - e0)
                 layer = ([plane[inside] for plane in pre], alpha[inside])
-                composite(layer, slice(s0, s1), level_slices(box, level)[1])
+                ys = slice(s0 - target[2], s1 - target[2])
+                composite(layer, target[:2], ys, level_slices(box, level)[1])
+
+        def reported(group: list[tuple[int, float, int, tuple[int, int, int, int] | None]]) -> None:
+            done = plans.index(group[-1]) + 1
+            self.report("blurring layers", (0.2 if back else 0.5) + 0.3 * done / count)
 
         # Level by level, deepest first (levels only decrease toward layer 2); within a
         # level, bands of rows in parallel. The running composite is kept as colour
         # planes, like the layers.
-        levels = sorted({plan[2] for plan in plans}, reverse=True)
-        for level in levels:
+        for level in sorted({plan[2] for plan in plans if plan[2] > 1}, reverse=True):
             group = [plan for plan in plans if plan[2] == level]
             if acc_pre is None:
                 acc_level = level
@@ -524,22 +545,49 @@ class _Renderer:
                 acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
                 acc_level -= 1
             bands = row_bands(acc_alpha.shape[0], _LAYER_BAND_ROWS)
-            run_all(functools.partial(blur_rows, group), bands)
+            run_all(functools.partial(blur_rows, group, target=(acc_pre, acc_alpha, 0)), bands)
             for plan in group:
                 if plan[3] is not None:
                     acc_box = plan[3] if acc_box is None else box_union(acc_box, plan[3])
-            done = plans.index(group[-1]) + 1
-            self.report("blurring layers", (0.2 if back else 0.5) + 0.3 * done / count)
-        assert acc_pre is not None and acc_alpha is not None
-        while acc_level > 1:
+            reported(group)
+        while acc_pre is not None and acc_alpha is not None and acc_level > 2:
             acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
             acc_level -= 1
-        # Written over the side's own level-1 colour, which no layer needs any more (one
-        # image-sized array fewer to fault in).
-        interleaved = cv2.merge(list(acc_pre), dst=side.premultiplied)
+        deep = None if acc_pre is None or acc_alpha is None else (acc_pre, acc_alpha)
+        shallow = [plan for plan in plans if plan[2] == 1]
+        # At level 1 each band of rows upsamples its own rows of the composite so far and
+        # composites the layers there, and its result is written over the side's own
+        # colour, which the layers no longer need there: no level-1 composite of colour
+        # planes besides it. Rows that other bands' layers still read (within their reach)
+        # are held and written once all bands are done.
+        colour = side.premultiplied
+        height, width = side.position.shape
+        alpha_out = np.empty((height, width), np.float32)
+        margin = max((self.layer_blur.reach(plan[1], 1) for plan in shallow), default=0)
+        held: list[tuple[int, np.ndarray]] = []
+
+        def level_one_rows(rows: tuple[int, int]) -> None:
+            b0, b1 = rows
+            if deep is None:
+                band_pre = np.zeros((3, b1 - b0, width), np.float32)
+                band_alpha = np.zeros((b1 - b0, width), np.float32)
+            else:
+                band_pre, band_alpha = upsample2_rows(deep, acc_box, 2, b0, b1)
+            blur_rows(shallow, rows, target=(band_pre, band_alpha, b0))
+            alpha_out[b0:b1] = band_alpha
+            inner = slice(min(margin, b1 - b0), max(min(margin, b1 - b0), b1 - b0 - margin))
+            _merge_rows(band_pre[:, inner], colour[b0 + inner.start : b0 + inner.stop])
+            held.append((b0, band_pre[:, : inner.start].copy()))
+            held.append((b0 + inner.stop, band_pre[:, inner.stop :].copy()))
+
+        run_all(level_one_rows, row_bands(height, _LAYER_BAND_ROWS))
+        for first, planes in held:
+            _merge_rows(planes, colour[first : first + len(planes[0])])
+        if shallow:
+            reported(shallow)
         if self.highlights is not None:
-            self.highlights.compress(interleaved, acc_alpha)
-        return interleaved, acc_alpha
+            self.highlights.compress(colour, alpha_out)
+        return colour, alpha_out
 
     # ------------------------------------------------------------------ level-1 composite
 

@@ -68,6 +68,40 @@ def upsample2_within(
     return up_planes, up_alpha
 
 
+def upsample2_rows(
+    arrays: tuple[np.ndarray, np.ndarray],
+    box: tuple[int, int, int, int] | None,
+    level: int,
+    y0: int,
+    y1: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows y0..y1 of :func:`upsample2_within` ``(arrays, box, level)``, the same values.
+
+    Only the rows of the box's crop that bilinear 2x upsampling reads for them are
+    resampled: a row of margin each side where the crop goes on (its edges, which OpenCV
+    replicates, are those of the whole crop's).
+    """
+    planes, alpha = arrays
+    height, width = alpha.shape
+    up_planes = np.zeros((planes.shape[0], y1 - y0, width * 2), np.float32)
+    up_alpha = np.zeros((y1 - y0, width * 2), np.float32)
+    if box is None:
+        return up_planes, up_alpha
+    factor = 2 ** (level - 1)
+    top, left = max(0, box[0] // factor - 1), max(0, box[2] // factor - 1)
+    bottom, right = min(height, -(-box[1] // factor) + 1), min(width, -(-box[3] // factor) + 1)
+    first, last = max(y0, 2 * top), min(y1, 2 * bottom)
+    if first >= last:
+        return up_planes, up_alpha
+    c0, c1 = max(top, first // 2 - 1), min(bottom, (last + 1) // 2 + 1)
+    size = (2 * (right - left), 2 * (c1 - c0))
+    kept = slice(first - 2 * c0, last - 2 * c0)
+    for plane, up in (*zip(planes, up_planes, strict=True), (alpha, up_alpha)):
+        piece = cv2.resize(plane[c0:c1, left:right], size, interpolation=cv2.INTER_LINEAR)
+        up[first - y0 : last - y0, 2 * left : 2 * right] = piece[kept]
+    return up_planes, up_alpha
+
+
 def box_union(
     first: tuple[int, int, int, int], second: tuple[int, int, int, int]
 ) -> tuple[int, int, int, int]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from depthfx.filters import push_pull
-from depthfx.render.defocus.resample import CoarseFill, upsample2_within
+from depthfx.render.defocus.resample import CoarseFill, upsample2_rows, upsample2_within
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,44 @@ def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
     up_planes, up_alpha = upsample2_within((planes, alpha), box, level)
     np.testing.assert_array_equal(up_planes, np.stack([whole(plane) for plane in planes]))
     np.testing.assert_array_equal(up_alpha, whole(alpha))
+
+
+@pytest.mark.parametrize(
+    ("level", "shape", "box"),
+    [
+        (2, (96, 128), (16, 76, 32, 176)),  # inside
+        (2, (48, 64), (0, 96, 0, 128)),  # the whole array
+        (2, (96, 128), (176, 192, 224, 256)),  # a corner
+        (3, (48, 64), (40, 120, 8, 200)),
+    ],
+)
+def test_rows_of_the_upsampled_composite_are_those_of_upsampling_it_whole(
+    level: int, shape: tuple[int, int], box: tuple[int, int, int, int]
+) -> None:
+    rng = np.random.default_rng(level)
+    factor = 2 ** (level - 1)
+    y0, y1, x0, x1 = (value // factor for value in box)
+    planes = np.zeros((3, *shape), np.float32)
+    alpha = np.zeros(shape, np.float32)
+    planes[:, y0:y1, x0:x1] = rng.random((3, y1 - y0, x1 - x0))
+    alpha[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0))
+    whole_planes, whole_alpha = upsample2_within((planes, alpha), box, level)
+    height = 2 * shape[0]
+    for first, last in (
+        (0, height),
+        (0, 1),
+        (5, 6),
+        (7, 40),
+        (2 * y0 - 3, 2 * y0 + 2),
+        (height - 5, height),
+    ):
+        first, last = max(0, first), min(height, last)
+        rows_planes, rows_alpha = upsample2_rows((planes, alpha), box, level, first, last)
+        np.testing.assert_array_equal(rows_planes, whole_planes[:, first:last])
+        np.testing.assert_array_equal(rows_alpha, whole_alpha[first:last])
+    none_planes, none_alpha = upsample2_rows((planes, alpha), None, level, 4, 9)
+    assert none_planes.shape == (3, 5, 2 * shape[1]) and not none_planes.any()
+    assert not none_alpha.any()
 
 
 @pytest.mark.parametrize("shape", [(96, 80), (90, 78)])

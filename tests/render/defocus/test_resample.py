@@ -10,6 +10,20 @@ from depthfx.filters import push_pull
 from depthfx.render.defocus.resample import CoarseFill, upsample2_rows, upsample2_within
 
 
+def composite_in_box(
+    level: int, shape: tuple[int, int], box: tuple[int, int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random (3, H, W) planes and alpha at ``level``, zero outside the level-1 ``box``."""
+    rng = np.random.default_rng(level)
+    factor = 2 ** (level - 1)
+    y0, y1, x0, x1 = (value // factor for value in box)
+    planes = np.zeros((3, *shape), np.float32)
+    alpha = np.zeros(shape, np.float32)
+    planes[:, y0:y1, x0:x1] = rng.random((3, y1 - y0, x1 - x0))
+    alpha[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0))
+    return planes, alpha
+
+
 @pytest.mark.parametrize(
     ("level", "shape", "box"),
     [
@@ -25,13 +39,7 @@ def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
         height, width = plane.shape
         return cv2.resize(plane, (width * 2, height * 2), interpolation=cv2.INTER_LINEAR)
 
-    rng = np.random.default_rng(level)
-    factor = 2 ** (level - 1)
-    y0, y1, x0, x1 = (value // factor for value in box)
-    planes = np.zeros((3, *shape), np.float32)
-    alpha = np.zeros(shape, np.float32)
-    planes[:, y0:y1, x0:x1] = rng.random((3, y1 - y0, x1 - x0))
-    alpha[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0))
+    planes, alpha = composite_in_box(level, shape, box)
     up_planes, up_alpha = upsample2_within((planes, alpha), box, level)
     np.testing.assert_array_equal(up_planes, np.stack([whole(plane) for plane in planes]))
     np.testing.assert_array_equal(up_alpha, whole(alpha))
@@ -49,21 +57,16 @@ def test_running_composite_upsampled_within_its_box_equals_whole_upsampling(
 def test_rows_of_the_upsampled_composite_are_those_of_upsampling_it_whole(
     level: int, shape: tuple[int, int], box: tuple[int, int, int, int]
 ) -> None:
-    rng = np.random.default_rng(level)
-    factor = 2 ** (level - 1)
-    y0, y1, x0, x1 = (value // factor for value in box)
-    planes = np.zeros((3, *shape), np.float32)
-    alpha = np.zeros(shape, np.float32)
-    planes[:, y0:y1, x0:x1] = rng.random((3, y1 - y0, x1 - x0))
-    alpha[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0))
+    planes, alpha = composite_in_box(level, shape, box)
     whole_planes, whole_alpha = upsample2_within((planes, alpha), box, level)
     height = 2 * shape[0]
+    edge = 2 * (box[0] // 2 ** (level - 1))  # the box's first row, upsampled
     for first, last in (
         (0, height),
         (0, 1),
         (5, 6),
         (7, 40),
-        (2 * y0 - 3, 2 * y0 + 2),
+        (edge - 3, edge + 2),
         (height - 5, height),
     ):
         first, last = max(0, first), min(height, last)

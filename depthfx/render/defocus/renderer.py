@@ -609,7 +609,11 @@ class _Renderer:
         # The fine layers' colour is needed only here: the middle layers are summed into
         # it (the same sums, in the other order, so the same values).
         middle_pre = level_one.fine_pre.assemble(*self.half_shape)
-        middle_alpha = np.empty_like(fine)
+        # The sides' layer positions are not needed once they are blurred: their buffers
+        # take the middle layers' alpha and its clipped copy (wholly overwritten), instead
+        # of fresh level-1 planes.
+        spare = [side.position for side in level_one.coarse_sides]
+        middle_alpha = spare.pop() if spare else np.empty_like(fine)
 
         def middle(rows: tuple[int, int]) -> None:
             """Fine layers over the background side, premultiplied."""
@@ -625,7 +629,9 @@ class _Renderer:
         run_all(middle, bands)
         fill = None
         if front is not None:
-            fill = CoarseFill(middle_pre, np.clip(middle_alpha, 0.0, 1.0))
+            clipped = np.clip(middle_alpha, 0.0, 1.0, out=spare.pop() if spare else None)
+            fill = CoarseFill(middle_pre, clipped)
+            del clipped
 
         def compose(rows: tuple[int, int]) -> None:
             band = slice(*rows)

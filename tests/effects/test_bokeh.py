@@ -291,5 +291,5 @@ def test_rendering_in_place_holds_few_image_sized_arrays() -> None:
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()
-    # About 16 planes before out= and the renderer's bands (about 8.5 now).
+    # About 15 planes before out= and the renderer's bands (about 8 now).
     assert peak < 11 * plane, peak / plane

@@ -252,5 +252,5 @@ def test_rendering_in_place_holds_few_image_sized_arrays() -> None:
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()
-    # About 12 planes before out= and the renderer's bands (about 7.5 now).
+    # About 12 planes before out= and the renderer's bands (about 7 now).
     assert peak < 9.5 * plane, peak / plane

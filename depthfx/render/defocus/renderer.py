@@ -2,8 +2,10 @@
 
 Full-resolution work is done in tiles on the shared workers (NumPy and OpenCV release the
 GIL); tiles that are wholly sharp are copied and wholly blurred ones are just upsampled, so
-the expensive per-pixel path only runs near the focal plane. Layers are blurred in parallel
-inside the bounding box of their pixels plus the blur's reach.
+the expensive per-pixel path only runs near the focal plane. Layers are blurred inside the
+bounding box of their pixels plus the blur's reach, level by level, in bands of rows on
+the workers (each band widened by its kernel's reach: the same sums as whole), so no
+worker holds a whole layer. The result may be written over the photo itself (``out=``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from ..._parallel import JobGroup, ThreadScratch, row_bands, run_all
+from ..._parallel import ThreadScratch, row_bands, run_all
 from ...errors import ParameterError
 from ...image import as_float_image, split_alpha
 from ...stats import extremes
@@ -219,42 +221,40 @@ class _Renderer:
         # Level-1 arrays are padded so every deeper level divides them exactly.
         self.multiple = 2 ** (deepest - 1) * TILE
         self.transparent_near: np.ndarray | None = None
-        # Layer-sized buffers reused by each worker from layer to layer.
+        # Band-sized buffers reused by each worker from layer to layer.
         self.scratch = ThreadScratch()
         self.layer_blur = LayerBlur(aperture, (self.height, self.width), self.scratch)
-        self.jobs = JobGroup()
 
     # ------------------------------------------------------------------ orchestration
 
     def run(self, result: np.ndarray) -> None:
         """Render into ``result`` (H, W, 3|4), which may be the photo itself."""
-        with self.jobs:
-            self.report("preparing layers", 0.0)
-            level_one = self._downsample_coarse()
-            self.report("blurring layers", 0.2)
-            # One side after the other: the foreground's reduced copies take the place of
-            # the background's.
-            back = (
-                self._composite_side(level_one.back, self._pyramid(level_one, True), back=True)
-                if level_one.back is not None
-                else None
-            )
-            self.report("blurring layers", 0.5)
-            front = (
-                self._composite_side(level_one.front, self._pyramid(level_one, False), back=False)
-                if level_one.front is not None
-                else None
-            )
-            if front is not None and level_one.front is not None:
-                # Shared pixels leave the foreground see-through along its depth steps.
-                reach = layer_radius(level_one.front.top_index) / 2.0
-                fill_solid_interior(*front, level_one.front.coverage, reach=reach)
-            fill, coarse = self._level_one_composite(level_one, back, front)
-            self.report("compositing", 0.8)
-            self.transparent_near = (
-                self._transparency_reach(level_one) if self.alpha is not None else None
-            )
-            self._compose_full(back, front, fill, coarse, result)
+        self.report("preparing layers", 0.0)
+        level_one = self._downsample_coarse()
+        self.report("blurring layers", 0.2)
+        # One side after the other: the foreground's reduced copies take the place of
+        # the background's.
+        back = (
+            self._composite_side(level_one.back, self._pyramid(level_one, True), back=True)
+            if level_one.back is not None
+            else None
+        )
+        self.report("blurring layers", 0.5)
+        front = (
+            self._composite_side(level_one.front, self._pyramid(level_one, False), back=False)
+            if level_one.front is not None
+            else None
+        )
+        if front is not None and level_one.front is not None:
+            # Shared pixels leave the foreground see-through along its depth steps.
+            reach = layer_radius(level_one.front.top_index) / 2.0
+            fill_solid_interior(*front, level_one.front.coverage, reach=reach)
+        fill, coarse = self._level_one_composite(level_one, back, front)
+        self.report("compositing", 0.8)
+        self.transparent_near = (
+            self._transparency_reach(level_one) if self.alpha is not None else None
+        )
+        self._compose_full(back, front, fill, coarse, result)
 
     # ------------------------------------------------------------------ full -> half
 

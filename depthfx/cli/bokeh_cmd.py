@@ -55,6 +55,8 @@ def bokeh_command(
         pixels = photo.rgba()
         choice = choose_focus(pixels, depth_map, options.focus)
         typer.echo(choice.describe())
-        result = render_bokeh(pixels, depth_map, choice, options, progress=progress)
+        # Rendered over the pixels this command owns (photo.rgba() may be the photo's own
+        # array; only the photo's metadata is used after this): no second full-size image.
+        result = render_bokeh(pixels, depth_map, choice, options, progress=progress, out=pixels)
     written = write_image(output, result, like=photo, inputs=(image, *request.inputs()))
     typer.echo(f"wrote {written}")

@@ -64,6 +64,9 @@ def miniature_command(
         else:
             # The left view of a stereo file (side-by-side picture, MPO), as other commands use.
             photo = load_photo(image, request)
-        result = options.apply(photo.rgba(), depth_map, progress=progress)
+        # Rendered over the pixels this command owns (only the photo's metadata is used
+        # after this): no second full-size image.
+        pixels = photo.rgba()
+        result = options.apply(pixels, depth_map, progress=progress, out=pixels)
     written = write_image(output, result, like=photo, inputs=(image, *request.inputs()))
     typer.echo(f"wrote {written}")

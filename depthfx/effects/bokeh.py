@@ -31,6 +31,7 @@ from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srg
 from ..matte import edge_matte
 from ..params import Params, option
 from ..render.defocus import render_defocus
+from ..render.defocus.target import checked_out
 from ..render.kernels import SHAPES, Aperture
 from ..stats import percentiles, sample_step
 from .focus import FOCUS_HELP, FocusChoice, FocusSpec, choose_focus, parse_focus
@@ -143,6 +144,7 @@ def bokeh(
     f_number: float | None = None,
     sensor_width_mm: float = 36.0,
     progress: Progress | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Render a photo as if shot with a wide aperture focused at ``focus``.
 
@@ -157,15 +159,19 @@ highlight_threshold, highlight_gain, cats_eye, grain, focal_length_mm, f_number,
 sensor_width_mm
         The options of :class:`Bokeh` (each field's help gives its meaning and range).
     progress : callable(stage, fraction), optional
+    out : ndarray, optional
+        float32 array of the image's shape to receive the result; it may be ``image``
+        itself, which saves a full-size copy. The result is returned either way.
 
     Returns
     -------
-    ndarray float32 with the shape of ``image``.
+    ndarray float32 with the shape of ``image`` (``out`` when given).
 
     Raises
     ------
     ParameterError
-        An option out of its range (the message names it and the range).
+        An option out of its range (the message names it and the range), or ``out`` is not
+        a float32 array of the image's shape.
 
     Examples
     --------
@@ -192,7 +198,7 @@ sensor_width_mm
         f_number=f_number,
         sensor_width_mm=sensor_width_mm,
     )
-    return options.apply(image, depth, progress=progress)
+    return options.apply(image, depth, progress=progress, out=out)
 
 
 _LENS = "Lens"
@@ -321,12 +327,14 @@ class Bokeh(Params):
         depth: DepthMap | np.ndarray,
         *,
         progress: Progress | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Render ``image`` with these options (see :func:`bokeh`)."""
         image = as_float_image(image)
+        checked_out(out, image)
         depth_map = as_depthmap(depth).fit_to(image.shape[:2], guide=image[:, :, :3])
         choice = choose_focus(image, depth_map, self.focus)
-        return render_bokeh(image, depth_map, choice, self, progress=progress)
+        return render_bokeh(image, depth_map, choice, self, progress=progress, out=out)
 
 
 def render_bokeh(
@@ -336,8 +344,10 @@ def render_bokeh(
     options: Bokeh,
     *,
     progress: Progress | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`bokeh` after the focus is chosen (the CLI reports the focus in between)."""
+    target = checked_out(out, as_float_image(image))
 
     def coc_of(values: np.ndarray | None = None) -> np.ndarray:
         return circle_of_confusion(
@@ -358,7 +368,11 @@ def render_bokeh(
     far_coc = far_share = None
     if not matte.is_trivial:
         far_coc, far_share = matte.split(coc, coc_of)
-    out = render_defocus(
+    del matte  # its tiles are in the split now (a few dozen MB at 12 MP)
+    grain = options.grain > 0 and float(np.abs(coc).max(initial=0.0)) >= 0.5
+    # Measured on the photo before the render may write over it.
+    noise = estimate_noise(split_alpha(image)[0], np.abs(coc) < 0.5) if grain else 0.0
+    result = render_defocus(
         image,
         coc,
         aperture=options.aperture(),
@@ -367,10 +381,14 @@ def render_bokeh(
         far_coc=far_coc,
         far_share=far_share,
         progress=progress,
+        out=target,
     )
-    if options.grain > 0 and float(np.abs(coc).max(initial=0.0)) >= 0.5:
-        out = add_matching_grain(out, image, coc, amount=options.grain)
-    return out
+    if grain and noise > 0:
+        grained = _grain(result, coc, noise, amount=options.grain)
+        if target is None:
+            return grained
+        np.copyto(target, grained)
+    return result
 
 
 def add_matching_grain(
@@ -386,11 +404,18 @@ def add_matching_grain(
     Noise is measured and added in the sRGB-encoded domain, where camera noise is roughly
     uniform across brightness. Deterministic for a given ``seed``.
     """
-    rgb, alpha = split_alpha(rendered)
     source, _ = split_alpha(original)
     sigma = estimate_noise(source, np.abs(coc) < 0.5)
     if sigma <= 0:
         return rendered
+    return _grain(rendered, coc, sigma, amount=amount, seed=seed)
+
+
+def _grain(
+    rendered: np.ndarray, coc: np.ndarray, sigma: float, *, amount: float, seed: int = 0
+) -> np.ndarray:
+    """:func:`add_matching_grain` with the noise level ``sigma`` measured (> 0)."""
+    rgb, alpha = split_alpha(rendered)
     weight = np.clip(np.abs(coc) / 2.0, 0.0, 1.0) * np.float32(amount * sigma)
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(rgb.shape[:2], dtype=np.float32)

@@ -36,6 +36,7 @@ from ..image import (
 )
 from ..params import Params, option
 from ..render.defocus import render_defocus
+from ..render.defocus.target import checked_out
 from ..stats import percentiles, sample_step
 
 NAME = "miniature"
@@ -68,6 +69,7 @@ def miniature(
     contrast: float = 1.15,
     vignette: float = 0.2,
     progress: Progress | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Make a photo look like a model scene: a narrow zone of focus, vivid colours.
 
@@ -81,15 +83,19 @@ def miniature(
         The options of :class:`Miniature` (each field's help gives its meaning and range).
     progress : callable(stage, fraction), optional
         Progress reports.
+    out : ndarray, optional
+        float32 array of the image's shape to receive the result; it may be ``image``
+        itself, which saves a full-size copy. The result is returned either way.
 
     Returns
     -------
-    ndarray, same shape as ``image``, float32 linear light.
+    ndarray, same shape as ``image``, float32 linear light (``out`` when given).
 
     Raises
     ------
     ParameterError
-        An option is out of range, or ``mode="depth"`` without a depth map.
+        An option is out of range, ``mode="depth"`` without a depth map, or ``out`` is not
+        a float32 array of the image's shape.
 
     Examples
     --------
@@ -109,7 +115,7 @@ def miniature(
         contrast=contrast,
         vignette=vignette,
     )
-    return options.apply(image, depth, progress=progress)
+    return options.apply(image, depth, progress=progress, out=out)
 
 
 def _render_miniature(
@@ -126,11 +132,13 @@ def _render_miniature(
     contrast: float,
     vignette: float,
     progress: Progress | None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`miniature` with checked options (:meth:`Miniature.apply` passes them)."""
     if mode == "depth" and depth is None:
         raise ParameterError("mode 'depth' needs a depth map; use mode 'band' without one")
     array = as_float_image(image)
+    target = checked_out(out, array)
     report = progress or (lambda stage, fraction: None)
     height, width_px = array.shape[:2]
     use_depth = depth is not None and mode != "band"
@@ -143,26 +151,29 @@ def _render_miniature(
         coc_radius = _depth_coc(
             depth_map, position=position, angle=angle, half_width=width / 2, max_radius=max_radius
         )
+        del depth_map  # when resized to the photo, an image-sized plane not to hold
     else:
         band_distance = _band_distance((height, width_px), position=position, angle=angle)
         coc_radius = _band_coc(
             band_distance, half_width=width / 2, transition=transition, max_radius=max_radius
         )
+        del band_distance  # an image-sized plane not to hold through the render
 
     def blur_progress(stage: str, fraction: float) -> None:
         report(f"blur: {stage}", 0.1 + 0.8 * fraction)
 
-    blurred = render_defocus(array, coc_radius, progress=blur_progress)
+    blurred = render_defocus(array, coc_radius, progress=blur_progress, out=target)
     report("look", 0.92)
     rgb, alpha = split_alpha(blurred)
-    # The renderer's output is a fresh array: grading it in place spares a 12 MP allocation
-    # (its page faults cost more than the arithmetic); never when it could be the input.
-    in_place = rgb.flags.c_contiguous and not np.may_share_memory(rgb, array)
-    rgb = _grade(
+    # The renderer's output is a fresh array or the caller's ``out``: grading it in place
+    # spares a 12 MP allocation (its page faults cost more than the arithmetic); never
+    # when it could be the input the caller did not give as ``out``.
+    in_place = target is not None or not np.may_share_memory(rgb, array)
+    graded = _grade(
         rgb, saturation=saturation, contrast=contrast, vignette=vignette, in_place=in_place
     )
     report("done", 1.0)
-    return join_alpha(rgb, alpha)
+    return blurred if graded is rgb else join_alpha(graded, alpha)
 
 
 # --------------------------------------------------------------------------- focus
@@ -373,7 +384,11 @@ def _grade(
 
     def grade_rows(rows: tuple[int, int]) -> None:
         y0, y1 = rows
-        target = out[y0:y1]
+        band = out[y0:y1]
+        # OpenCV writes only into packed pixels: the colour of a 4-channel image (in
+        # place) is graded in a copy of the band and put back.
+        packed = band.flags.c_contiguous
+        target = band if packed else np.ascontiguousarray(band)
         if matrix is not None:
             # Per-pixel, so OpenCV may write over its source (each pixel is read whole
             # before it is written): in place needs no copy of the rows.
@@ -393,6 +408,8 @@ def _grade(
             # OpenCV's per-pixel product with a 3-channel copy: NumPy broadcasting over a
             # trailing axis of 3 (or per-channel strided passes) is slower, same products.
             cv2.multiply(target, cv2.merge([falloff, falloff, falloff]), dst=target)
+        if not packed:
+            band[...] = target
 
     _over_row_chunks(grade_rows, height)
     return out
@@ -521,9 +538,10 @@ class Miniature(Params):
         depth: DepthMap | np.ndarray | None = None,
         *,
         progress: Progress | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Render ``image`` with these options (see :func:`miniature`)."""
-        return _render_miniature(image, depth, **self.options(), progress=progress)
+        return _render_miniature(image, depth, **self.options(), progress=progress, out=out)
 
 
 __all__ = ["MODES", "NAME", "Miniature", "fit_focal_plane", "miniature"]

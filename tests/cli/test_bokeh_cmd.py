@@ -154,3 +154,26 @@ def test_help_lists_lens_options() -> None:
     assert result.exit_code == 0
     for option in ("--focus", "--strength", "--shape", "--dof", "--cats-eye", "--lens-mm"):
         assert option in result.output
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_the_command_writes_what_the_library_renders(tmp_path: Path, alpha: bool) -> None:
+    # The command renders over the photo's own pixels: the file must still be the
+    # library's result for the photo as read.
+    from depthfx.depthmap import DepthMap
+    from depthfx.effects.bokeh import bokeh
+    from depthfx.image import read_image, write_image
+
+    photo, depth = write_scene(tmp_path, np.uint16, alpha=alpha)
+    out = tmp_path / "out.png"
+    arguments = ["--focus", "50,20", "--strength", "4", "--grain", "1"]
+    result = runner.invoke(
+        app, ["bokeh", str(photo), "--depth", str(depth), *arguments, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    source = read_image(photo)
+    expected = bokeh(
+        source.rgba(), DepthMap(np.load(depth)), focus=(50, 20), strength=4.0, grain=1.0
+    )
+    library = write_image(tmp_path / "library.png", expected, like=source)
+    assert out.read_bytes() == library.read_bytes()

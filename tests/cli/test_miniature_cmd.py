@@ -138,3 +138,19 @@ def test_help() -> None:
     assert result.exit_code == 0
     for option in ("--mode", "--position", "--width", "--angle", "--strength"):
         assert option in result.output
+
+
+def test_the_command_writes_what_the_library_renders(photo: Path, tmp_path: Path) -> None:
+    # The command renders over the photo's own pixels: the file must still be the
+    # library's result for the photo as read.
+    from depthfx.effects.miniature import miniature
+    from depthfx.image import write_image
+
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["miniature", str(photo), "--strength", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    source = read_image(photo)
+    library = write_image(
+        tmp_path / "library.png", miniature(source.rgba(), strength=3.0), like=source
+    )
+    assert out.read_bytes() == library.read_bytes()

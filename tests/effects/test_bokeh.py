@@ -127,7 +127,7 @@ def test_dataclass_mirrors_the_function() -> None:
     keywords = {
         name
         for name, p in inspect.signature(bokeh).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("progress", "out")
     }
     assert {f.name for f in fields(Bokeh)} == keywords
     assert NAME == "bokeh"
@@ -245,3 +245,51 @@ def test_background_between_fibres_is_blurred_and_the_fibres_stay_sharp() -> Non
     assert _high_frequency_energy(out, between) <= 0.5 * before
     error = float(((out - scene.image)[scene.fibres] ** 2).mean())
     assert 10 * math.log10(1.0 / max(error, 1e-12)) >= 30.0
+
+
+# --------------------------------------------------------------------------- out=
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("grain", [0.0, 1.0])
+def test_rendering_over_the_photo_itself_gives_the_same_bits(channels: int, grain: float) -> None:
+    image, nearness = ramp_scene(300, 1100)
+    if channels == 4:
+        alpha = np.clip(np.random.default_rng(2).random((300, 1100), dtype=np.float32) * 2, 0, 1)
+        image = np.dstack([image, alpha])
+    options = {"focus": (550, 150), "strength": 2.0, "grain": grain}
+    expected = bokeh(image, nearness, **options)
+    target = image.copy()
+    result = Bokeh(**options).apply(target, nearness, out=target)
+    assert result is target
+    assert np.array_equal(result, expected)
+    other = np.empty_like(image)
+    assert bokeh(image, nearness, **options, out=other) is other
+    assert np.array_equal(other, expected)
+
+
+def test_an_out_of_another_shape_is_refused() -> None:
+    image, nearness = ramp_scene()
+    with pytest.raises(ParameterError, match=r"\bout\b"):
+        bokeh(image, nearness, out=np.empty((60, 80, 4), np.float32))
+
+
+def test_rendering_in_place_holds_few_image_sized_arrays() -> None:
+    # A regression bound on memory, not time: fresh memory is what a whole command pays
+    # for on first touch. NumPy's allocations are traced, so the count is exact.
+    import tracemalloc
+
+    height, width = 1200, 1800
+    rows, cols = np.mgrid[:height, :width].astype(np.float32)
+    nearness = cols / width + 0.3 * np.sin(rows / 97)
+    image = np.random.default_rng(0).random((height, width, 3), dtype=np.float32)
+    plane = height * width * 4
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        bokeh(image, nearness, focus=(900, 600), strength=1.5, out=image)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    # About 15 planes before out= and the renderer's bands (about 8 now).
+    assert peak < 11 * plane, peak / plane

@@ -132,7 +132,7 @@ def test_dataclass_mirrors_the_function() -> None:
     keywords = [
         name
         for name, parameter in signature.parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("progress", "out")
     ]
     fields = dataclasses.fields(Miniature)
     assert [field.name for field in fields] == keywords
@@ -204,3 +204,53 @@ def test_grading_in_place_equals_grading_a_copy() -> None:
     assert result is graded
     np.testing.assert_array_equal(result, expected)
     assert not np.array_equal(expected, photo)
+
+
+def test_grading_a_four_channel_images_colour_in_place() -> None:
+    from depthfx.effects.miniature import _grade
+
+    image = np.random.default_rng(5).random((150, 97, 4), dtype=np.float32) * 1.2
+    options = {"saturation": 1.6, "contrast": 1.3, "vignette": 0.4}
+    expected = _grade(np.ascontiguousarray(image[:, :, :3]), **options, in_place=False)
+    graded = image.copy()
+    result = _grade(graded[:, :, :3], **options, in_place=True)
+    assert np.shares_memory(result, graded)
+    np.testing.assert_array_equal(graded[:, :, :3], expected)
+    np.testing.assert_array_equal(graded[:, :, 3], image[:, :, 3])
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_rendering_over_the_photo_itself_gives_the_same_bits(channels: int) -> None:
+    rng = np.random.default_rng(6)
+    image = rng.random((300, 1100, channels), dtype=np.float32)
+    options = {"strength": 2.0, "position": 0.5}
+    expected = miniature(image, **options)
+    target = image.copy()
+    result = Miniature(**options).apply(target, out=target)
+    assert result is target
+    assert np.array_equal(result, expected)
+
+
+def test_an_out_of_another_dtype_is_refused() -> None:
+    image = np.zeros((20, 30, 3), np.float32)
+    with pytest.raises(ParameterError, match=r"\bout\b"):
+        miniature(image, out=np.zeros((20, 30, 3), np.float64))
+
+
+def test_rendering_in_place_holds_few_image_sized_arrays() -> None:
+    # A regression bound on memory, not time: fresh memory is what a whole command pays
+    # for on first touch. NumPy's allocations are traced, so the count is exact.
+    import tracemalloc
+
+    height, width = 1200, 1800
+    image = np.random.default_rng(0).random((height, width, 3), dtype=np.float32)
+    plane = height * width * 4
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        miniature(image, out=image)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    # About 12 planes before out= and the renderer's bands (about 7 now).
+    assert peak < 9.5 * plane, peak / plane

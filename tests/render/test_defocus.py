@@ -360,3 +360,69 @@ def test_bad_split_input_is_refused() -> None:
         render_defocus(image, coc, far_coc=coc, far_share=np.full((8, 8), 2.0, np.float32))
     with pytest.raises(ParameterError, match="finite"):
         render_defocus(image, coc, far_coc=coc + np.inf, far_share=coc)
+
+
+# --------------------------------------------------------------------------- out=
+
+
+def _scene_with_several_tiles(channels: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A photo over three rows and three columns of the renderer's tiles, with sharp,
+    blurred and split pixels next to each other (4 channels: a varying alpha)."""
+    height, width = 300, 1100
+    rng = np.random.default_rng(3)
+    image = rng.random((height, width, channels), dtype=np.float32)
+    if channels == 4:
+        image[:, :, 3] = np.clip(rng.random((height, width), dtype=np.float32) * 2, 0, 1)
+    rows, cols = np.mgrid[:height, :width].astype(np.float32)
+    coc = ((cols - 500) / 60.0 + 2 * np.sin(rows / 17)).astype(np.float32)
+    far_share = np.zeros_like(coc)
+    far_share[100:140, 480:560] = 0.5
+    return image, coc, {"far_coc": coc + 5, "far_share": far_share}
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("split", [False, True])
+def test_rendering_over_the_image_itself_gives_the_same_bits(channels: int, split: bool) -> None:
+    image, coc, parts = _scene_with_several_tiles(channels)
+    options = {"highlight_threshold": 0.5, "highlight_gain": 3.0, **(parts if split else {})}
+    expected = render_defocus(image, coc, **options)
+    target = image.copy()
+    result = render_defocus(target, coc, **options, out=target)
+    assert result is target
+    assert np.array_equal(result, expected)
+
+
+def test_out_receives_the_result_and_leaves_the_image_alone() -> None:
+    image, coc, _ = _scene_with_several_tiles(3)
+    before = image.copy()
+    out = np.full_like(image, np.nan)
+    result = render_defocus(image, coc, out=out)
+    assert result is out
+    assert np.array_equal(out, render_defocus(image, coc))
+    assert np.array_equal(image, before)
+    # Nothing to blur: the image is copied into out.
+    still = np.full_like(image, np.nan)
+    assert render_defocus(image, np.zeros_like(coc), out=still) is still
+    assert np.array_equal(still, image)
+
+
+@pytest.mark.parametrize(
+    "out",
+    [
+        np.zeros((20, 30, 4), np.float32),
+        np.zeros((20, 30, 3), np.float64),
+        np.zeros((30, 20, 3), np.float32),
+        [[0.0]],
+    ],
+)
+def test_an_out_that_cannot_hold_the_result_is_refused(out: np.ndarray) -> None:
+    image = textured((20, 30))
+    with pytest.raises(ParameterError, match=r"\bout\b"):
+        render_defocus(image, np.full((20, 30), 3.0, np.float32), out=out)
+
+
+def test_an_out_overlapping_the_image_elsewhere_is_refused() -> None:
+    storage = textured((21, 30))
+    image, shifted = storage[:20], storage[1:]
+    with pytest.raises(ParameterError, match=r"\bout\b"):
+        render_defocus(image, np.full((20, 30), 3.0, np.float32), out=shifted)

@@ -5,6 +5,7 @@ it under nearer occluders with its own colour only."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -61,51 +62,67 @@ class LayerBlur:
         else:
             cv2.absdiff(position, float(index), dst=membership)  # type: ignore[call-overload]
         ramp_down(membership)
-        # Planes, not interleaved channels: OpenCV filters one float plane in a third less
-        # time per channel than a 5-channel image, and every product below is contiguous.
-        stack = self.scratch.get("stack", (5, y1 - y0, x1 - x0))
-        premultiplied = side.premultiplied[y0:y1, x0:x1]
-        for channel in range(3):
-            np.multiply(premultiplied[:, :, channel], membership, out=stack[channel])
-        np.multiply(coverage, membership, out=stack[3])
+        # One plane at a time, each blurred before the next is made (planes, not
+        # interleaved channels: OpenCV filters one float plane in a third less time per
+        # channel than a 5-channel image, and every product below is contiguous); a
+        # layer's five planes at once would be five more layer-sized buffers per worker.
+        # Coverage and occupancy first: the colour planes are scaled as they come.
+        plane = self.scratch.get("plane", membership.shape)
+        blur_plane = self._plane_blur(radius, level, work_level, box)
+        own = blur_plane(np.multiply(coverage, membership, out=plane))
         # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
-        # the focal plane) the fine layers and the whole foreground. (Reuses the
-        # membership buffer.)
-        nearer = ramp_from(position, float(index), rising=not back, out=membership)
+        # the focal plane) the fine layers and the whole foreground.
+        nearer = ramp_from(position, float(index), rising=not back, out=plane)
         nearer *= coverage
         if back and nearer_fixed is not None:
             nearer += nearer_fixed[y0:y1, x0:x1]
-        np.minimum(nearer, 1.0, out=stack[4])
-        planes: list[np.ndarray] = list(stack)
-        factor = 2 ** (level - work_level)
-        if factor > 1:
-            size = (stack.shape[2] // factor, stack.shape[1] // factor)
-            planes = [cv2.resize(plane, size, interpolation=cv2.INTER_AREA) for plane in planes]
-        kernel_radius = blur_kernel_radius(radius, level)
-        if self.aperture.cats_eye > 0:
-            blurred = self._cats_eye_blur(planes, kernel_radius, box, level)
-        else:
-            kernel = aperture_kernel(kernel_radius, self.aperture)
-            bands = cached_bands(kernel)
-            blurred = [convolve(plane, kernel, bands) for plane in planes]
-        blurred_pre = blurred[:3]
-        plane_shape = blurred[3].shape
+        nearer_blurred = blur_plane(np.minimum(nearer, 1.0, out=nearer))
         # Both planes hold sums of non-negative values weighted by a non-negative kernel,
         # so they are >= 0 as they are.
-        own, nearer_blurred = blurred[3], blurred[4]
         # Normalized convolution: extend the layer under nearer occluders (where it is
-        # confidently present) with its own colour only.
-        alpha = own * np.float32(1.0 / _EXTEND_CONFIDENCE)
-        np.minimum(alpha, 1.0, out=alpha)
-        alpha *= nearer_blurred
+        # confidently present) with its own colour only. The alpha is made in the nearer
+        # plane's buffer (the same products: multiplication commutes exactly).
+        gain = self.scratch.get("gain", own.shape)
+        confident = np.multiply(own, np.float32(1.0 / _EXTEND_CONFIDENCE), out=gain)
+        np.minimum(confident, 1.0, out=confident)
+        alpha = np.multiply(nearer_blurred, confident, out=nearer_blurred)
         alpha += own
         np.minimum(alpha, 1.0, out=alpha)
-        gain = self.scratch.get("gain", plane_shape)
         gain.fill(0.0)
         np.divide(alpha, own, out=gain, where=own > 1e-6)
-        for plane in blurred_pre:
-            plane *= gain
+        del own
+        premultiplied = side.premultiplied[y0:y1, x0:x1]
+        blurred_pre = []
+        for channel in range(3):
+            colour = blur_plane(np.multiply(premultiplied[:, :, channel], membership, out=plane))
+            colour *= gain
+            blurred_pre.append(colour)
         return blurred_pre, alpha
+
+    def reach(self, radius: float, level: int) -> int:
+        """Rows (at ``level``) a layer's blur reads beyond each pixel: a layer blurred over
+        a band of rows widened by this much has the values of blurring it whole there."""
+        return aperture_kernel(blur_kernel_radius(radius, level), self.aperture).shape[0] // 2
+
+    def _plane_blur(
+        self, radius: float, level: int, work_level: int, box: tuple[int, int, int, int]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """Blur of one plane at ``work_level`` into a fresh plane at ``level``."""
+        factor = 2 ** (level - work_level)
+        kernel_radius = blur_kernel_radius(radius, level)
+        cats_eye = self.aperture.cats_eye > 0
+        kernel = None if cats_eye else aperture_kernel(kernel_radius, self.aperture)
+        bands = None if kernel is None else cached_bands(kernel)
+
+        def blur(plane: np.ndarray) -> np.ndarray:
+            if factor > 1:
+                size = (plane.shape[1] // factor, plane.shape[0] // factor)
+                plane = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+            if kernel is None:
+                return self._cats_eye_blur([plane], kernel_radius, box, level)[0]
+            return convolve(plane, kernel, bands)
+
+        return blur
 
     def _cats_eye_blur(
         self, planes: list[np.ndarray], radius: float, box: tuple[int, int, int, int], level: int

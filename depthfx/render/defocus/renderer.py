@@ -2,12 +2,15 @@
 
 Full-resolution work is done in tiles on the shared workers (NumPy and OpenCV release the
 GIL); tiles that are wholly sharp are copied and wholly blurred ones are just upsampled, so
-the expensive per-pixel path only runs near the focal plane. Layers are blurred in parallel
-inside the bounding box of their pixels plus the blur's reach.
+the expensive per-pixel path only runs near the focal plane. Layers are blurred inside the
+bounding box of their pixels plus the blur's reach, level by level, in bands of rows on
+the workers (each band widened by its kernel's reach: the same sums as whole), so no
+worker holds a whole layer. The result may be written over the photo itself (``out=``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,9 +18,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from ..._parallel import JobGroup, ThreadScratch, row_bands, run_all
+from ..._parallel import ThreadScratch, row_bands, run_all
 from ...errors import ParameterError
-from ...image import as_float_image, join_alpha, split_alpha
+from ...image import as_float_image, split_alpha
 from ...stats import extremes
 from ..kernels import Aperture, aperture_kernel
 from .highlights import Highlights
@@ -25,19 +28,22 @@ from .layer_blur import LayerBlur
 from .layers import coarse_layer_magnitude, layer_level, layer_position, layer_radius
 from .pixels import scaled
 from .resample import (
+    CoarseFill,
     box_union,
     even_size,
     half_size,
     level_shape,
     level_slices,
-    push_pull_coarse,
     reflect_into_padding,
     region_max,
+    upsample2_rows,
     upsample2_within,
     upsample_region,
 )
-from .sides import TILE, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
+from .sides import TILE, FineColour, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
 from .solid import fill_solid_interior
+from .source_rows import Rows, SourceRows
+from .target import checked_out
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -45,6 +51,9 @@ ProgressCallback = Callable[[str, float], None]
 _TILE_ROWS = 128
 _TILE_COLS = 512
 _BAND_ROWS = 64
+# Rows per band of the layers (at their level; each band also blurs its kernel's reach
+# above and below: a few rows more).
+_LAYER_BAND_ROWS = 128
 
 
 def render_defocus(
@@ -57,6 +66,7 @@ def render_defocus(
     far_coc: np.ndarray | None = None,
     far_share: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blur ``image`` by a per-pixel signed circle of confusion, occlusion-correctly.
 
@@ -80,15 +90,19 @@ def render_defocus(
         neither.
     progress : callable(stage, fraction), optional
         Called as work advances.
+    out : ndarray, optional
+        float32 array of the image's shape to receive the result; it may be ``image``
+        itself, which saves a full-size copy. The result is returned either way.
 
     Returns
     -------
-    ndarray float32, the same shape as ``image``.
+    ndarray float32, the same shape as ``image`` (``out`` when given).
 
     Raises
     ------
     ParameterError
-        Shapes differ, the CoC is not finite, or highlight options are out of range.
+        Shapes differ, the CoC is not finite, highlight options are out of range, or
+        ``out`` is not a float32 array of the image's shape.
 
     Examples
     --------
@@ -101,6 +115,7 @@ def render_defocus(
     (16, 16, 3)
     """
     image = as_float_image(image)
+    target = checked_out(out, image)
     coc = np.asarray(coc_radius, dtype=np.float32)
     if coc.shape != image.shape[:2]:
         raise ParameterError(
@@ -129,12 +144,25 @@ def render_defocus(
 
     if max(extremes[1], -extremes[0], 0.0) < 0.5:
         report("done", 1.0)
-        return image.copy()
+        if target is None:
+            return image.copy()
+        np.copyto(target, image)
+        return target
     rgb, alpha = split_alpha(image)
+    result = np.empty(image.shape, np.float32) if target is None else target
     renderer = _Renderer(rgb, alpha, coc, extremes, aperture, highlights, report, split)
-    out_rgb, out_alpha = renderer.run()
+    renderer.run(result)
     report("done", 1.0)
-    return join_alpha(out_rgb, out_alpha if alpha is not None else None)
+    return result
+
+
+def _merge_rows(planes: np.ndarray, target: np.ndarray) -> None:
+    """(3, n, w) colour planes interleaved into ``target`` (n, w, 3)."""
+    if planes.shape[1] == 0:
+        return
+    merged = cv2.merge(list(planes), dst=target)
+    if merged is not target:  # OpenCV could not write into the view
+        target[...] = merged
 
 
 def _split_pixels(
@@ -193,42 +221,40 @@ class _Renderer:
         # Level-1 arrays are padded so every deeper level divides them exactly.
         self.multiple = 2 ** (deepest - 1) * TILE
         self.transparent_near: np.ndarray | None = None
-        # Layer-sized buffers reused by each worker from layer to layer.
+        # Band-sized buffers reused by each worker from layer to layer.
         self.scratch = ThreadScratch()
         self.layer_blur = LayerBlur(aperture, (self.height, self.width), self.scratch)
-        self.jobs = JobGroup()
 
     # ------------------------------------------------------------------ orchestration
 
-    def run(self) -> tuple[np.ndarray, np.ndarray]:
-        with self.jobs:
-            self.report("preparing layers", 0.0)
-            level_one = self._downsample_coarse()
-            self.report("blurring layers", 0.2)
-            # The foreground's reduced copies are made on a worker while the background's
-            # layers start.
-            front_pyramid = self.jobs.submit(self._pyramid, level_one, False)
-            back = (
-                self._composite_side(level_one.back, self._pyramid(level_one, True), back=True)
-                if level_one.back is not None
-                else None
-            )
-            self.report("blurring layers", 0.5)
-            front = (
-                self._composite_side(level_one.front, front_pyramid.result(), back=False)
-                if level_one.front is not None
-                else None
-            )
-            if front is not None and level_one.front is not None:
-                # Shared pixels leave the foreground see-through along its depth steps.
-                reach = layer_radius(level_one.front.top_index) / 2.0
-                fill_solid_interior(*front, level_one.front.coverage, reach=reach)
-            fill, coarse = self._level_one_composite(level_one, back, front)
-            self.report("compositing", 0.8)
-            self.transparent_near = (
-                self._transparency_reach(level_one) if self.alpha is not None else None
-            )
-            return self._compose_full(back, front, fill, coarse)
+    def run(self, result: np.ndarray) -> None:
+        """Render into ``result`` (H, W, 3|4), which may be the photo itself."""
+        self.report("preparing layers", 0.0)
+        level_one = self._downsample_coarse()
+        self.report("blurring layers", 0.2)
+        # One side after the other: the foreground's reduced copies take the place of
+        # the background's.
+        back = (
+            self._composite_side(level_one.back, self._pyramid(level_one, True), back=True)
+            if level_one.back is not None
+            else None
+        )
+        self.report("blurring layers", 0.5)
+        front = (
+            self._composite_side(level_one.front, self._pyramid(level_one, False), back=False)
+            if level_one.front is not None
+            else None
+        )
+        if front is not None and level_one.front is not None:
+            # Shared pixels leave the foreground see-through along its depth steps.
+            reach = layer_radius(level_one.front.top_index) / 2.0
+            fill_solid_interior(*front, level_one.front.coverage, reach=reach)
+        fill, coarse = self._level_one_composite(level_one, back, front)
+        self.report("compositing", 0.8)
+        self.transparent_near = (
+            self._transparency_reach(level_one) if self.alpha is not None else None
+        )
+        self._compose_full(back, front, fill, coarse, result)
 
     # ------------------------------------------------------------------ full -> half
 
@@ -266,7 +292,7 @@ class _Renderer:
         # (behind the focal plane, side) for the sides present.
         sides = [(back, side) for back, side in ((True, back_side), (False, front_side)) if side]
         fine = np.zeros(padded, np.float32)
-        fine_pre = np.zeros((*padded, 3), np.float32)
+        fine_pre = FineColour(padded)
 
         def work(tile: tuple[int, int, int, int]) -> None:
             y0, y1, x0, x1 = tile
@@ -288,7 +314,7 @@ class _Renderer:
             if high <= 1.0:
                 # Wholly fine: no layer position needed.
                 fine[region] = 1.0 if alpha is None else half_size(alpha)
-                half_size(rgb if alpha is None else scaled(rgb, alpha), out=fine_pre[region])
+                fine_pre.put(region, half_size(rgb if alpha is None else scaled(rgb, alpha)))
                 return
             if low >= 2.0 and alpha is None and (smallest > 0.0 or largest < 0.0):
                 # Wholly coarse on one side of the focal plane: the common case, kept cheap.
@@ -310,7 +336,7 @@ class _Renderer:
                 fine_share = share if alpha is None else share * alpha
                 coarse = (1.0 - share) if alpha is None else alpha - fine_share
                 fine[region] = half_size(fine_share)
-                half_size(scaled(rgb, fine_share), out=fine_pre[region])
+                fine_pre.put(region, half_size(scaled(rgb, fine_share)))
             lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
             for back, side in sides:
                 if back:
@@ -356,7 +382,7 @@ class _Renderer:
                     shares[back] += share
                     weighted[back] += share * magnitude
             fine[region] = half_size(fine_total)
-            half_size(scaled(rgb, fine_total), out=fine_pre[region])
+            fine_pre.put(region, half_size(scaled(rgb, fine_total)))
             lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
             for back, side in sides:
                 side.coverage[region] = half_size(shares[back])
@@ -374,13 +400,16 @@ class _Renderer:
             coverage, position = item.coverage, item.position
             reflect_into_padding(coverage, half_h, half_w)
             reflect_into_padding(position, half_h, half_w)
-            np.divide(position, np.maximum(coverage, 1e-12), out=position)
-            np.clip(position, 2.0, item.top_index, out=position)
+            # In bands: a whole-plane temporary is a level-1 plane more per side.
+            for rows in row_bands(position.shape[0], _BAND_ROWS):
+                band = slice(*rows)
+                np.divide(position[band], np.maximum(coverage[band], 1e-12), out=position[band])
+                np.clip(position[band], 2.0, item.top_index, out=position[band])
             return replace(item, tile_ranges=tile_position_ranges(position, coverage))
 
         # The sides' (larger) jobs first, so the workers finish together.
         jobs: list[Side | np.ndarray] = [side for _, side in sides]
-        jobs += [side.premultiplied for _, side in sides] + [fine_pre, fine]
+        jobs += [side.premultiplied for _, side in sides] + [fine]
         done = run_all(finish, jobs)
         finished = {back: result for (back, _), result in zip(sides, done, strict=False)}
         return LevelOne(
@@ -437,24 +466,75 @@ class _Renderer:
             box = layer_box(tile_min, tile_max, index, radius, level, side.position.shape)
             plans.append((index, radius, level, box))
 
-        def blur(
-            plan: tuple[int, float, int, tuple[int, int, int, int] | None],
-        ) -> tuple[list[np.ndarray], np.ndarray] | None:
-            index, radius, level, box = plan
-            if box is None:
-                return None
-            # Layer membership is decided one level finer than the blur: at level 1 for
-            # small blurs (where it matters), cheaper for the wide ones.
-            work_level = max(1, level - 1)
-            source, nearer_source = pyramid[work_level - 1]
-            return self.layer_blur.blur(
-                source, index, radius, level, work_level, box, nearer_source, back=back
+        def composite(
+            layer: tuple[list[np.ndarray], np.ndarray],
+            target: tuple[np.ndarray, np.ndarray],
+            ys: slice,
+            xs: slice,
+        ) -> None:
+            """One layer's (pre planes, alpha) over or under a running composite's (planes,
+            alpha) there."""
+            pre, alpha = layer
+            target_alpha = target[1][ys, xs]
+            # Behind the focal plane the layer goes over the composite, which keeps what the
+            # layer leaves uncovered; in front it goes under, showing where the composite
+            # leaves room. Either way the one scaled is then added to the other.
+            keep = np.subtract(
+                1.0, alpha if back else target_alpha, out=self.scratch.get("keep", alpha.shape)
             )
+            for target_plane, plane in zip(target[0][:, ys, xs], pre, strict=True):
+                faded = target_plane if back else plane
+                np.multiply(faded, keep, out=faded)
+                target_plane += plane
+            faded_alpha = target_alpha if back else alpha
+            np.multiply(faded_alpha, keep, out=faded_alpha)
+            target_alpha += alpha
 
-        # Layers blur independently (in parallel); compositing is in depth order. The
-        # running composite is kept as colour planes, like the layers.
-        for step, (plan, layer) in enumerate(zip(plans, self.jobs.map(blur, plans), strict=True)):
-            index, radius, level, box = plan
+        def blur_rows(
+            group: list[tuple[int, float, int, tuple[int, int, int, int] | None]],
+            rows: tuple[int, int],
+            target: tuple[np.ndarray, np.ndarray, int],
+        ) -> None:
+            """A level's layers, in depth order, over rows b0..b1 of the composite, whose
+            (planes, alpha, first row) ``target`` holds those rows.
+
+            Each layer is blurred over these rows plus its kernel's reach (the same sums as
+            over its whole box), so a worker holds a band of each layer, not the whole
+            layer (at level 1, among the largest arrays of a render).
+            """
+            b0, b1 = rows
+            for index, radius, level, box in group:
+                if box is None:
+                    continue
+                factor = 2 ** (level - 1)
+                y0, y1 = box[0] // factor, box[1] // factor
+                s0, s1 = max(y0, b0), min(y1, b1)
+                if s0 >= s1:
+                    continue
+                reach = self.layer_blur.reach(radius, level)
+                e0, e1 = max(y0, s0 - reach), min(y1, s1 + reach)
+                # Layer membership is decided one level finer than the blur: at level 1
+                # for small blurs (where it matters), cheaper for the wide ones.
+                work_level = max(1, level - 1)
+                source, nearer_source = pyramid[work_level - 1]
+                rows_box = (e0 * factor, e1 * factor, box[2], box[3])
+                pre, alpha = self.layer_blur.blur(
+                    source, index, radius, level, work_level, rows_box, nearer_source, back=back
+                )
+                inside = slice(s0 - e0, s1 - e0)
+                layer = ([plane[inside] for plane in pre], alpha[inside])
+                ys = slice(s0 - target[2], s1 - target[2])
+                composite(layer, target[:2], ys, level_slices(box, level)[1])
+
+        def reported(group: list[tuple[int, float, int, tuple[int, int, int, int] | None]]) -> None:
+            done = plans.index(group[-1]) + 1
+            self.report("blurring layers", (0.2 if back else 0.5) + 0.3 * done / count)
+
+        # Level by level, deepest first (levels only decrease toward layer 2); within a
+        # level, bands of rows in parallel. The running composite is kept as colour
+        # planes, like the layers.
+        for level in sorted({plan[2] for plan in plans if plan[2] > 1}, reverse=True):
+            group = [plan for plan in plans if plan[2] == level]
             if acc_pre is None:
                 acc_level = level
                 shape = level_shape(side.position.shape, level)
@@ -464,37 +544,50 @@ class _Renderer:
             while acc_level > level:
                 acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
                 acc_level -= 1
-            if box is None or layer is None:
-                continue
-            acc_box = box if acc_box is None else box_union(acc_box, box)
-            pre, alpha = layer
-            ys, xs = level_slices(box, level)
-            target_alpha = acc_alpha[ys, xs]
-            # Behind the focal plane the layer goes over the composite, which keeps what the
-            # layer leaves uncovered; in front it goes under, showing where the composite
-            # leaves room. Either way the one scaled is then added to the other.
-            keep = np.subtract(
-                1.0, alpha if back else target_alpha, out=self.scratch.get("keep", alpha.shape)
-            )
-            for target, plane in zip(acc_pre[:, ys, xs], pre, strict=True):
-                faded = target if back else plane
-                np.multiply(faded, keep, out=faded)
-                target += plane
-            faded_alpha = target_alpha if back else alpha
-            np.multiply(faded_alpha, keep, out=faded_alpha)
-            target_alpha += alpha
-            base = 0.2 if back else 0.5
-            self.report("blurring layers", base + 0.3 * (step + 1) / count)
-        assert acc_pre is not None and acc_alpha is not None
-        while acc_level > 1:
+            bands = row_bands(acc_alpha.shape[0], _LAYER_BAND_ROWS)
+            run_all(functools.partial(blur_rows, group, target=(acc_pre, acc_alpha, 0)), bands)
+            for plan in group:
+                if plan[3] is not None:
+                    acc_box = plan[3] if acc_box is None else box_union(acc_box, plan[3])
+            reported(group)
+        while acc_pre is not None and acc_alpha is not None and acc_level > 2:
             acc_pre, acc_alpha = upsample2_within((acc_pre, acc_alpha), acc_box, acc_level)
             acc_level -= 1
-        # Written over the side's own level-1 colour, which no layer needs any more (one
-        # image-sized array fewer to fault in).
-        interleaved = cv2.merge(list(acc_pre), dst=side.premultiplied)
+        deep = None if acc_pre is None or acc_alpha is None else (acc_pre, acc_alpha)
+        shallow = [plan for plan in plans if plan[2] == 1]
+        # At level 1 each band of rows upsamples its own rows of the composite so far and
+        # composites the layers there, and its result is written over the side's own
+        # colour, which the layers no longer need there: no level-1 composite of colour
+        # planes besides it. Rows that other bands' layers still read (within their reach)
+        # are held and written once all bands are done.
+        colour = side.premultiplied
+        height, width = side.position.shape
+        alpha_out = np.empty((height, width), np.float32)
+        margin = max((self.layer_blur.reach(plan[1], 1) for plan in shallow), default=0)
+        held: list[tuple[int, np.ndarray]] = []
+
+        def level_one_rows(rows: tuple[int, int]) -> None:
+            b0, b1 = rows
+            if deep is None:
+                band_pre = np.zeros((3, b1 - b0, width), np.float32)
+                band_alpha = np.zeros((b1 - b0, width), np.float32)
+            else:
+                band_pre, band_alpha = upsample2_rows(deep, acc_box, 2, b0, b1)
+            blur_rows(shallow, rows, target=(band_pre, band_alpha, b0))
+            alpha_out[b0:b1] = band_alpha
+            inner = slice(min(margin, b1 - b0), max(min(margin, b1 - b0), b1 - b0 - margin))
+            _merge_rows(band_pre[:, inner], colour[b0 + inner.start : b0 + inner.stop])
+            held.append((b0, band_pre[:, : inner.start].copy()))
+            held.append((b0 + inner.stop, band_pre[:, inner.stop :].copy()))
+
+        run_all(level_one_rows, row_bands(height, _LAYER_BAND_ROWS))
+        for first, planes in held:
+            _merge_rows(planes, colour[first : first + len(planes[0])])
+        if shallow:
+            reported(shallow)
         if self.highlights is not None:
-            self.highlights.compress(interleaved, acc_alpha)
-        return interleaved, acc_alpha
+            self.highlights.compress(colour, alpha_out)
+        return colour, alpha_out
 
     # ------------------------------------------------------------------ level-1 composite
 
@@ -503,21 +596,24 @@ class _Renderer:
         level_one: LevelOne,
         back: tuple[np.ndarray, np.ndarray] | None,
         front: tuple[np.ndarray, np.ndarray] | None,
-    ) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
+    ) -> tuple[CoarseFill | None, tuple[np.ndarray, np.ndarray]]:
         """The whole composite at half resolution, and the fill colour behind the foreground.
 
         Tiles without any fine (nearly sharp) pixel are just this composite upsampled.
         Returns ``(fill, (colour, alpha))``; ``fill`` is None without a foreground.
         """
         fine = level_one.fine
-        fine_pre = level_one.fine_pre
         height = fine.shape[0]
         bands = row_bands(height, _BAND_ROWS)
 
         # The fine layers' colour is needed only here: the middle layers are summed into
         # it (the same sums, in the other order, so the same values).
-        middle_pre = fine_pre
-        middle_alpha = np.empty_like(fine)
+        middle_pre = level_one.fine_pre.assemble(*self.half_shape)
+        # The sides' layer positions are not needed once they are blurred: their buffers
+        # take the middle layers' alpha and its clipped copy (wholly overwritten), instead
+        # of fresh level-1 planes.
+        spare = [side.position for side in level_one.coarse_sides]
+        middle_alpha = spare.pop() if spare else np.empty_like(fine)
 
         def middle(rows: tuple[int, int]) -> None:
             """Fine layers over the background side, premultiplied."""
@@ -533,7 +629,9 @@ class _Renderer:
         run_all(middle, bands)
         fill = None
         if front is not None:
-            fill = push_pull_coarse(middle_pre, np.clip(middle_alpha, 0.0, 1.0))
+            clipped = np.clip(middle_alpha, 0.0, 1.0, out=spare.pop() if spare else None)
+            fill = CoarseFill(middle_pre, clipped)
+            del clipped
 
         def compose(rows: tuple[int, int]) -> None:
             band = slice(*rows)
@@ -544,7 +642,7 @@ class _Renderer:
                 for side in level_one.coarse_sides:
                     solid += side.coverage[band]
                 missing = np.maximum(np.minimum(solid, 1.0) - alpha, 0.0)
-                pre += scaled(fill[band], missing)
+                pre += scaled(fill.rows(*rows), missing)
                 alpha += missing
                 keep = 1.0 - front[1][band]
                 scaled(pre, keep, out=pre)
@@ -565,11 +663,13 @@ class _Renderer:
         self,
         back: tuple[np.ndarray, np.ndarray] | None,
         front: tuple[np.ndarray, np.ndarray] | None,
-        fill: np.ndarray | None,
+        fill: CoarseFill | None,
         coarse: tuple[np.ndarray, np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Fine layers at full resolution, composited between the upsampled coarse sides."""
-        out_rgb = np.empty((self.height, self.width, 3), np.float32)
+        result: np.ndarray,
+    ) -> None:
+        """Fine layers at full resolution, composited between the upsampled coarse sides,
+        into ``result`` (which may be the photo itself)."""
+        out_rgb = result[:, :, :3]
         # An opaque photo of even size gets the coarse composite upsampled into the output
         # a whole row of tiles at a time, on the workers; tiles with any sharp or nearer
         # pixel then overwrite their part. Same values as per-tile upsampling (bilinear 2x
@@ -592,18 +692,15 @@ class _Renderer:
                     coarse[:1], self.height - 1, self.height, 0, self.width
                 )
 
-        # An opaque photo needs no alpha plane (a full-size array is 4 bytes a pixel).
-        out_alpha = np.empty(
-            (self.height, self.width) if self.alpha is not None else (1, 1), np.float32
-        )
+        out_alpha = result[:, :, 3] if self.alpha is not None else None
 
         def put_alpha(target: tuple[slice, slice], value: float | np.ndarray) -> None:
-            if self.alpha is not None:
+            if out_alpha is not None:
                 out_alpha[target] = value
 
         blur_one = aperture_kernel(1.0, self.aperture)
 
-        def work(tile: tuple[int, int, int, int]) -> None:
+        def work(tile: tuple[int, int, int, int], source: Rows) -> None:
             low, high = self.tile_range[tile]
             if low < 2.0 <= high:
                 # Part sharp, part blurred: upsample the blurred composite everywhere, then
@@ -618,25 +715,25 @@ class _Renderer:
                 rows = np.flatnonzero(near_focus.any(axis=1))
                 cols = np.flatnonzero(near_focus.any(axis=0))
                 if rows.size == 0:  # both sides of the focal plane, nothing near it
-                    render(tile, 2.0, high)
+                    render(tile, 2.0, high, source)
                     return
                 box = (y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1)
                 if (box[1] - box[0]) * (box[3] - box[2]) < 0.7 * (y1 - y0) * (x1 - x0):
-                    render(tile, 2.0, high)
+                    render(tile, 2.0, high, source)
                     smallest, largest = self._coc_extremes(box, self._parts(box))
                     inner_low = (
                         0.0 if smallest <= 0.0 <= largest else min(-smallest, largest, key=abs)
                     )
-                    render(box, abs(inner_low), max(-smallest, largest))
+                    render(box, abs(inner_low), max(-smallest, largest), source)
                     return
-            render(tile, low, high)
+            render(tile, low, high, source)
 
-        def render(tile: tuple[int, int, int, int], low: float, high: float) -> None:
-            """Composite one rectangle whose |CoC| lies in low..high."""
+        def render(tile: tuple[int, int, int, int], low: float, high: float, source: Rows) -> None:
+            """Composite one rectangle whose |CoC| lies in low..high (source pixels are read
+            only where low < 2)."""
             y0, y1, x0, x1 = tile
             target = (slice(y0, y1), slice(x0, x1))
-            rgb = self.rgb[target]
-            alpha = None if self.alpha is None else self.alpha[target]
+            rgb, alpha = source.region(y0, y1, x0, x1)
             front_here = front is not None and region_max(front[1], y0, y1, x0, x1) > 0.0
             if high == 0.0 and not front_here:
                 # Wholly in focus: the input, bit for bit.
@@ -658,14 +755,14 @@ class _Renderer:
             parts = self._parts(tile)
             if parts is None:
                 magnitude = np.abs(layer_position(self.coc[target]))
-                pre, cover = self._fine_layers(rgb, alpha, magnitude, tile, blur_one, high)
+                pre, cover = self._fine_layers(source, magnitude, tile, blur_one, high)
             else:
                 # Split pixels: each part's share of the fine layers, summed.
                 shares = []
                 for coc_part, weight in parts:
                     magnitude = np.abs(layer_position(coc_part))
                     part_pre, part_cover = self._fine_layers(
-                        rgb, alpha, magnitude, tile, blur_one, high
+                        source, magnitude, tile, blur_one, high
                     )
                     shares.append((scaled(part_pre, weight), part_cover * weight))
                 pre = shares[0][0] + shares[1][0]
@@ -681,7 +778,11 @@ class _Renderer:
                 solid = 1.0 if alpha is None else alpha
                 missing = np.maximum(solid - cover, 0.0)
                 if float(missing.max()) > 0.0:
-                    (fill_colour,) = upsample_region((fill,), y0, y1, x0, x1)
+                    # The fill's level-1 rows that upsampling reads (upsample_region's).
+                    h0, h1 = max(0, y0 // 2 - 1), min(fill.shape[0], (y1 + 1) // 2 + 1)
+                    (fill_colour,) = upsample_region(
+                        (fill.rows(h0, h1),), y0 - 2 * h0, y1 - 2 * h0, x0, x1
+                    )
                     pre = pre + scaled(fill_colour, missing)
                     cover = cover + missing
                 front_pre, front_alpha = upsample_region(front, y0, y1, x0, x1)
@@ -702,14 +803,19 @@ class _Renderer:
         for tile in self._tiles():
             rows_of_tiles.setdefault(tile[0], []).append(tile)
 
+        in_place = np.may_share_memory(result, self.rgb)
+        sources = SourceRows(self.rgb, self.alpha, list(rows_of_tiles), in_place=in_place)
+
         def work_row(tiles: list[tuple[int, int, int, int]]) -> None:
+            y0, y1 = tiles[0][0], tiles[0][1]
+            # Only tiles with some |CoC| under 2 px read the photo (the rest is upsampled).
+            source = sources.rows(y0, y1, read=any(self.tile_range[t][0] < 2.0 for t in tiles))
             if upsampled_whole:
-                upsample_rows(tiles[0][0], tiles[0][1])
+                upsample_rows(y0, y1)
             for tile in tiles:
-                work(tile)
+                work(tile, source)
 
         run_all(work_row, list(rows_of_tiles.values()))
-        return out_rgb, out_alpha
 
     def _transparency_reach(self, level_one: LevelOne) -> np.ndarray:
         """Level-1 mask of pixels within blur reach of any (partly) transparent pixel.
@@ -754,8 +860,7 @@ class _Renderer:
 
     def _fine_layers(
         self,
-        rgb: np.ndarray,
-        alpha: np.ndarray | None,
+        source: Rows,
         magnitude: np.ndarray,
         tile: tuple[int, int, int, int],
         blur_one: np.ndarray,
@@ -763,18 +868,17 @@ class _Renderer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Premultiplied colour and coverage of the fine layers (|CoC| < 2 px) in a tile."""
         y0, y1, x0, x1 = tile
+        rgb, alpha = source.region(y0, y1, x0, x1)
         fine = np.clip(2.0 - magnitude, 0.0, 1.0) if high > 1.0 else None
         blurred = None
         if high > 0.0:
             # A 1-pixel aperture blur, mixed in as |position| goes from 0 to 1.
             m0, m1 = max(0, y0 - 1), min(self.height, y1 + 1)
             n0, n1 = max(0, x0 - 1), min(self.width, x1 + 1)
-            source = self.rgb[m0:m1, n0:n1]
-            if self.alpha is not None:
-                source = np.dstack(
-                    [source * self.alpha[m0:m1, n0:n1, None], self.alpha[m0:m1, n0:n1]]
-                )
-            blurred = cv2.filter2D(source, -1, blur_one, borderType=cv2.BORDER_REFLECT)
+            around, around_alpha = source.region(m0, m1, n0, n1)
+            if around_alpha is not None:
+                around = np.dstack([around * around_alpha[:, :, None], around_alpha])
+            blurred = cv2.filter2D(around, -1, blur_one, borderType=cv2.BORDER_REFLECT)
             blurred = blurred[y0 - m0 : y0 - m0 + (y1 - y0), x0 - n0 : x0 - n0 + (x1 - x0)]
         partial = np.minimum(magnitude, 1.0)
         if alpha is None:

@@ -68,6 +68,40 @@ def upsample2_within(
     return up_planes, up_alpha
 
 
+def upsample2_rows(
+    arrays: tuple[np.ndarray, np.ndarray],
+    box: tuple[int, int, int, int] | None,
+    level: int,
+    y0: int,
+    y1: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows y0..y1 of :func:`upsample2_within` ``(arrays, box, level)``, the same values.
+
+    Only the rows of the box's crop that bilinear 2x upsampling reads for them are
+    resampled: a row of margin each side where the crop goes on (its edges, which OpenCV
+    replicates, are those of the whole crop's).
+    """
+    planes, alpha = arrays
+    height, width = alpha.shape
+    up_planes = np.zeros((planes.shape[0], y1 - y0, width * 2), np.float32)
+    up_alpha = np.zeros((y1 - y0, width * 2), np.float32)
+    if box is None:
+        return up_planes, up_alpha
+    factor = 2 ** (level - 1)
+    top, left = max(0, box[0] // factor - 1), max(0, box[2] // factor - 1)
+    bottom, right = min(height, -(-box[1] // factor) + 1), min(width, -(-box[3] // factor) + 1)
+    first, last = max(y0, 2 * top), min(y1, 2 * bottom)
+    if first >= last:
+        return up_planes, up_alpha
+    c0, c1 = max(top, first // 2 - 1), min(bottom, (last + 1) // 2 + 1)
+    size = (2 * (right - left), 2 * (c1 - c0))
+    kept = slice(first - 2 * c0, last - 2 * c0)
+    for plane, up in (*zip(planes, up_planes, strict=True), (alpha, up_alpha)):
+        piece = cv2.resize(plane[c0:c1, left:right], size, interpolation=cv2.INTER_LINEAR)
+        up[first - y0 : last - y0, 2 * left : 2 * right] = piece[kept]
+    return up_planes, up_alpha
+
+
 def box_union(
     first: tuple[int, int, int, int], second: tuple[int, int, int, int]
 ) -> tuple[int, int, int, int]:
@@ -136,17 +170,40 @@ def level_slices(box: tuple[int, int, int, int], level: int) -> tuple[slice, sli
     return slice(y0 // factor, y1 // factor), slice(x0 // factor, x1 // factor)
 
 
-def push_pull_coarse(pre: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+class CoarseFill:
     """Opaque colour everywhere: premultiplied data where present, extrapolated elsewhere.
 
     :func:`depthfx.filters.push_pull` (``mode="over"``) run two levels coarser (the fill is
-    smooth), returned at full size.
+    smooth), enlarged to full size a run of rows at a time (:meth:`rows`): a whole-size
+    copy would be three more planes of the arrays given.
     """
-    height, width = alpha.shape
-    size = ((width + 3) // 4, (height + 3) // 4)
-    small = push_pull(
-        cv2.resize(pre, size, interpolation=cv2.INTER_AREA),
-        cv2.resize(alpha, size, interpolation=cv2.INTER_AREA),
-        mode="over",
-    )
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def __init__(self, pre: np.ndarray, alpha: np.ndarray) -> None:
+        height, width = alpha.shape
+        self.shape = (height, width)
+        size = ((width + 3) // 4, (height + 3) // 4)
+        self._small = push_pull(
+            cv2.resize(pre, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(alpha, size, interpolation=cv2.INTER_AREA),
+            mode="over",
+        )
+        # Rows of an exact 4x bilinear enlargement depend only on the small rows around
+        # them (the weights repeat every 4 rows), so a crop with a margin row gives the
+        # same values; any other ratio is enlarged whole, once.
+        self._whole: np.ndarray | None = None
+        if height % 4 or width % 4:
+            self._whole = cv2.resize(self._small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def rows(self, y0: int, y1: int) -> np.ndarray:
+        """Rows y0..y1 of the full-size fill, (y1 - y0, W, 3)."""
+        if self._whole is not None:
+            return self._whole[y0:y1]
+        height, width = self.shape
+        first = max(0, y0 // 4 - 1)
+        last = min(height // 4, -(-y1 // 4) + 1)
+        enlarged = cv2.resize(
+            self._small[first:last],
+            (width, 4 * (last - first)),
+            interpolation=cv2.INTER_LINEAR,
+        )
+        return enlarged[y0 - 4 * first : y1 - 4 * first]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .resample import half_size
+from .resample import half_size, reflect_into_padding
 
 # Tile size (level-1 pixels) of the per-tile position ranges; level-1 arrays are padded to
 # a multiple of it.
@@ -32,12 +32,36 @@ class Side:
     tile_ranges: tuple[np.ndarray, np.ndarray] | None = None
 
 
+class FineColour:
+    """The fine layers' premultiplied colour at level 1, kept per tile until it is needed
+    (after the coarse layers are blurred): most tiles of a photo have no fine pixel, and
+    the whole array would be three more level-1 planes alive while the layers blur."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        self._blocks: dict[tuple[int, int], np.ndarray] = {}
+
+    def put(self, region: tuple[slice, slice], block: np.ndarray) -> None:
+        """The colour of a region (a tile's) that has fine pixels."""
+        self._blocks[(region[0].start or 0, region[1].start or 0)] = block
+
+    def assemble(self, height: int, width: int) -> np.ndarray:
+        """The whole (h, w, 3) array, zero where no tile was put and mirrored beyond
+        ``height`` x ``width`` into the padding; the tiles are let go."""
+        colour = np.zeros((*self.shape, 3), np.float32)
+        while self._blocks:
+            (y, x), block = self._blocks.popitem()
+            colour[y : y + block.shape[0], x : x + block.shape[1]] = block
+        reflect_into_padding(colour, height, width)
+        return colour
+
+
 @dataclass(frozen=True)
 class LevelOne:
     """The photo split at level 1 (padded to a multiple of every deeper level)."""
 
     fine: np.ndarray  # (h, w) share of each pixel in the fine layers (|CoC| < 2 px), times alpha
-    fine_pre: np.ndarray  # (h, w, 3) their premultiplied colour
+    fine_pre: FineColour  # their premultiplied colour
     back: Side | None  # the coarse layers behind the focal plane, if any
     front: Side | None  # and in front of it
 
@@ -78,6 +102,25 @@ def tile_position_ranges(
     position: np.ndarray, coverage: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-tile min and max layer position over covered pixels (+inf/-inf when empty)."""
+    height, width = position.shape
+    tiles = (height // TILE, width // TILE)
+    low = np.empty(tiles, np.float32)
+    high = np.empty(tiles, np.float32)
+    # A few rows of tiles at a time: the temporaries stay small (whole-plane ones would be
+    # three more level-1 planes), and min and max are exact in any grouping.
+    step = _RANGE_BAND_TILES * TILE
+    for y0 in range(0, height, step):
+        band = slice(y0, min(y0 + step, height))
+        rows = slice(y0 // TILE, band.stop // TILE)
+        low[rows], high[rows] = _band_ranges(position[band], coverage[band])
+    return low, high
+
+
+# Rows of tiles per band of :func:`tile_position_ranges`.
+_RANGE_BAND_TILES = 4
+
+
+def _band_ranges(position: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, width = position.shape
     # +inf where nothing is covered, else 0 (OpenCV's SIMD threshold and sums: several times
     # NumPy's where() with a scalar, and the same values, as x + 0 = x).

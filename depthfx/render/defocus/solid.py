@@ -17,8 +17,12 @@ import math
 import cv2
 import numpy as np
 
+from ..._parallel import row_bands, run_all
+
 # Share of the reach that may be uncovered before the correction starts to fade out.
 _FADE = 0.02
+# Rows per band of the per-pixel correction.
+_BAND_ROWS = 64
 
 
 def fill_solid_interior(
@@ -40,11 +44,22 @@ def fill_solid_interior(
     """
     size = 2 * math.ceil(reach) + 1
     interior = cv2.boxFilter(coverage, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
-    # 0 where more than _FADE of the reach is uncovered, 1 where all of it is covered.
-    interior = np.clip((interior - (1.0 - _FADE)) / _FADE, 0.0, 1.0).astype(np.float32)
-    target = 1.0 - alpha
-    target *= interior
-    target += alpha
-    gain = np.divide(target, alpha, out=np.ones_like(alpha), where=alpha > 1e-6)
-    premultiplied *= gain[:, :, None]
-    alpha[...] = np.where(alpha > 1e-6, target, alpha)
+
+    def correct(rows: tuple[int, int]) -> None:
+        # Per pixel from here on, so band by band: a few rows of temporaries instead of
+        # several image-sized ones (the same operations, in place where they can be).
+        band = slice(*rows)
+        # 0 where more than _FADE of the reach is uncovered, 1 where all of it is covered.
+        share = np.subtract(interior[band], 1.0 - _FADE, out=interior[band])
+        np.divide(share, _FADE, out=share)
+        np.clip(share, 0.0, 1.0, out=share)
+        opacity = alpha[band]
+        target = 1.0 - opacity
+        target *= share
+        target += opacity
+        seen = opacity > 1e-6
+        gain = np.divide(target, opacity, out=np.ones_like(opacity), where=seen)
+        premultiplied[band] *= gain[:, :, None]
+        opacity[...] = np.where(seen, target, opacity)
+
+    run_all(correct, row_bands(alpha.shape[0], _BAND_ROWS))

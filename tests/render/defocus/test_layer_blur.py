@@ -1,0 +1,59 @@
+"""One layer's blur: a band of rows widened by the kernel's reach gives the whole's values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from depthfx._parallel import ThreadScratch
+from depthfx.render.defocus.layer_blur import LayerBlur
+from depthfx.render.defocus.layers import layer_level, layer_radius
+from depthfx.render.defocus.sides import Side, side_pyramid
+from depthfx.render.kernels import Aperture
+
+
+def _side(shape: tuple[int, int], top: int) -> tuple[Side, np.ndarray]:
+    rng = np.random.default_rng(5)
+    coverage = rng.random(shape, dtype=np.float32)
+    side = Side(
+        coverage=coverage,
+        premultiplied=rng.random((*shape, 3), dtype=np.float32) * coverage[:, :, None],
+        position=rng.uniform(2.0, top, shape).astype(np.float32),
+        top_index=top,
+    )
+    return side, rng.random(shape, dtype=np.float32) * 0.5
+
+
+@pytest.mark.parametrize("aperture", [Aperture(), Aperture(cats_eye=0.7)])
+@pytest.mark.parametrize("index", [3, 6, 11])
+def test_a_band_widened_by_the_reach_has_the_values_of_the_whole_layer(
+    aperture: Aperture, index: int
+) -> None:
+    height, width = 128, 96
+    side, nearer = _side((height, width), top=12)
+    radius = layer_radius(index)
+    level = layer_level(radius)
+    work_level = max(1, level - 1)
+    source, nearer_source = side_pyramid(side, nearer, work_level)[work_level - 1]
+    blur = LayerBlur(aperture, (2 * height, 2 * width), ThreadScratch())
+    factor = 2 ** (level - 1)
+
+    def rows_blurred(first: int, last: int) -> tuple[list[np.ndarray], np.ndarray]:
+        """The layer blurred over rows first..last of its level (the box's full width)."""
+        box = (first * factor, last * factor, 0, width)
+        return blur.blur(source, index, radius, level, work_level, box, nearer_source, back=True)
+
+    rows = height // factor
+    whole_pre, whole_alpha = rows_blurred(0, rows)
+    start, stop = rows // 3, rows // 2
+    reach = blur.reach(radius, level)
+    first, last = max(0, start - reach), min(rows, stop + reach)
+    assert first > 0  # the band's own edges are inside the layer, not at its border
+    band_pre, band_alpha = rows_blurred(first, last)
+    inside = slice(start - first, stop - first)
+    np.testing.assert_array_equal(band_alpha[inside], whole_alpha[start:stop])
+    for band_plane, whole_plane in zip(band_pre, whole_pre, strict=True):
+        np.testing.assert_array_equal(band_plane[inside], whole_plane[start:stop])
+    # Without the widening the band's edges would be blurred as the layer's border.
+    short_pre, _ = rows_blurred(start, stop)
+    assert not np.array_equal(short_pre[0], whole_pre[0][start:stop])

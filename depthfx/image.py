@@ -19,12 +19,16 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from .errors import InputError, ParameterError
+from .jpeg import exif_orientation, read_jpeg_header
+
+if TYPE_CHECKING:  # Pillow is imported where it is used: plain JPEGs never need it
+    from PIL import Image
 
 READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".mpo")
 WRITE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
@@ -276,6 +280,11 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
     label = str(source) if source is not None else "image data"
     if not data:
         raise InputError(f"{label}: file is empty")
+    decoded = _decode_plain_jpeg(data, source=source, label=label)
+    if decoded is not None:
+        return decoded
+    from PIL import Image
+
     try:
         pil = Image.open(io.BytesIO(data))  # reads the header only
     except Exception as exc:  # Pillow raises many types for bad files
@@ -283,11 +292,6 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
 
     icc = pil.info.get("icc_profile") or None
     orientation, exif_bytes = _orientation_and_exif(pil)
-
-    array = _decode_complete_jpeg(data, pil)
-    if array is not None:
-        array = _oriented(array, orientation)
-        return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
     try:
         pil.load()
     except Exception as exc:
@@ -306,24 +310,31 @@ def decode_image(data: bytes, *, source: Path | None = None) -> Photo:
     return _array_to_photo(array, icc=icc, exif=exif_bytes, source=source, label=label)
 
 
-def _decode_complete_jpeg(data: bytes, pil: Image.Image) -> np.ndarray | None:
-    """An RGB or grey JPEG decoded by OpenCV (the same libjpeg-turbo samples as Pillow, in
-    half the time), upright as stored; None for anything else, which Pillow decodes.
-
-    A JPEG without its end marker is left to Pillow, which refuses a truncated file where
-    OpenCV would fill the missing rows with grey.
+def _decode_plain_jpeg(data: bytes, *, source: Path | None, label: str) -> Photo | None:
+    """An 8-bit grey or colour JPEG decoded by OpenCV, its metadata read from its markers
+    (:mod:`depthfx.jpeg`): the same libjpeg-turbo samples as Pillow, in half the time and
+    without importing Pillow. None for anything else, which Pillow reads: CMYK, 12-bit,
+    MPO files, malformed EXIF, and a JPEG without its end marker (Pillow refuses a truncated
+    file where OpenCV would fill the missing rows with grey).
     """
-    if pil.format != "JPEG" or pil.mode not in ("RGB", "L"):
+    header = read_jpeg_header(data)
+    if header is None or header.precision != 8 or header.components not in (1, 3):
         return None
-    if data.rstrip(b"\0")[-2:] != b"\xff\xd9":
+    if header.multi_picture or data.rstrip(b"\0")[-2:] != b"\xff\xd9":
         return None
-    flags = cv2.IMREAD_IGNORE_ORIENTATION | (
-        cv2.IMREAD_COLOR_RGB if pil.mode == "RGB" else cv2.IMREAD_GRAYSCALE
-    )
+    orientation, exif = 1, None
+    if header.exif is not None:
+        try:
+            orientation, exif = exif_orientation(header.exif)
+        except (ValueError, struct.error):
+            return None
+    colour = cv2.IMREAD_COLOR_RGB if header.components == 3 else cv2.IMREAD_GRAYSCALE
+    flags = cv2.IMREAD_IGNORE_ORIENTATION | colour
     array = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if array is None or array.shape[:2] != (pil.height, pil.width):
+    if array is None or array.shape[:2] != (header.height, header.width):
         return None
-    return np.asarray(array)
+    array = _oriented(np.asarray(array), orientation)
+    return _array_to_photo(array, icc=header.icc_profile, exif=exif, source=source, label=label)
 
 
 def apply_exif_orientation(array: np.ndarray, data: bytes) -> np.ndarray:
@@ -331,6 +342,15 @@ def apply_exif_orientation(array: np.ndarray, data: bytes) -> np.ndarray:
     EXIF orientation says; only the file's header is read."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and b"eXIf" not in data:
         return array  # Pillow would decode a whole PNG to look for EXIF after its pixels
+    header = read_jpeg_header(data)
+    if header is not None and not header.multi_picture:
+        try:
+            orientation = exif_orientation(header.exif)[0] if header.exif else 1
+        except (ValueError, struct.error):
+            orientation = 1  # broken EXIF turns nothing, as below
+        return _apply_orientation(array, orientation)
+    from PIL import Image
+
     try:
         orientation, _ = _orientation_and_exif(Image.open(io.BytesIO(data)))
     except Exception:  # no header Pillow knows: nothing to turn
@@ -659,6 +679,8 @@ def _save_with_pillow(
     exif: bytes | None,
     quality: int,
 ) -> None:
+    from PIL import Image
+
     channels = samples.shape[2]
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
     pil = Image.fromarray(samples[:, :, 0] if channels == 1 else samples, mode=mode)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 try:  # typer's private runtime-conversion layer (0.2x); absent elsewhere.
     from typer._click import Context
@@ -38,11 +38,17 @@ if _KNOWN_TYPER:
 
     @dataclass(frozen=True)
     class _PlainParam(RuntimeParam):
-        """``str``, ``bool``, ``int``, ``float`` or ``Path`` by the builtins, with click's
-        message."""
+        """``str``, ``bool``, ``int``, ``float`` or ``Path`` (or a list of one of them) by
+        the builtins, with click's message."""
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            kind = self.annotation
+            if get_origin(self.annotation) is list:
+                (kind,) = get_args(self.annotation)
+                values = value if isinstance(value, (list, tuple)) else [value]
+                return [self._one(kind, item, param, ctx) for item in values]
+            return self._one(self.annotation, value, param, ctx)
+
+        def _one(self, kind: Any, value: Any, param: Any, ctx: Any) -> Any:
             if kind is bool:
                 if isinstance(value, bool):
                     return value
@@ -72,6 +78,8 @@ def _is_plain(param: Any) -> bool:
     if descriptor.file_annotation is not None or info.parser is not None:
         return False
     annotation = descriptor.annotation
+    if get_origin(annotation) is list:
+        (annotation,) = get_args(annotation) or (None,)
     if annotation in (str, bool):
         return True
     if annotation in _NUMBER_NAMES:

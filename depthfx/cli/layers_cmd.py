@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..effects.layers import Layers, composite_layers
+from ..effects.layers import Layer, Layers, composite_layers
 from ..errors import InputError, ParameterError
 from ..image import check_output_path, join_alpha, same_file, write_image
 from ._app import app
@@ -26,10 +27,12 @@ _EXPORT = "Export"
 def _check_targets(
     output: Path, exports: list[Path], parallax: list[Path], inputs: tuple[Path, ...], force: bool
 ) -> None:
+    check_output_path(output, inputs=inputs)
+    if not exports and not parallax:
+        return  # (the exporters, and Pillow with them, are imported only when asked for)
     from ..export.layers import check_export_target
     from ..export.parallax import SUFFIXES
 
-    check_output_path(output, inputs=inputs)
     targets = [output]
     for target in exports:
         for protected in inputs:
@@ -108,8 +111,6 @@ def layers_command(
     Example: depthfx layers teddy_left.jpg --right teddy_right.jpg -n 5 --split gaps
     -o diorama.jpg --export teddy.ora --parallax teddy.webp
     """
-    from ..export import export_layers, write_ora, write_parallax
-
     request = depth_request
     inputs = (image, *request.inputs())
     exports = list(export or [])
@@ -128,22 +129,53 @@ def layers_command(
             flat = options.apply(photo.pixels, depth_map, progress=progress, out=photo.pixels)
             result = join_alpha(flat, photo.alpha)
         written = [write_image(output, result, like=photo, inputs=inputs)]
-        for target in exports:
-            if target.suffix.lower() == ".ora":
-                written.append(write_ora(target, stack, force=force))
-            else:
-                written.append(export_layers(stack, target, force=force))
-        for target in animations:
-            written.append(
-                write_parallax(
-                    target,
-                    stack,
-                    frames=parallax_frames,
-                    amplitude=parallax_amplitude,
-                    seconds=parallax_seconds,
-                    max_side=parallax_size,
-                    inputs=inputs,
-                )
+        if exports or animations:
+            written += _write_exports(
+                stack,
+                exports,
+                animations,
+                force=force,
+                inputs=inputs,
+                frames=parallax_frames,
+                amplitude=parallax_amplitude,
+                seconds=parallax_seconds,
+                max_side=parallax_size,
             )
     for path in written:
         typer.echo(f"wrote {path}")
+
+
+def _write_exports(
+    stack: Sequence[Layer],
+    exports: list[Path],
+    animations: list[Path],
+    *,
+    force: bool,
+    inputs: tuple[Path, ...],
+    frames: int,
+    amplitude: float,
+    seconds: float,
+    max_side: int,
+) -> list[Path]:
+    """The layer files and animations (imported here: the picture alone needs none)."""
+    from ..export import export_layers, write_ora, write_parallax
+
+    written: list[Path] = []
+    for target in exports:
+        if target.suffix.lower() == ".ora":
+            written.append(write_ora(target, stack, force=force))
+        else:
+            written.append(export_layers(stack, target, force=force))
+    for target in animations:
+        written.append(
+            write_parallax(
+                target,
+                stack,
+                frames=frames,
+                amplitude=amplitude,
+                seconds=seconds,
+                max_side=max_side,
+                inputs=inputs,
+            )
+        )
+    return written

@@ -17,9 +17,9 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from ..errors import InputError, ParameterError, StereoMatchError
 from ..image import (
@@ -31,8 +31,15 @@ from ..image import (
     _short,
     read_image,
 )
+from ..jpeg import read_jpeg_header
+
+if TYPE_CHECKING:  # Pillow is imported where an MPO file needs it
+    from PIL import Image
 
 SBS_LAYOUTS = ("parallel", "cross")
+# The start of a file read to tell a plain JPEG from an MPO: its markers before the first
+# scan (EXIF, ICC, the MPO index) sit in the first few hundred kB.
+_HEADER_BYTES = 512 * 1024
 _NAME_LAYOUTS = (
     (re.compile(r"(^|[._\-\s])left[._\-]?right([._\-\s]|$)", re.IGNORECASE), "parallel"),
     (re.compile(r"(^|[._\-\s])right[._\-]?left([._\-\s]|$)", re.IGNORECASE), "cross"),
@@ -62,6 +69,16 @@ def sbs_layout_from_name(path: str | os.PathLike[str]) -> str | None:
 
 
 def _mpo_frame_count(path: Path) -> int:
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_HEADER_BYTES)
+    except OSError:
+        return 0
+    header = read_jpeg_header(head)
+    if header is not None and not header.multi_picture:
+        return 0  # a plain JPEG: no need to import Pillow to know
+    from PIL import Image
+
     try:
         with Image.open(path) as pil:
             if pil.format != "MPO":
@@ -267,6 +284,8 @@ def _crop(photo: Photo, start: int, stop: int) -> Photo:
 
 
 def _read_mpo(path: Path) -> tuple[Photo, Photo]:
+    from PIL import Image
+
     views: list[_Frame] = []
     try:
         with Image.open(path) as pil:

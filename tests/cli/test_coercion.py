@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from depthfx.cli import app
+from depthfx.image import read_image, write_image
 
 typer_coercion = pytest.importorskip("typer._coercion")
 
@@ -24,6 +25,8 @@ CASES = {
     int: ["3", "-1", " 7 ", "1.5", "x", ""],
     bool: ["true", "False", "yes", "0", "", "maybe"],
     Path: ["photo.jpg", "a/b c.png", "."],
+    list[Path]: [("a.ora", "b.png"), ["one.webp"], "single.ora"],
+    list[int]: [("1", "2"), ("3", "x")],
 }
 
 
@@ -34,7 +37,7 @@ def _convert(runtime, value):  # type: ignore[no-untyped-def]
         return ("error", None)
 
 
-@pytest.mark.parametrize("kind", list(CASES), ids=lambda kind: kind.__name__)
+@pytest.mark.parametrize("kind", list(CASES), ids=str)
 def test_plain_conversion_gives_typers_values_and_refusals(kind: type) -> None:
     info = OptionInfo()
     typer_runtime = typer_coercion.build_runtime_param(
@@ -48,18 +51,25 @@ def test_plain_conversion_gives_typers_values_and_refusals(kind: type) -> None:
             assert ours[1] == theirs[1] and type(ours[1]) is type(theirs[1]), (kind, value)
 
 
-def test_an_effect_command_runs_without_importing_pydantic(scene) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("command", ["fog", "bokeh", "miniature", "layers"])
+def test_an_effect_command_on_a_jpeg_imports_neither_pydantic_nor_pillow(
+    scene,  # type: ignore[no-untyped-def]
+    command: str,
+) -> None:
     folder, photo, depth = scene
-    output = folder / "fog.png"
+    jpeg = folder / "photo.jpg"
+    write_image(jpeg, read_image(photo).pixels)
+    output = folder / f"{command}.jpg"
+    arguments = [command, str(jpeg), "--depth", str(depth), "-o", str(output)]
+    arguments += ["--count", "3"] if command == "layers" else []  # 3 depth levels here
     code = (
         "import sys\nfrom depthfx.cli import app\n"
-        f"try:\n    app(['fog', {str(photo)!r}, '--depth', {str(depth)!r}, '--density', '0.4',"
-        f" '--seed', '3', '--color', 'white', '-o', {str(output)!r}])\n"
+        f"try:\n    app({arguments!r})\n"
         "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('pydantic' in sys.modules)"
+        "print('pydantic' in sys.modules, 'PIL' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split()[-1] == "False", done.stdout + done.stderr
+    assert done.stdout.split()[-2:] == ["False", "False"], done.stdout + done.stderr
     assert output.is_file()
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from ._parallel import run_all
 from .errors import ParameterError
+from .stats import percentiles
 
 # Band radius as a share of the photo's longer side, and its smallest value in pixels.
 _RADIUS_SHARE = 0.008
@@ -255,7 +256,7 @@ def edge_matte(
     if not radius >= 1.0:
         raise ParameterError(f"radius must be >= 1 px, got {radius}")
     trivial = EdgeMatte(nearness)
-    low, high = (float(v) for v in np.percentile(nearness[:: _stride(nearness)], [0.5, 99.5]))
+    low, high = (float(v) for v in percentiles(nearness[:: _stride(nearness)], [0.5, 99.5]))
     if not high > low:
         return trivial
 

@@ -41,6 +41,27 @@ def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
     return result
 
 
+def median(values: np.ndarray) -> np.floating:
+    """``np.median(values)`` of finite values, to the bit, by partition.
+
+    NumPy's median (and percentile) import ``numpy.ma`` on first use, about 10 ms of a
+    command's start-up; this takes the same middle values and the same mean of them.
+
+    Examples
+    --------
+    >>> float(median(np.array([4.0, 1.0, 3.0, 2.0], np.float32)))
+    2.5
+    """
+    flat = np.asarray(values).ravel()
+    if flat.size == 0:
+        raise ValueError("median of an empty array")
+    middle = flat.size // 2
+    if flat.size % 2:
+        return np.partition(flat, middle)[middle]
+    ordered = np.partition(flat, [middle - 1, middle])
+    return np.mean(ordered[middle - 1 : middle + 1])
+
+
 def sample_step(size: int, count: int = SAMPLE_COUNT) -> int:
     """Stride (in both axes) that leaves about ``count`` samples of ``size`` pixels.
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from depthfx.stats import percentiles
+from depthfx.stats import median, percentiles
 
 
 @pytest.mark.parametrize("q", [[0.5, 99.5], [5, 95], [25, 50, 75], [0, 100], [99]])
@@ -43,3 +43,31 @@ def test_extremes_equal_numpy_min_and_max() -> None:
         float(values[10:50, 3:90].min()),
         float(values[10:50, 3:90].max()),
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_median_is_numpys_to_the_bit(dtype: type) -> None:
+    rng = np.random.default_rng(5)
+    for size in [1, 2, 3, 10, 11, 1000, 1001]:
+        for scale in (1.0, 1e-3, 1e3):
+            values = (rng.random(size) * scale).astype(dtype)
+            values[::3] = values[0]  # ties, as depth maps have
+            expected, got = np.median(values), median(values)
+            assert got == expected and np.asarray(got).dtype == np.asarray(expected).dtype
+
+
+def test_median_of_nothing_is_refused() -> None:
+    with pytest.raises(ValueError):
+        median(np.array([], np.float32))
+
+
+def test_order_statistics_do_not_import_numpy_ma() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\nfrom depthfx.stats import median, percentiles\n"
+        "v = np.arange(10.0)\nmedian(v); percentiles(v, [5, 95])\nprint('numpy.ma' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

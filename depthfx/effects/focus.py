@@ -26,7 +26,7 @@ from ..depthmap import DepthMap
 from ..errors import ParameterError
 from ..image import linear_to_srgb
 from ..params import parse_point
-from ..stats import percentiles, sample_step
+from ..stats import median, percentiles, sample_step
 
 # Focus may be "auto", a point (x, y) as a tuple/list or an "X,Y" string, or a depth level.
 FocusSpec = Union[str, float, int, tuple[float, float], list[float], "FocusChoice"]
@@ -185,14 +185,14 @@ def _window_nearness(nearness: np.ndarray, x: int, y: int, radius: int) -> float
         max(0, y - radius) : min(height, y + radius + 1),
         max(0, x - radius) : min(width, x + radius + 1),
     ].ravel()
-    low, high = np.percentile(window, [10, 90])
+    low, high = percentiles(window, [10, 90])
     step = sample_step(nearness.size)
     low_all, high_all = percentiles(nearness[::step, ::step], [5, 95])
     spread = float(high_all - low_all)
     if spread > 0 and (high - low) > 0.1 * spread:
         # The window straddles a depth edge: keep the nearer side.
         window = window[window >= (low + high) / 2.0]
-    return float(np.median(window))
+    return float(median(window))
 
 
 def find_largest_face(
@@ -363,7 +363,7 @@ def find_salient_subject(depth: DepthMap, *, image: np.ndarray | None = None) ->
         else cv2.resize(depth.confidence, size, interpolation=cv2.INTER_AREA)
     )
     contrast = _local_contrast(image, size) if image is not None else np.ones_like(small)
-    typical_contrast = max(float(np.median(contrast)), 1e-6)
+    typical_contrast = max(float(median(contrast)), 1e-6)
     yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
     centre = np.exp(
         -(((xx + 0.5) / cols - 0.5) ** 2 + ((yy + 0.5) / rows - 0.5) ** 2) / (2 * _CENTRE_SIGMA**2)

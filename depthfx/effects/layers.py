@@ -43,6 +43,7 @@ from ..errors import ParameterError
 from ..filters import push_pull
 from ..image import as_float_image, encode_srgb8, join_alpha, split_alpha, srgb_to_linear
 from ..params import Params, option
+from ..stats import median
 from .layer_cuts import (
     FULL,
     BandUpsampler,
@@ -423,7 +424,7 @@ def _layer_statistics(
         # The median of a monotone function of the values is that of their middle ones.
         levels = normalize(values[np.searchsorted(ends, middle, side="right")])
         ranges.append((float(values[0]), float(values[-1])))
-        planes.append(float(np.median(levels)))
+        planes.append(float(median(levels)))
         tops.append(float(normalize(values[-1:])[0]))
     return ranges, planes, tops
 

@@ -37,7 +37,7 @@ from ..image import (
 from ..params import Params, option
 from ..render.defocus import render_defocus
 from ..render.defocus.target import checked_out
-from ..stats import percentiles, sample_step
+from ..stats import median, percentiles, sample_step
 
 NAME = "miniature"
 MODES = ("auto", "band", "depth")
@@ -290,7 +290,7 @@ def _plane_through(
         rows, cols = np.nonzero(sample_mask)
     rows, cols = rows * step, cols * step
     if rows.size < 3:
-        return _Plane(0.0, 0.0, float(np.float32(np.median(nearness))), (height, width))
+        return _Plane(0.0, 0.0, float(np.float32(median(nearness))), (height, width))
     if rows.size > _FIT_SAMPLES:
         pick = np.random.default_rng(0).choice(rows.size, _FIT_SAMPLES, replace=False)
         rows, cols = rows[pick], cols[pick]
@@ -307,7 +307,7 @@ def _plane_through(
     systems, targets = design[triples], values[triples]
     solvable = np.linalg.det(systems) != 0  # three distinct, non-collinear pixels
     candidates = np.linalg.solve(systems[solvable], targets[solvable][:, :, None])[:, :, 0]
-    flat = np.array([[0.0, 0.0, float(np.median(values))]])
+    flat = np.array([[0.0, 0.0, float(median(values))]])
     planes = np.concatenate([candidates, flat])  # (trials, 3)
     # einsum, not matmul: this product is large enough for OpenBLAS to start threads,
     # which then spin on both cores for ~0.1 s, stealing them from the blur that follows.

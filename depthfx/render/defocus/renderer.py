@@ -518,13 +518,21 @@ class _Renderer:
                 work_level = max(1, level - 1)
                 source, nearer_source = pyramid[work_level - 1]
                 rows_box = (e0 * factor, e1 * factor, box[2], box[3])
-                pre, alpha = self.layer_blur.blur(
+                blurred = self.layer_blur.blur(
                     source, index, radius, level, work_level, rows_box, nearer_source, back=back
                 )
-                inside = slice(s0 - e0, s1 - e0)
-                layer = ([plane[inside] for plane in pre], alpha[inside])
-                ys = slice(s0 - target[2], s1 - target[2])
-                composite(layer, target[:2], ys, level_slices(box, level)[1])
+                if blurred is None:  # no pixel of the layer here: nothing to composite
+                    continue
+                # The band's own rows of the window the layer was blurred in (zero outside).
+                w0 = e0 + blurred.top
+                r0, r1 = max(s0, w0), min(s1, w0 + blurred.alpha.shape[0])
+                if r0 >= r1:
+                    continue
+                inside = slice(r0 - w0, r1 - w0)
+                layer = ([plane[inside] for plane in blurred.pre], blurred.alpha[inside])
+                ys = slice(r0 - target[2], r1 - target[2])
+                x0 = level_slices(box, level)[1].start + blurred.left
+                composite(layer, target[:2], ys, slice(x0, x0 + blurred.alpha.shape[1]))
 
         def reported(group: list[tuple[int, float, int, tuple[int, int, int, int] | None]]) -> None:
             done = plans.index(group[-1]) + 1

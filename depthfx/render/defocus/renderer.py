@@ -476,9 +476,18 @@ class _Renderer:
             return []
         nearer_fixed = None
         if back:
-            nearer_fixed = level_one.fine.copy()
-            if level_one.front is not None:
-                nearer_fixed += level_one.front.coverage
+            # Only read from here on: the fine layers' own plane serves without a foreground.
+            nearer_fixed = level_one.fine
+            front = level_one.front
+            if front is not None:
+                fine, total = level_one.fine, np.empty_like(level_one.fine)
+
+                def add_front(rows: tuple[int, int]) -> None:
+                    band = slice(*rows)
+                    np.add(fine[band], front.coverage[band], out=total[band])
+
+                run_all(add_front, row_bands(total.shape[0], _BAND_ROWS))
+                nearer_fixed = total
         deepest = layer_level(layer_radius(side.top_index))
         return side_pyramid(side, nearer_fixed, deepest - 1)
 

@@ -458,3 +458,25 @@ def test_layer_positions_of_a_box_of_whole_steps_are_those_of_the_whole_tile(wid
     for first, last in [(0, 1), (1, 3), (5, 9)]:
         cols = slice(first * _SIMD_STEP, last * _SIMD_STEP)
         assert np.array_equal(layer_position(coc[17:90, cols]), whole[17:90, cols])
+
+
+# --------------------------------------------------------------------------- layer windows
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("aperture", [Aperture(), Aperture(cats_eye=0.6)])
+def test_blurring_only_the_windows_around_layers_gives_the_bits_of_whole_boxes(
+    channels: int, aperture: Aperture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from depthfx.render.defocus.layer_blur import LayerBlur
+
+    image, coc, parts = _scene_with_several_tiles(channels)
+    options = {"aperture": aperture, "highlight_threshold": 0.5, "highlight_gain": 3.0, **parts}
+    windowed = render_defocus(image, coc * 2.0, **options)
+    whole_blur = LayerBlur.blur
+
+    def whole_boxes(self: LayerBlur, *args: object, **kwargs: object) -> object:
+        return whole_blur(self, *args, **{**kwargs, "crop": False})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LayerBlur, "blur", whole_boxes)
+    assert np.array_equal(render_defocus(image, coc * 2.0, **options), windowed)

@@ -5,7 +5,8 @@ GIL); tiles that are wholly sharp are copied and wholly blurred ones are just up
 the expensive per-pixel path only runs near the focal plane. Layers are blurred inside the
 bounding box of their pixels plus the blur's reach, level by level, in bands of rows on
 the workers (each band widened by its kernel's reach: the same sums as whole), so no
-worker holds a whole layer. The result may be written over the photo itself (``out=``).
+worker holds a whole layer; within a band only the window around the layer's own pixels is
+blurred (outside it the blur is zero). The result may be written over the photo itself (``out=``).
 """
 
 from __future__ import annotations

@@ -426,3 +426,57 @@ def test_an_out_overlapping_the_image_elsewhere_is_refused() -> None:
     image, shifted = storage[:20], storage[1:]
     with pytest.raises(ParameterError, match=r"\bout\b"):
         render_defocus(image, np.full((20, 30), 3.0, np.float32), out=shifted)
+
+
+# --------------------------------------------------------------------------- split tiles
+
+
+def test_a_split_tiles_weighted_box_holds_every_weighted_pixel_in_whole_steps() -> None:
+    from depthfx.render.defocus.renderer import _SIMD_STEP, _weighted_box
+
+    base = np.zeros((128, 512), np.float32)
+    assert _weighted_box(base) is None
+    base[40:45, 100:130] = 0.5
+    base[70, 200] = 1e-30
+    rows, cols = _weighted_box(base)  # type: ignore[misc]
+    assert (rows.start, rows.stop) == (40, 71)
+    assert cols.start % _SIMD_STEP == 0 and cols.stop % _SIMD_STEP == 0
+    assert cols.start <= 100 and cols.stop > 200
+    outside = base.copy()
+    outside[rows, cols] = 0.0
+    assert not outside.any()
+    # A width of no whole steps: the whole tile (fewer rows would move the scalar pixels).
+    assert _weighted_box(base[:, :500]) == (slice(0, 128), slice(0, 500))
+
+
+@pytest.mark.parametrize("width", [512, 416])
+def test_layer_positions_of_a_box_of_whole_steps_are_those_of_the_whole_tile(width: int) -> None:
+    from depthfx.render.defocus.renderer import _SIMD_STEP
+
+    coc = np.random.default_rng(9).uniform(-40.0, 40.0, (128, width)).astype(np.float32)
+    whole = layer_position(coc)
+    for first, last in [(0, 1), (1, 3), (5, 9)]:
+        cols = slice(first * _SIMD_STEP, last * _SIMD_STEP)
+        assert np.array_equal(layer_position(coc[17:90, cols]), whole[17:90, cols])
+
+
+# --------------------------------------------------------------------------- layer windows
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("aperture", [Aperture(), Aperture(cats_eye=0.6)])
+def test_blurring_only_the_windows_around_layers_gives_the_bits_of_whole_boxes(
+    channels: int, aperture: Aperture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from depthfx.render.defocus.layer_blur import LayerBlur
+
+    image, coc, parts = _scene_with_several_tiles(channels)
+    options = {"aperture": aperture, "highlight_threshold": 0.5, "highlight_gain": 3.0, **parts}
+    windowed = render_defocus(image, coc * 2.0, **options)
+    whole_blur = LayerBlur.blur
+
+    def whole_boxes(self: LayerBlur, *args: object, **kwargs: object) -> object:
+        return whole_blur(self, *args, **{**kwargs, "crop": False})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LayerBlur, "blur", whole_boxes)
+    assert np.array_equal(render_defocus(image, coc * 2.0, **options), windowed)

@@ -42,7 +42,10 @@ class Highlights:
         # few passes over a small tile beat boolean gathers and scatters.
         factor = self.factor(luma)
         spread = cv2.merge([factor, factor, factor])
-        return cv2.multiply(np.ascontiguousarray(rgb), spread, dst=spread)
+        # OpenCV reads a tile of a photo in place when each row's pixels are packed.
+        return cv2.multiply(
+            rgb if _packed_rows(rgb) else np.ascontiguousarray(rgb), spread, dst=spread
+        )
 
     def compress(self, premultiplied: np.ndarray, alpha: np.ndarray) -> None:
         """Undo :meth:`boost` on the colour of premultiplied data, in place (in row bands,
@@ -81,4 +84,9 @@ _LUMA_WEIGHTS = np.array([[0.2126, 0.7152, 0.0722]], np.float32)
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
     """Rec. 709 luminance of linear RGB (OpenCV's SIMD transform)."""
-    return cv2.transform(np.ascontiguousarray(rgb) if rgb.strides[1] != 12 else rgb, _LUMA_WEIGHTS)
+    return cv2.transform(rgb if _packed_rows(rgb) else np.ascontiguousarray(rgb), _LUMA_WEIGHTS)
+
+
+def _packed_rows(rgb: np.ndarray) -> bool:
+    """Float32 pixels of 3 channels packed within each row (what ``cv::Mat`` can view)."""
+    return rgb.dtype == np.float32 and rgb.strides[1:] == (12, 4)

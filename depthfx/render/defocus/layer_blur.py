@@ -20,6 +20,25 @@ from .sides import Side
 # A layer is extended under nearer occluders where its blurred coverage exceeds this share
 # (normalized-convolution confidence).
 _EXTEND_CONFIDENCE = 0.1
+# OpenCV's SIMD loops leave the last few pixels of a row (under 8 floats here) to scalar
+# code whose rounding differs, and a window's pixels keep their values only at the same
+# SIMD phase: a layer's window starts a multiple of this many columns into its box and
+# ends at the box's right edge or this far beyond what it must hold exactly.
+_COLUMN_STEP = 32
+
+
+@dataclass(frozen=True)
+class BlurredLayer:
+    """A layer blurred at its level inside a window of its box; zero outside the window.
+
+    ``pre`` (three premultiplied colour planes) and ``alpha`` cover the window, whose first
+    row and column lie ``top`` and ``left`` pixels (at the layer's level) into the box.
+    """
+
+    pre: list[np.ndarray]
+    alpha: np.ndarray
+    top: int
+    left: int
 
 
 @dataclass(frozen=True)
@@ -42,15 +61,18 @@ class LayerBlur:
         nearer_fixed: np.ndarray | None,
         *,
         back: bool,
-    ) -> tuple[list[np.ndarray], np.ndarray]:
-        """One layer blurred at ``level`` inside ``box`` (level-1 coords): (pre planes, alpha).
+        crop: bool = True,
+    ) -> BlurredLayer | None:
+        """One layer blurred at ``level`` inside ``box`` (level-1 coords), or None where it
+        has no pixel.
 
-        ``side`` and ``nearer_fixed`` are given at ``work_level``.
+        ``side`` and ``nearer_fixed`` are given at ``work_level``. With ``crop`` only the
+        window around the layer's pixels is blurred (outside it the blur is zero): the
+        values are those of blurring the whole box, bit for bit.
         """
         scale = 2 ** (work_level - 1)
         y0, y1, x0, x1 = (value // scale for value in box)
         position = side.position[y0:y1, x0:x1]
-        coverage = side.coverage[y0:y1, x0:x1]
         membership = self.scratch.get("membership", position.shape)
         if index == 2 or index == side.top_index:
             np.subtract(position, np.float32(index), out=membership)
@@ -62,20 +84,42 @@ class LayerBlur:
         else:
             cv2.absdiff(position, float(index), dst=membership)  # type: ignore[call-overload]
         ramp_down(membership)
+        # The layer's own coverage, whose extent says which window needs blurring (its
+        # buffer then takes the nearer occupancy).
+        present = self.scratch.get("plane", membership.shape)
+        np.multiply(side.coverage[y0:y1, x0:x1], membership, out=present)
+        factor = 2 ** (level - work_level)
+        if crop:
+            window = _active_window(present, factor, self.reach(radius, level))
+            if window is None:
+                return None
+        else:
+            window = (0, position.shape[0] // factor, 0, position.shape[1] // factor)
+        top, bottom, left, right = window
+        rows, cols = slice(top * factor, bottom * factor), slice(left * factor, right * factor)
+        step = 2 ** (level - 1)
+        window_box = (
+            box[0] + top * step,
+            box[0] + bottom * step,
+            box[2] + left * step,
+            box[2] + right * step,
+        )
         # One plane at a time, each blurred before the next is made (planes, not
         # interleaved channels: OpenCV filters one float plane in a third less time per
         # channel than a 5-channel image, and every product below is contiguous); a
         # layer's five planes at once would be five more layer-sized buffers per worker.
         # Coverage and occupancy first: the colour planes are scaled as they come.
-        plane = self.scratch.get("plane", membership.shape)
-        blur_plane = self._plane_blur(radius, level, work_level, box)
-        own = blur_plane(np.multiply(coverage, membership, out=plane))
+        blur_plane = self._plane_blur(radius, level, work_level, window_box)
+        own = blur_plane(present[rows, cols])
+        membership = membership[rows, cols]
+        position = position[rows, cols]
         # Occupancy nearer than this layer: nearer layers of the same side, plus (behind
         # the focal plane) the fine layers and the whole foreground.
+        plane = self.scratch.get("plane", membership.shape)
         nearer = ramp_from(position, float(index), rising=not back, out=plane)
-        nearer *= coverage
+        nearer *= side.coverage[y0:y1, x0:x1][rows, cols]
         if back and nearer_fixed is not None:
-            nearer += nearer_fixed[y0:y1, x0:x1]
+            nearer += nearer_fixed[y0:y1, x0:x1][rows, cols]
         nearer_blurred = blur_plane(np.minimum(nearer, 1.0, out=nearer))
         # Both planes hold sums of non-negative values weighted by a non-negative kernel,
         # so they are >= 0 as they are.
@@ -91,13 +135,13 @@ class LayerBlur:
         gain.fill(0.0)
         np.divide(alpha, own, out=gain, where=own > 1e-6)
         del own
-        premultiplied = side.premultiplied[y0:y1, x0:x1]
+        premultiplied = side.premultiplied[y0:y1, x0:x1][rows, cols]
         blurred_pre = []
         for channel in range(3):
             colour = blur_plane(np.multiply(premultiplied[:, :, channel], membership, out=plane))
             colour *= gain
             blurred_pre.append(colour)
-        return blurred_pre, alpha
+        return BlurredLayer(blurred_pre, alpha, top, left)
 
     def reach(self, radius: float, level: int) -> int:
         """Rows (at ``level``) a layer's blur reads beyond each pixel: a layer blurred over
@@ -153,3 +197,32 @@ class LayerBlur:
                 for total, plane in zip(result, planes, strict=True):
                     total += convolve(plane, kernel, bands) * weight
         return result
+
+
+def _active_window(
+    present: np.ndarray, factor: int, reach: int
+) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) at the blur level, ``factor`` times coarser than
+    ``present`` (a layer's own coverage), outside which its blur is zero; None when it has
+    no pixel.
+
+    The blurred coverage is zero beyond ``reach`` of the layer's pixels, and with it the
+    layer's alpha and colour; inside that, the blur of the nearer occupancy reads one reach
+    further. So the window is the pixels' extent widened by twice the reach: what it holds
+    within one reach has the values of blurring the whole box, and the rest is zero as it
+    should be (see ``_COLUMN_STEP`` for the columns).
+    """
+    # Row and column maxima (coverage is >= 0, so a positive maximum marks a pixel).
+    row_max = cv2.reduce(present, 1, cv2.REDUCE_MAX)[:, 0]
+    rows = np.flatnonzero(row_max > 0.0)
+    if rows.size == 0:
+        return None
+    col_max = cv2.reduce(present[rows[0] : rows[-1] + 1], 0, cv2.REDUCE_MAX)[0]
+    cols = np.flatnonzero(col_max > 0.0)
+    height, width = present.shape[0] // factor, present.shape[1] // factor
+    first_row, last_row = int(rows[0]) // factor, int(rows[-1]) // factor + 1
+    first_col, last_col = int(cols[0]) // factor, int(cols[-1]) // factor + 1
+    top, bottom = max(0, first_row - 2 * reach), min(height, last_row + 2 * reach)
+    left = max(0, first_col - 2 * reach) // _COLUMN_STEP * _COLUMN_STEP
+    right = last_col + 2 * reach + _COLUMN_STEP
+    return top, bottom, left, width if right >= width else right

@@ -5,7 +5,8 @@ GIL); tiles that are wholly sharp are copied and wholly blurred ones are just up
 the expensive per-pixel path only runs near the focal plane. Layers are blurred inside the
 bounding box of their pixels plus the blur's reach, level by level, in bands of rows on
 the workers (each band widened by its kernel's reach: the same sums as whole), so no
-worker holds a whole layer. The result may be written over the photo itself (``out=``).
+worker holds a whole layer; within a band only the window around the layer's own pixels is
+blurred (outside it the blur is zero). The result may be written over the photo itself (``out=``).
 """
 
 from __future__ import annotations
@@ -187,6 +188,37 @@ def _split_pixels(
     return (far, share) if high > 0.0 else None
 
 
+# Columns of OpenCV's SIMD logarithm per step (at most): a box of whole steps from a
+# multiple of it, in a tile of whole steps, has each pixel's logarithm rounded as over the
+# whole tile (the few pixels past the last whole step take a scalar path).
+_SIMD_STEP = 32
+
+
+def _weighted_box(base: np.ndarray) -> tuple[slice, slice] | None:
+    """Rows and columns of ``base`` (>= 0) holding all its positive values, or None.
+
+    The columns are whole ``_SIMD_STEP`` steps where the width is; else the box is the
+    whole array (a box of fewer rows would move the pixels past the last whole step).
+    """
+    row_max = cv2.reduce(base, 1, cv2.REDUCE_MAX)[:, 0]
+    rows = np.flatnonzero(row_max > 0.0)
+    if rows.size == 0:
+        return None
+    height, width = base.shape
+    if width % _SIMD_STEP:
+        return slice(0, height), slice(0, width)
+    band = base[rows[0] : rows[-1] + 1]
+    cols = np.flatnonzero(cv2.reduce(band, 0, cv2.REDUCE_MAX)[0] > 0.0)
+    left = int(cols[0]) // _SIMD_STEP * _SIMD_STEP
+    right = -(-(int(cols[-1]) + 1) // _SIMD_STEP) * _SIMD_STEP
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(left, right)
+
+
+def _nonnegative(rgb: np.ndarray) -> bool:
+    """Whether no colour value is negative (zero shares of it are then +0, not -0)."""
+    return bool(rgb.min(initial=0.0) >= 0.0)
+
+
 class _Renderer:
     def __init__(
         self,
@@ -366,25 +398,41 @@ class _Renderer:
             alpha: np.ndarray | None,
             region: tuple[slice, slice],
         ) -> None:
-            """A tile with split pixels: each part's shares are summed at full resolution."""
+            """A tile with split pixels: each part's shares are summed at full resolution.
+
+            A part adds zeros where its weight is zero and to a side it has no pixel on, so
+            only the box of its weighted pixels is summed, into the sides it reaches (most
+            split tiles have a few split pixels along an edge, on one side of the focus).
+            """
             fine_total = np.zeros(rgb.shape[:2], np.float32)
             shares = {back: np.zeros_like(fine_total) for back, _ in sides}
             weighted = {back: np.zeros_like(fine_total) for back, _ in sides}
+            reached = dict.fromkeys(shares, False)
             for coc_part, weight in parts:
-                magnitude = np.abs(even_size(layer_position(coc_part)))
                 base = even_size(weight) if alpha is None else even_size(weight) * alpha
+                box = _weighted_box(base)
+                if box is None:
+                    continue
+                base = base[box]
+                signed = even_size(coc_part)[box]
+                magnitude = np.abs(layer_position(signed))
                 fine_part = np.clip(2.0 - magnitude, 0.0, 1.0) * base
-                fine_total += fine_part
+                fine_total[box] += fine_part
                 coarse = base - fine_part
-                signed = even_size(coc_part)
+                smallest, largest = extremes(signed)
                 for back, _ in sides:
+                    if not (largest > 0.0 if back else smallest < 0.0):
+                        continue
+                    reached[back] = True
                     share = coarse * ((signed > 0) if back else (signed < 0))
-                    shares[back] += share
-                    weighted[back] += share * magnitude
+                    shares[back][box] += share
+                    weighted[back][box] += share * magnitude
             fine[region] = half_size(fine_total)
             fine_pre.put(region, half_size(scaled(rgb, fine_total)))
             lit = self.highlights.boost(rgb) if self.highlights is not None else rgb
             for back, side in sides:
+                if not reached[back] and _nonnegative(lit):
+                    continue  # all its sums are zeros, as the side's arrays already hold
                 side.coverage[region] = half_size(shares[back])
                 half_size(scaled(lit, shares[back]), out=side.premultiplied[region])
                 side.position[region] = half_size(weighted[back])
@@ -429,9 +477,18 @@ class _Renderer:
             return []
         nearer_fixed = None
         if back:
-            nearer_fixed = level_one.fine.copy()
-            if level_one.front is not None:
-                nearer_fixed += level_one.front.coverage
+            # Only read from here on: the fine layers' own plane serves without a foreground.
+            nearer_fixed = level_one.fine
+            front = level_one.front
+            if front is not None:
+                fine, total = level_one.fine, np.empty_like(level_one.fine)
+
+                def add_front(rows: tuple[int, int]) -> None:
+                    band = slice(*rows)
+                    np.add(fine[band], front.coverage[band], out=total[band])
+
+                run_all(add_front, row_bands(total.shape[0], _BAND_ROWS))
+                nearer_fixed = total
         deepest = layer_level(layer_radius(side.top_index))
         return side_pyramid(side, nearer_fixed, deepest - 1)
 
@@ -518,13 +575,21 @@ class _Renderer:
                 work_level = max(1, level - 1)
                 source, nearer_source = pyramid[work_level - 1]
                 rows_box = (e0 * factor, e1 * factor, box[2], box[3])
-                pre, alpha = self.layer_blur.blur(
+                blurred = self.layer_blur.blur(
                     source, index, radius, level, work_level, rows_box, nearer_source, back=back
                 )
-                inside = slice(s0 - e0, s1 - e0)
-                layer = ([plane[inside] for plane in pre], alpha[inside])
-                ys = slice(s0 - target[2], s1 - target[2])
-                composite(layer, target[:2], ys, level_slices(box, level)[1])
+                if blurred is None:  # no pixel of the layer here: nothing to composite
+                    continue
+                # The band's own rows of the window the layer was blurred in (zero outside).
+                w0 = e0 + blurred.top
+                r0, r1 = max(s0, w0), min(s1, w0 + blurred.alpha.shape[0])
+                if r0 >= r1:
+                    continue
+                inside = slice(r0 - w0, r1 - w0)
+                layer = ([plane[inside] for plane in blurred.pre], blurred.alpha[inside])
+                ys = slice(r0 - target[2], r1 - target[2])
+                x0 = level_slices(box, level)[1].start + blurred.left
+                composite(layer, target[:2], ys, slice(x0, x0 + blurred.alpha.shape[1]))
 
         def reported(group: list[tuple[int, float, int, tuple[int, int, int, int] | None]]) -> None:
             done = plans.index(group[-1]) + 1
@@ -838,7 +903,7 @@ class _Renderer:
             return None
         y0, y1, x0, x1 = tile
         far_coc, far_share = (array[y0:y1, x0:x1] for array in self.split)
-        if float(far_share.max(initial=0.0)) <= 0.0:
+        if far_share.size == 0 or extremes(far_share)[1] <= 0.0:
             return None
         return [(self.coc[y0:y1, x0:x1], 1.0 - far_share), (far_coc, far_share)]
 
@@ -849,9 +914,13 @@ class _Renderer:
         y0, y1, x0, x1 = tile
         if parts is None:
             return extremes(self.coc[y0:y1, x0:x1])
-        present = [coc_part[weight > 0.0] for coc_part, weight in parts]
-        values = np.concatenate(present)
-        return float(values.min()), float(values.max())
+        # Each part's extremes over its weighted pixels (a masked SIMD pass, no gathers).
+        found = [
+            cv2.minMaxLoc(coc_part, (weight > 0.0).view(np.uint8))[:2]
+            for coc_part, weight in parts
+            if extremes(weight)[1] > 0.0
+        ]
+        return min(low for low, _ in found), max(high for _, high in found)
 
     def _opaque(self, tile: tuple[int, int, int, int]) -> bool:
         y0, y1, x0, x1 = tile

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..._parallel import row_bands, run_all
 from .resample import half_size, reflect_into_padding
 
 # Tile size (level-1 pixels) of the per-tile position ranges; level-1 arrays are padded to
@@ -77,25 +78,45 @@ def side_pyramid(
     """The side's level-1 data and ``levels - 1`` successive 2x reductions of it.
 
     Positions are averaged weighted by coverage, so a reduced pixel keeps the layer
-    position of what it covers.
+    position of what it covers. Each reduction is made in bands of rows on the workers
+    (a reduced row reads two rows of the level above: the same values as whole).
     """
     pyramid = [(side, nearer_fixed)]
     for _ in range(max(0, levels - 1)):
-        current, nearer = pyramid[-1]
-        coverage = half_size(current.coverage)
-        weighted = half_size(current.position * current.coverage)
-        position = np.divide(
-            weighted, coverage, out=np.full_like(coverage, 2.0), where=coverage > 1e-6
-        )
-        np.clip(position, 2.0, current.top_index, out=position)
-        reduced = Side(
-            coverage=coverage,
-            premultiplied=half_size(current.premultiplied),
-            position=position,
-            top_index=current.top_index,
-        )
-        pyramid.append((reduced, None if nearer is None else half_size(nearer)))
+        pyramid.append(_reduced(*pyramid[-1]))
     return pyramid
+
+
+def _reduced(side: Side, nearer: np.ndarray | None) -> tuple[Side, np.ndarray | None]:
+    """One 2x reduction of a side (and of the occupancy nearer than it)."""
+    height, width = side.coverage.shape
+    shape = (height // 2, width // 2)
+    reduced = Side(
+        coverage=np.empty(shape, np.float32),
+        premultiplied=np.empty((*shape, 3), np.float32),
+        position=np.empty(shape, np.float32),
+        top_index=side.top_index,
+    )
+    reduced_nearer = None if nearer is None else np.empty(shape, np.float32)
+
+    def band(rows: tuple[int, int]) -> None:
+        above, here = slice(2 * rows[0], 2 * rows[1]), slice(*rows)
+        coverage = half_size(side.coverage[above], out=reduced.coverage[here])
+        weighted = half_size(side.position[above] * side.coverage[above])
+        position = reduced.position[here]
+        position.fill(2.0)
+        np.divide(weighted, coverage, out=position, where=coverage > 1e-6)
+        np.clip(position, 2.0, side.top_index, out=position)
+        half_size(side.premultiplied[above], out=reduced.premultiplied[here])
+        if nearer is not None and reduced_nearer is not None:
+            half_size(nearer[above], out=reduced_nearer[here])
+
+    run_all(band, row_bands(shape[0], _REDUCE_BAND_ROWS))
+    return reduced, reduced_nearer
+
+
+# Rows (of the reduced level) per band of :func:`side_pyramid`'s reductions.
+_REDUCE_BAND_ROWS = 64
 
 
 def tile_position_ranges(

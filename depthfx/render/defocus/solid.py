@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..._parallel import row_bands, run_all
+from .pixels import scaled
 
 # Share of the reach that may be uncovered before the correction starts to fade out.
 _FADE = 0.02
@@ -59,7 +60,8 @@ def fill_solid_interior(
         target += opacity
         seen = opacity > 1e-6
         gain = np.divide(target, opacity, out=np.ones_like(opacity), where=seen)
-        premultiplied[band] *= gain[:, :, None]
-        opacity[...] = np.where(seen, target, opacity)
+        # Per channel (the same products as broadcasting, several times faster).
+        scaled(premultiplied[band], gain, out=premultiplied[band])
+        np.copyto(opacity, target, where=seen)
 
     run_all(correct, row_bands(alpha.shape[0], _BAND_ROWS))

@@ -40,3 +40,46 @@ def test_fine_colour_is_assembled_from_its_tiles_and_mirrored_into_the_padding()
     np.testing.assert_array_equal(colour.assemble(27, 40), expected)
     # The tiles were let go: a second assembly is all zeros.
     assert not colour.assemble(27, 40).any()
+
+
+def test_a_sides_reductions_made_in_bands_are_those_of_the_whole_planes() -> None:
+    from depthfx._parallel import set_workers
+    from depthfx.render.defocus.resample import half_size
+    from depthfx.render.defocus.sides import Side, side_pyramid
+
+    rng = np.random.default_rng(4)
+    # Reduced rows over more than two bands of the computation, the last one short.
+    height, width = 4 * 150, 96
+    coverage = rng.random((height, width), dtype=np.float32)
+    coverage[rng.random((height, width)) < 0.2] = 0.0
+    side = Side(
+        coverage=coverage,
+        premultiplied=rng.random((height, width, 3), dtype=np.float32),
+        position=rng.uniform(2.0, 9.0, (height, width)).astype(np.float32),
+        top_index=9,
+    )
+    nearer = rng.random((height, width), dtype=np.float32)
+    set_workers(2)
+    try:
+        pyramid = side_pyramid(side, nearer, 3)
+    finally:
+        set_workers(None)
+    assert len(pyramid) == 3
+    current, current_nearer = side, nearer
+    for reduced, reduced_nearer in pyramid[1:]:
+        # The reduction as made on whole planes.
+        expected_coverage = half_size(current.coverage)
+        weighted = half_size(current.position * current.coverage)
+        expected_position = np.divide(
+            weighted,
+            expected_coverage,
+            out=np.full_like(expected_coverage, 2.0),
+            where=expected_coverage > 1e-6,
+        )
+        np.clip(expected_position, 2.0, 9, out=expected_position)
+        assert np.array_equal(reduced.coverage, expected_coverage)
+        assert np.array_equal(reduced.position, expected_position)
+        assert np.array_equal(reduced.premultiplied, half_size(current.premultiplied))
+        assert reduced_nearer is not None
+        assert np.array_equal(reduced_nearer, half_size(current_nearer))
+        current, current_nearer = reduced, reduced_nearer

@@ -285,6 +285,27 @@ class _BandStatistics:
     decides: np.ndarray  # (h, w) how far the colours can tell the sides apart
 
 
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel dot product over a last axis of 3: ``np.einsum("ijk,ijk->ij", a, b)``.
+
+    The same sums in the same order (einsum adds each pixel's products one by one onto +0),
+    in three passes over whole planes instead of a loop per pixel (3-4 times faster).
+
+    Examples
+    --------
+    >>> a = np.array([[[1.0, 2.0, 3.0]]], np.float32)
+    >>> _channel_dot(a, a)
+    array([[14.]], dtype=float32)
+    """
+    total = np.multiply(a[..., 0], b[..., 0])
+    product = np.multiply(a[..., 1], b[..., 1])
+    total += product
+    np.multiply(a[..., 2], b[..., 2], out=product)
+    total += product
+    total += np.float32(0.0)  # einsum's start: a sum of -0 products is +0
+    return total
+
+
 def _stride(array: np.ndarray) -> int:
     return max(1, int(math.sqrt(array.size / 60_000)))
 
@@ -335,7 +356,7 @@ def _band_statistics(
     def side_model(side: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         weight = cv2.boxFilter(side, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
         colour = mean_over(side, weight, rgb_s)
-        square_mean = mean_over(side, weight, np.einsum("ijk,ijk->ij", rgb_s, rgb_s))
+        square_mean = mean_over(side, weight, _channel_dot(rgb_s, rgb_s))
         return weight, colour, square_mean, mean_over(side, weight, near_s)
 
     near_weight, near_colour, near_square, near_depth = side_model(near_side)
@@ -347,7 +368,7 @@ def _band_statistics(
     far_depth = np.where(far_weight > 0.02, far_depth, bottom)
     # Where both sides are modelled and their colours alike, the photo shows no edge.
     difference = near_colour - far_colour
-    length2 = np.einsum("ijk,ijk->ij", difference, difference)
+    length2 = _channel_dot(difference, difference)
     alike = known * (np.float32(_COLOUR_CONTRAST) / (length2 + np.float32(_COLOUR_CONTRAST)))
     length = np.sqrt(length2) + np.float32(_EPS)
 
@@ -355,7 +376,7 @@ def _band_statistics(
         # Total colour variance (trace of the covariance): an upper bound of the spread along
         # the axis, cheap to compute; expressed as a share of the distance between the sides
         # (0 where a side is not modelled).
-        variance = square_mean - np.einsum("ijk,ijk->ij", colour, colour)
+        variance = square_mean - _channel_dot(colour, colour)
         share = np.minimum(np.sqrt(np.maximum(variance, 0.0) / 3.0) / length, 1.0)
         return np.where(known, share, 0.0)
 
@@ -446,13 +467,14 @@ def _matte_tile(
         return None
     near_colour, far_colour = up(stats.near_colour), up(stats.far_colour)
     axis = near_colour - far_colour
-    length2 = np.einsum("ijk,ijk->ij", axis, axis)
+    length2 = _channel_dot(axis, axis)
     offset = colour - far_colour
-    position = np.einsum("ijk,ijk->ij", offset, axis) / (length2 + np.float32(_EPS))
+    position = _channel_dot(offset, axis) / (length2 + np.float32(_EPS))
     # Each side's texture spreads its colours around the mean: colours within that spread of
     # a side's mean belong wholly to it.
-    low = up(stats.far_spread) * np.float32(_SPREAD_TRIM)
-    high = 1.0 - up(stats.near_spread) * np.float32(_SPREAD_TRIM)
+    near_spread, far_spread = up(stats.near_spread), up(stats.far_spread)
+    low = far_spread * np.float32(_SPREAD_TRIM)
+    high = 1.0 - near_spread * np.float32(_SPREAD_TRIM)
     width_between = np.maximum(high - low, np.float32(0.05))
     by_colour = np.clip((position - low) / width_between, 0.0, 1.0)
     near_side, far_side = up(stats.near), up(stats.far)
@@ -478,15 +500,15 @@ def _matte_tile(
         by_depth = (own >= 0.5 * (near_side + far_side)).astype(np.float32)
     # The colours decide in proportion to how well they separate the sides: textures
     # whose spreads overlap (the same noise on both sides) cannot tell them apart.
-    overlap = up(stats.near_spread) + up(stats.far_spread)
+    overlap = near_spread + far_spread
     separable = np.clip((1.0 - overlap) / np.float32(_SEPARABLE), 0.0, 1.0)
     trust = known * contrast * separable
     alpha = by_depth + trust * (by_colour - by_depth)
     return MatteTile(
         box=box,
-        near=np.where(in_band, near_side, own).astype(np.float32),
-        far=np.where(in_band, far_side, own).astype(np.float32),
-        near_share=np.where(in_band, alpha, 1.0).astype(np.float32),
+        near=np.where(in_band, near_side, own).astype(np.float32, copy=False),
+        far=np.where(in_band, far_side, own).astype(np.float32, copy=False),
+        near_share=np.where(in_band, alpha, 1.0).astype(np.float32, copy=False),
     )
 
 

@@ -153,11 +153,14 @@ def _render_miniature(
         )
         del depth_map  # when resized to the photo, an image-sized plane not to hold
     else:
-        band_distance = _band_distance((height, width_px), position=position, angle=angle)
-        coc_radius = _band_coc(
-            band_distance, half_width=width / 2, transition=transition, max_radius=max_radius
+        coc_radius = _band_image_coc(
+            (height, width_px),
+            position=position,
+            angle=angle,
+            half_width=width / 2,
+            transition=transition,
+            max_radius=max_radius,
         )
-        del band_distance  # an image-sized plane not to hold through the render
 
     def blur_progress(stage: str, fraction: float) -> None:
         report(f"blur: {stage}", 0.1 + 0.8 * fraction)
@@ -198,6 +201,35 @@ def _band_distance(
     return np.add(
         np.float32(normal_x) * xs[None, :], np.float32(normal_y) * ys[:, None], dtype=np.float32
     )
+
+
+def _band_image_coc(
+    shape: tuple[int, int],
+    *,
+    position: float,
+    angle: float,
+    half_width: float,
+    transition: float,
+    max_radius: float,
+) -> np.ndarray:
+    """The band mode's signed CoC at every pixel of an image of ``shape``."""
+    height, width = shape
+    if math.sin(math.radians(angle)) != 0.0:
+        distance = _band_distance(shape, position=position, angle=angle)
+        return _band_coc(
+            distance, half_width=half_width, transition=transition, max_radius=max_radius
+        )
+    # An untilted band's distance is the same along each row (each row's, exactly; the
+    # columns add 0): the CoC of one column, copied across, has the same values for a
+    # fraction of the work and without an image-sized plane of distances.
+    # (Laid out as one row: one chunk of work, not one per 64 rows.)
+    column = _band_distance((height, 1), position=position, angle=angle).reshape(1, height)
+    column_coc = _band_coc(
+        column, half_width=half_width, transition=transition, max_radius=max_radius
+    )
+    coc_radius = np.empty(shape, np.float32)
+    coc_radius[...] = column_coc.reshape(height, 1)
+    return coc_radius
 
 
 def _band_coc(
@@ -444,7 +476,7 @@ def _apply_curve(
     cv2.sqrt(values, dst=values)  # OpenCV's SIMD sqrt: half NumPy's time, the same values
     values *= np.float32(table.size - 1)
     values += np.float32(0.5)
-    return np.take(table, values.astype(np.uint16), out=out, mode="clip")
+    return np.take(table, values.astype(np.uint16), out=out, mode="wrap")
 
 
 # --------------------------------------------------------------------------- options

@@ -168,32 +168,55 @@ class EdgeMatte:
         ``mapped`` is ``map_values(nearness)`` (full size); its tiles are overwritten, in
         place, with the near side's value (the far side's where a pixel is wholly far).
         Returns ``(far_mapped, far_share)``: the far side's value and each pixel's far share
-        where a pixel is split (0 elsewhere). ``map_values`` is
-        called once per side on all the tiles' pixels together (it must be pointwise).
+        where a pixel is split (0 elsewhere). ``map_values`` is called once, on both sides
+        of all the tiles' pixels together (it must be pointwise).
         """
-        far_mapped = np.zeros_like(mapped)
+        # np.zeros, not zeros_like: calloc'd pages, where zeros_like writes 0 over them all.
+        far_mapped = np.zeros(mapped.shape, mapped.dtype)
         far_share = np.zeros(self.nearness.shape, np.float32)
         if not self.tiles:
             return far_mapped, far_share
-        sides = []
-        for field in ("near", "far"):
-            packed = np.concatenate([getattr(tile, field).ravel() for tile in self.tiles])
-            sides.append(map_values(packed[None, :])[0])
+        count = sum(tile.near.size for tile in self.tiles)
+        packed = np.concatenate(
+            [tile.near.ravel() for tile in self.tiles] + [tile.far.ravel() for tile in self.tiles]
+        )
+        both_sides = map_values(packed[None, :])[0]
         start = 0
         for tile in self.tiles:
             shape = tile.near.shape
             stop = start + tile.near.size
-            near = sides[0][start:stop].reshape(shape)
-            far = sides[1][start:stop].reshape(shape)
-            share = tile.near_share
-            # Pixels wholly on one side take that side's value and are not split.
-            whole_far = share <= _SNAP
-            mapped[tile.slices] = np.where(whole_far, far, near)
-            split = (share > _SNAP) & (share < 1.0 - _SNAP)
-            far_mapped[tile.slices] = np.where(split, far, 0.0)
-            far_share[tile.slices] = np.where(split, 1.0 - share, 0.0)
+            near = both_sides[start:stop].reshape(shape)
+            far = both_sides[count + start : count + stop].reshape(shape)
+            _split_tile(
+                tile,
+                near,
+                far,
+                mapped[tile.slices],
+                far_mapped[tile.slices],
+                far_share[tile.slices],
+            )
             start = stop
         return far_mapped, far_share
+
+
+def _split_tile(
+    tile: MatteTile,
+    near: np.ndarray,
+    far: np.ndarray,
+    mapped: np.ndarray,
+    far_mapped: np.ndarray,
+    far_share: np.ndarray,
+) -> None:
+    """:meth:`EdgeMatte.split` on one tile: writes the tile's views of the three outputs
+    (``far_mapped`` and ``far_share`` hold 0 on entry)."""
+    share = tile.near_share
+    # Pixels wholly on one side take that side's value and are not split.
+    mapped[...] = near
+    np.copyto(mapped, far, where=share <= _SNAP)
+    split = share > _SNAP
+    split &= share < 1.0 - _SNAP
+    np.copyto(far_mapped, far, where=split)
+    np.subtract(np.float32(1.0), share, out=far_share, where=split)
 
 
 def edge_matte(

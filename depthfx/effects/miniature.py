@@ -213,7 +213,7 @@ def _band_image_coc(
     max_radius: float,
 ) -> np.ndarray:
     """The band mode's signed CoC at every pixel of an image of ``shape``."""
-    height, width = shape
+    height = shape[0]
     if math.sin(math.radians(angle)) != 0.0:
         distance = _band_distance(shape, position=position, angle=angle)
         return _band_coc(

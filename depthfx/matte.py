@@ -370,20 +370,24 @@ def _band_statistics(
 
     size = (4 * r + 1, 4 * r + 1)
 
-    def mean_over(side: np.ndarray, weight: np.ndarray, values: np.ndarray) -> np.ndarray:
-        weighted = values * (side[:, :, None] if values.ndim == 3 else side)
-        total = cv2.boxFilter(weighted, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
-        inverse = 1.0 / np.maximum(weight, _EPS)
-        return total * (inverse[:, :, None] if values.ndim == 3 else inverse)
+    # Each colour's squared length, for the spread of both sides' colours.
+    colour_square = _channel_dot(rgb_s, rgb_s)
 
     def side_model(side: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         weight = cv2.boxFilter(side, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
-        colour = mean_over(side, weight, rgb_s)
-        square_mean = mean_over(side, weight, _channel_dot(rgb_s, rgb_s))
-        return weight, colour, square_mean, mean_over(side, weight, near_s)
+        inverse = 1.0 / np.maximum(weight, _EPS)
 
-    near_weight, near_colour, near_square, near_depth = side_model(near_side)
-    far_weight, far_colour, far_square, far_depth = side_model(far_side)
+        def mean_over(values: np.ndarray) -> np.ndarray:
+            weighted = values * (side[:, :, None] if values.ndim == 3 else side)
+            total = cv2.boxFilter(weighted, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
+            return total * (inverse[:, :, None] if values.ndim == 3 else inverse)
+
+        return weight, mean_over(rgb_s), mean_over(colour_square), mean_over(near_s)
+
+    # The two sides' models on two workers (this part of the matte runs on its own).
+    near_model, far_model = run_all(side_model, [near_side, far_side])
+    near_weight, near_colour, near_square, near_depth = near_model
+    far_weight, far_colour, far_square, far_depth = far_model
     # Where a side has no modelled pixel (a thin structure narrower than the window), the
     # band's own extremes stand for its depth.
     known = (near_weight > 0.02) & (far_weight > 0.02)
@@ -442,12 +446,7 @@ def _matte_in_band(
     f = stats.factor
     small_h, small_w = stats.band.shape
     step = _TILE
-    tiles = [
-        (ty, tx)
-        for ty in range(0, small_h, step)
-        for tx in range(0, small_w, step)
-        if stats.band[ty : ty + step, tx : tx + step].any()
-    ]
+    tiles = _marked_tiles(stats.band, step)
 
     def work(tile: tuple[int, int]) -> MatteTile | None:
         ty, tx = tile
@@ -475,6 +474,26 @@ def _matte_in_band(
 
     done = run_all(work, tiles)
     return EdgeMatte(nearness, tuple(tile for tile in done if tile is not None))
+
+
+def _marked_tiles(band: np.ndarray, step: int) -> list[tuple[int, int]]:
+    """Top-left corners ``(y, x)`` of the ``step``-sized tiles of ``band`` that hold a
+    non-zero pixel, row by row.
+
+    Examples
+    --------
+    >>> band = np.zeros((5, 7), np.float32)
+    >>> band[4, 6] = 1.0
+    >>> _marked_tiles(band, 4)
+    [(4, 4)]
+    """
+    height, width = band.shape
+    rows, columns = -(-height // step), -(-width // step)
+    # (Padded to whole tiles, so one reduction over a 4-D view finds them all.)
+    padded = np.zeros((rows * step, columns * step), bool)
+    padded[:height, :width] = band != 0
+    marked = padded.reshape(rows, step, columns, step).any(axis=(1, 3))
+    return [(int(ty) * step, int(tx) * step) for ty, tx in np.argwhere(marked)]
 
 
 def _matte_tile(

@@ -43,6 +43,8 @@ _SNAP = 0.05
 _DECISIVE = 0.1
 # Tiles (reduced pixels) in which the band is worked on at full size.
 _TILE = 16
+# Tiles split per job on the workers.
+_SPLIT_GROUP = 8
 # Reach (reduced pixels) over which a change of nearness counts as a step.
 _STEP_REACH = 1
 # Colour difference (linear RGB, squared) between the two sides below which the photo cannot
@@ -176,26 +178,32 @@ class EdgeMatte:
         far_share = np.zeros(self.nearness.shape, np.float32)
         if not self.tiles:
             return far_mapped, far_share
-        count = sum(tile.near.size for tile in self.tiles)
+        # Tile i's pixels are packed at starts[i]:starts[i + 1], the near sides first.
+        starts = np.cumsum([0] + [tile.near.size for tile in self.tiles])
+        count = int(starts[-1])
         packed = np.concatenate(
             [tile.near.ravel() for tile in self.tiles] + [tile.far.ravel() for tile in self.tiles]
         )
         both_sides = map_values(packed[None, :])[0]
-        start = 0
-        for tile in self.tiles:
-            shape = tile.near.shape
-            stop = start + tile.near.size
-            near = both_sides[start:stop].reshape(shape)
-            far = both_sides[count + start : count + stop].reshape(shape)
-            _split_tile(
-                tile,
-                near,
-                far,
-                mapped[tile.slices],
-                far_mapped[tile.slices],
-                far_share[tile.slices],
-            )
-            start = stop
+
+        def split_group(group: range) -> None:
+            for index in group:
+                tile, start, stop = self.tiles[index], starts[index], starts[index + 1]
+                near = both_sides[start:stop].reshape(tile.near.shape)
+                far = both_sides[count + start : count + stop].reshape(tile.near.shape)
+                outputs = (mapped, far_mapped, far_share)
+                _split_tile(tile, near, far, *(output[tile.slices] for output in outputs))
+
+        # On the workers: in a fresh process most of this is the first touch of the far
+        # side's pages (the tiles' rows each reach a page of their own).
+        tile_count = len(self.tiles)
+        run_all(
+            split_group,
+            [
+                range(first, min(first + _SPLIT_GROUP, tile_count))
+                for first in range(0, tile_count, _SPLIT_GROUP)
+            ],
+        )
         return far_mapped, far_share
 
 

@@ -419,8 +419,9 @@ def _grade(
         band = out[y0:y1]
         # OpenCV writes only into packed pixels: the colour of a 4-channel image (in
         # place) is graded in a copy of the band and put back.
-        packed = band.flags.c_contiguous
-        target = band if packed else np.ascontiguousarray(band)
+        # (NumPy calls a single-pixel view contiguous whatever its strides; OpenCV does not.)
+        packed = band.flags.c_contiguous and band.strides[1] == band.shape[2] * band.itemsize
+        target = band if packed else band.copy()
         if matrix is not None:
             # Per-pixel, so OpenCV may write over its source (each pixel is read whole
             # before it is written): in place needs no copy of the rows.

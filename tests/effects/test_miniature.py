@@ -284,3 +284,12 @@ def test_the_contrast_curve_looks_up_the_table_entry_nearest_the_root() -> None:
     assert index.max() == table.size - 1  # the last entry is reached, none beyond
     result = _apply_curve(values.copy(), table)
     assert result.tobytes() == np.take(table, index, mode="clip").tobytes()
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 4), (1, 2, 4), (2, 1, 4), (1, 1, 3)])
+def test_a_photo_of_one_row_or_column_is_graded(shape: tuple[int, int, int]) -> None:
+    image = np.full(shape, 0.5, np.float32)
+    result = Miniature().apply(image, None)
+    assert result.shape == shape
+    assert not np.array_equal(result[:, :, :3], image[:, :, :3])  # graded
+    np.testing.assert_array_equal(result[:, :, 3:], image[:, :, 3:])

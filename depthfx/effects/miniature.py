@@ -51,6 +51,10 @@ _CURVE_SAMPLES = 65536
 _RANSAC_TRIALS = 200
 # Rows graded per step (a chunk of a 12 MP photo that fits in the cache).
 _GRADE_ROWS = 64
+# Pixels of a chunk finished per step after its colour matrix: 1.5 MB of colour, half a
+# chunk of a 12 MP photo, mostly in a core's L2 cache from one pass to the next (measured:
+# whole chunks cost 20 % more CPU, quarters no less).
+_CACHED_PIXELS = 128_000
 # Pixels within this fraction of the image's nearness range are on a candidate plane.
 _PLANE_TOLERANCE = 0.03
 
@@ -429,6 +433,17 @@ def _grade(
             cv2.transform(source, matrix, dst=target)
         elif not in_place:
             target[...] = rgb[y0:y1]
+        # The colour matrix's last pixels in each call take OpenCV's scalar path (other
+        # bits than its SIMD path): it stays on the whole chunk. The passes after it are
+        # the same pixel by pixel however the rows are cut, and run on parts of the chunk
+        # that stay in a core's L2 cache from one pass to the next.
+        for first in range(0, y1 - y0, cached_rows):
+            last = min(first + cached_rows, y1 - y0)
+            finish_rows(target[first:last], y0 + first, y0 + last)
+        if not packed:
+            band[...] = target
+
+    def finish_rows(target: np.ndarray, y0: int, y1: int) -> None:
         # max(x, 0) by OpenCV's SIMD threshold (several times faster than np.maximum).
         cv2.threshold(target, 0.0, 0.0, cv2.THRESH_TOZERO, dst=target)
         if table is not None:
@@ -441,9 +456,8 @@ def _grade(
             # OpenCV's per-pixel product with a 3-channel copy: NumPy broadcasting over a
             # trailing axis of 3 (or per-channel strided passes) is slower, same products.
             cv2.multiply(target, cv2.merge([falloff, falloff, falloff]), dst=target)
-        if not packed:
-            band[...] = target
 
+    cached_rows = max(1, _CACHED_PIXELS // width)
     _over_row_chunks(grade_rows, height)
     return out
 

@@ -293,3 +293,22 @@ def test_a_photo_of_one_row_or_column_is_graded(shape: tuple[int, int, int]) -> 
     assert result.shape == shape
     assert not np.array_equal(result[:, :, :3], image[:, :, :3])  # graded
     np.testing.assert_array_equal(result[:, :, 3:], image[:, :, 3:])
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("cached_pixels", [1, 500, 10**9])
+def test_grading_has_the_same_bits_however_a_chunk_is_finished(
+    monkeypatch: pytest.MonkeyPatch, channels: int, cached_pixels: int
+) -> None:
+    # After the colour matrix (on whole chunks), each chunk is finished in parts that stay
+    # in the cache; a part of one row or the whole chunk must give the same pixels.
+    from depthfx.effects import miniature as module
+
+    image = np.random.default_rng(8).random((150, 97, channels), dtype=np.float32) * 1.2
+    options = {"saturation": 1.6, "contrast": 1.3, "vignette": 0.4}
+    expected = image.copy()
+    module._grade(expected[:, :, :3], **options, in_place=True)
+    monkeypatch.setattr(module, "_CACHED_PIXELS", cached_pixels)
+    graded = image.copy()
+    module._grade(graded[:, :, :3], **options, in_place=True)
+    assert graded.tobytes() == expected.tobytes()

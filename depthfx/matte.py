@@ -419,15 +419,7 @@ def _band_statistics(
     # Where the colours can decide at all (see _matte_tile).
     separable = np.clip((1.0 - near_spread - far_spread) / np.float32(_SEPARABLE), 0.0, 1.0)
     decides = known * (1.0 - alike) * separable
-    # A side without a model takes the other's colour (no colour contrast, so the depth
-    # decides), which also keeps the models smooth where they are enlarged.
-    near_colour, far_colour = (
-        np.where((weight > 0.02)[:, :, None], colour, other)
-        for weight, colour, other in (
-            (near_weight, near_colour, far_colour),
-            (far_weight, far_colour, near_colour),
-        )
-    )
+    near_colour, far_colour = _fill_unmodelled(near_colour, far_colour, near_weight, far_weight)
 
     return _BandStatistics(
         factor=factor,
@@ -444,6 +436,23 @@ def _band_statistics(
         alike=alike.astype(np.float32),
         decides=decides.astype(np.float32),
     )
+
+
+def _fill_unmodelled(
+    near_colour: np.ndarray, far_colour: np.ndarray, near_weight: np.ndarray, far_weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each side's colour model, the other side's where a side has no model (weight <= 0.02).
+
+    No colour contrast there, so the depth decides; it also keeps the models smooth where
+    they are enlarged. (OpenCV's masked copy into a copy: the pixels np.where would copy
+    are few, and it copied them all.)
+    """
+
+    def filled(colour: np.ndarray, weight: np.ndarray, other: np.ndarray) -> np.ndarray:
+        unmodelled = np.logical_not(weight > 0.02).view(np.uint8)
+        return cv2.copyTo(other, unmodelled, colour.copy())
+
+    return filled(near_colour, near_weight, far_colour), filled(far_colour, far_weight, near_colour)
 
 
 def _matte_in_band(

@@ -237,3 +237,17 @@ def test_split_has_the_bits_of_a_split_tile_by_tile() -> None:
     assert mapped.tobytes() == expected_mapped.tobytes()
     for got, want in zip(result, expected, strict=True):
         assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
+
+
+def test_a_side_without_a_model_takes_the_other_sides_colour() -> None:
+    rng = np.random.default_rng(13)
+    near_colour = rng.random((30, 40, 3), dtype=np.float32)
+    far_colour = rng.random((30, 40, 3), dtype=np.float32)
+    near_weight = rng.choice(np.array([0.0, 0.02, 0.0200001, 0.5, np.nan], np.float32), (30, 40))
+    far_weight = rng.choice(np.array([0.0, 0.02, 0.0200001, 0.5, np.nan], np.float32), (30, 40))
+    near, far = matte_module._fill_unmodelled(near_colour, far_colour, near_weight, far_weight)
+    expected_near = np.where((near_weight > 0.02)[:, :, None], near_colour, far_colour)
+    expected_far = np.where((far_weight > 0.02)[:, :, None], far_colour, near_colour)
+    assert near.tobytes() == expected_near.tobytes()
+    assert far.tobytes() == expected_far.tobytes()
+    assert ((near_weight <= 0.02) & (far_weight <= 0.02)).any()  # neither side modelled

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ._parallel import run_all
+from ._parallel import JobGroup, run_all
 from .errors import ParameterError
 from .stats import percentiles
 
@@ -273,7 +273,8 @@ def edge_matte(
     >>> [round(float(v), 2) for v in matte.near_share[20, 12:22]]
     [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
     """
-    rgb = np.asarray(image, dtype=np.float32)[:, :, :3]
+    photo = np.asarray(image, dtype=np.float32)
+    rgb = photo[:, :, :3]
     nearness = np.asarray(nearness, dtype=np.float32)
     if rgb.shape[:2] != nearness.shape:
         raise ParameterError(
@@ -291,7 +292,7 @@ def edge_matte(
     if not high > low:
         return trivial
 
-    stats = _band_statistics(rgb, nearness, radius=radius, threshold=step * (high - low))
+    stats = _band_statistics(photo, nearness, radius=radius, threshold=step * (high - low))
     if stats is None:
         return trivial
     return _matte_in_band(rgb, nearness, stats, ramp_unseen=ramp_unseen)
@@ -342,15 +343,19 @@ def _stride(array: np.ndarray) -> int:
 
 
 def _band_statistics(
-    rgb: np.ndarray, nearness: np.ndarray, *, radius: float, threshold: float
+    photo: np.ndarray, nearness: np.ndarray, *, radius: float, threshold: float
 ) -> _BandStatistics | None:
     height, width = nearness.shape
     factor = max(1, int(radius // _WORK_RADIUS))
     small = (max(1, -(-width // factor)), max(1, -(-height // factor)))
-    near_s = cv2.resize(nearness, small, interpolation=cv2.INTER_AREA)
     # Colours are only averaged over wide windows here: sampling them (bilinear) is enough,
-    # and a fraction of an area average's time on a 12 MP photo.
-    rgb_s = cv2.resize(rgb, small, interpolation=cv2.INTER_LINEAR)
+    # and a fraction of an area average's time on a 12 MP photo. Alpha is sampled along and
+    # dropped after (OpenCV samples each channel on its own, and would first copy the
+    # colour out of an RGBA photo); on a worker, while the depth is reduced here.
+    with JobGroup() as jobs:
+        sampling = jobs.submit(cv2.resize, photo, small, interpolation=cv2.INTER_LINEAR)
+        near_s = cv2.resize(nearness, small, interpolation=cv2.INTER_AREA)
+    rgb_s = np.ascontiguousarray(sampling.result()[:, :, :3])
     r = max(1, round(radius / factor))
 
     def square(size: int) -> np.ndarray:

@@ -251,3 +251,15 @@ def test_a_side_without_a_model_takes_the_other_sides_colour() -> None:
     assert near.tobytes() == expected_near.tobytes()
     assert far.tobytes() == expected_far.tobytes()
     assert ((near_weight <= 0.02) & (far_weight <= 0.02)).any()  # neither side modelled
+
+
+@pytest.mark.parametrize("ramp_unseen", [False, True])
+def test_an_rgba_photo_is_matted_as_its_colour(ramp_unseen: bool) -> None:
+    scene = wispy_scene()
+    alpha = np.random.default_rng(17).random((*scene.nearness.shape, 1), dtype=np.float32)
+    rgba = np.concatenate([scene.image, alpha], axis=2)
+    with_alpha = edge_matte(rgba, scene.nearness, ramp_unseen=ramp_unseen)
+    colour_only = edge_matte(
+        np.ascontiguousarray(scene.image), scene.nearness, ramp_unseen=ramp_unseen
+    )
+    assert with_alpha.tiles and _matte_bytes(with_alpha) == _matte_bytes(colour_only)

@@ -8,8 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from depthfx import matte as matte_module
 from depthfx.errors import ParameterError
-from depthfx.matte import EdgeMatte, MatteTile, edge_matte, matted_nearness, trusted_nearness
+from depthfx.matte import (
+    EdgeMatte,
+    MatteTile,
+    edge_matte,
+    matted_nearness,
+    nearness_correction,
+    trusted_nearness,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from wispy_scene import wispy_scene
@@ -114,3 +122,144 @@ def test_bad_input_is_refused() -> None:
         edge_matte(photo, np.zeros((10, 10), np.float32), radius=0.5)
     with pytest.raises(ParameterError, match="same size"):
         trusted_nearness(photo, np.zeros((10, 10), np.float32), np.zeros((9, 10), np.float32))
+
+
+def _matte_bytes(matte: EdgeMatte) -> list[tuple[object, bytes, bytes, bytes]]:
+    return [
+        (tile.box, tile.near.tobytes(), tile.far.tobytes(), tile.near_share.tobytes())
+        for tile in matte.tiles
+    ]
+
+
+def _einsum_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("ijk,ijk->ij", a, b)
+
+
+def test_channel_dot_has_the_bits_of_einsum() -> None:
+    rng = np.random.default_rng(5)
+    shape = (37, 53, 3)
+    a = (rng.standard_normal(shape) * 10.0 ** rng.integers(-15, 15, shape)).astype(np.float32)
+    b = (rng.standard_normal(shape) * 10.0 ** rng.integers(-15, 15, shape)).astype(np.float32)
+    a[rng.random(shape) < 0.3] = 0.0
+    b[rng.random(shape) < 0.3] = -0.0  # products of -0: einsum's sums are +0
+    for left, right in ((a, b), (a, a), (b[:, ::2], a[:, ::2])):
+        assert (
+            matte_module._channel_dot(left, right).tobytes() == _einsum_dot(left, right).tobytes()
+        )
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("ramp_unseen", [False, True])
+def test_matte_has_the_bits_of_the_einsum_path(
+    monkeypatch: pytest.MonkeyPatch, channels: int, ramp_unseen: bool
+) -> None:
+    scene = wispy_scene()
+    rng = np.random.default_rng(7)
+    alpha = rng.random((*scene.nearness.shape, 1), dtype=np.float32)
+    photo = np.concatenate([scene.image, alpha], axis=2)[:, :, :channels]
+    fast = edge_matte(photo, scene.nearness, ramp_unseen=ramp_unseen)
+    monkeypatch.setattr(matte_module, "_channel_dot", _einsum_dot)
+    slow = edge_matte(photo, scene.nearness, ramp_unseen=ramp_unseen)
+    assert fast.tiles and _matte_bytes(fast) == _matte_bytes(slow)
+
+
+def test_nearness_correction_has_the_bits_of_the_einsum_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scene = wispy_scene()
+    fast = nearness_correction(scene.image, scene.nearness, step=2)
+    monkeypatch.setattr(matte_module, "_channel_dot", _einsum_dot)
+    slow = nearness_correction(scene.image, scene.nearness, step=2)
+    assert fast is not None and slow is not None and fast.tobytes() == slow.tobytes()
+
+
+@pytest.mark.parametrize("step", [1, 4, 16])
+def test_marked_tiles_are_those_with_a_band_pixel(step: int) -> None:
+    rng = np.random.default_rng(step)
+    for height, width, share in ((1, 1, 1.0), (17, 33, 0.01), (40, 31, 0.0), (64, 48, 0.2)):
+        band = (rng.random((height, width)) < share).astype(np.float32)
+        expected = [
+            (y, x)
+            for y in range(0, height, step)
+            for x in range(0, width, step)
+            if band[y : y + step, x : x + step].any()
+        ]
+        assert matte_module._marked_tiles(band, step) == expected
+
+
+def _split_one_side_at_a_time(
+    matte: EdgeMatte, mapped: np.ndarray, map_values: object
+) -> tuple[np.ndarray, np.ndarray]:
+    """EdgeMatte.split as it was first written (np.where per tile, one call per side)."""
+    assert callable(map_values)
+    far_mapped = np.zeros_like(mapped)
+    far_share = np.zeros(matte.nearness.shape, np.float32)
+    for tile in matte.tiles:
+        near = map_values(tile.near[None, :, :].reshape(1, -1))[0].reshape(tile.near.shape)
+        far = map_values(tile.far[None, :, :].reshape(1, -1))[0].reshape(tile.far.shape)
+        share = tile.near_share
+        mapped[tile.slices] = np.where(share <= 0.05, far, near)
+        split = (share > 0.05) & (share < 1.0 - 0.05)
+        far_mapped[tile.slices] = np.where(split, far, 0.0)
+        far_share[tile.slices] = np.where(split, 1.0 - share, 0.0)
+    return far_mapped, far_share
+
+
+def test_split_has_the_bits_of_a_split_tile_by_tile() -> None:
+    rng = np.random.default_rng(11)
+    nearness = rng.random((40, 50), dtype=np.float32)
+    shares = np.array([0.0, 0.05, 0.0500001, 0.5, 0.9499999, 0.95, 1.0, -0.0], np.float32)
+    tiles = []
+    for box in ((0, 16, 0, 16), (0, 16, 16, 32), (16, 40, 32, 50), (32, 40, 0, 5)):
+        y0, y1, x0, x1 = box
+        shape = (y1 - y0, x1 - x0)
+        tiles.append(
+            MatteTile(
+                box,
+                near=nearness[y0:y1, x0:x1] + rng.random(shape, dtype=np.float32),
+                far=nearness[y0:y1, x0:x1] - rng.random(shape, dtype=np.float32),
+                near_share=rng.choice(shares, shape),
+            )
+        )
+    matte = EdgeMatte(nearness, tuple(tiles))
+    calls = []
+
+    def map_values(values: np.ndarray) -> np.ndarray:
+        calls.append(values.shape)
+        return (np.float32(0.7) - values) * np.float32(3.0)
+
+    mapped = map_values(nearness)
+    expected_mapped = mapped.copy()
+    expected = _split_one_side_at_a_time(matte, expected_mapped, map_values)
+    calls.clear()
+    result = matte.split(mapped, map_values)
+    assert len(calls) == 1  # both sides of every tile in one call
+    assert mapped.tobytes() == expected_mapped.tobytes()
+    for got, want in zip(result, expected, strict=True):
+        assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
+
+
+def test_a_side_without_a_model_takes_the_other_sides_colour() -> None:
+    rng = np.random.default_rng(13)
+    near_colour = rng.random((30, 40, 3), dtype=np.float32)
+    far_colour = rng.random((30, 40, 3), dtype=np.float32)
+    near_weight = rng.choice(np.array([0.0, 0.02, 0.0200001, 0.5, np.nan], np.float32), (30, 40))
+    far_weight = rng.choice(np.array([0.0, 0.02, 0.0200001, 0.5, np.nan], np.float32), (30, 40))
+    near, far = matte_module._fill_unmodelled(near_colour, far_colour, near_weight, far_weight)
+    expected_near = np.where((near_weight > 0.02)[:, :, None], near_colour, far_colour)
+    expected_far = np.where((far_weight > 0.02)[:, :, None], far_colour, near_colour)
+    assert near.tobytes() == expected_near.tobytes()
+    assert far.tobytes() == expected_far.tobytes()
+    assert ((near_weight <= 0.02) & (far_weight <= 0.02)).any()  # neither side modelled
+
+
+@pytest.mark.parametrize("ramp_unseen", [False, True])
+def test_an_rgba_photo_is_matted_as_its_colour(ramp_unseen: bool) -> None:
+    scene = wispy_scene()
+    alpha = np.random.default_rng(17).random((*scene.nearness.shape, 1), dtype=np.float32)
+    rgba = np.concatenate([scene.image, alpha], axis=2)
+    with_alpha = edge_matte(rgba, scene.nearness, ramp_unseen=ramp_unseen)
+    colour_only = edge_matte(
+        np.ascontiguousarray(scene.image), scene.nearness, ramp_unseen=ramp_unseen
+    )
+    assert with_alpha.tiles and _matte_bytes(with_alpha) == _matte_bytes(colour_only)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .._parallel import JobGroup
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srgb_to_linear
@@ -363,8 +364,11 @@ def render_bokeh(
 
     # Along depth edges each pixel is split between the near and the far side's blur as
     # the photo's colours say (hair, fur and fibres over the background).
-    coc = coc_of()
-    matte = edge_matte(image, depth.nearness)
+    # The CoC on a worker while the matte's serial start (reducing the depth) runs here.
+    with JobGroup() as jobs:
+        coc_job = jobs.submit(coc_of)
+        matte = edge_matte(image, depth.nearness)
+    coc = coc_job.result()
     far_coc = far_share = None
     if not matte.is_trivial:
         far_coc, far_share = matte.split(coc, coc_of)

@@ -254,3 +254,61 @@ def test_rendering_in_place_holds_few_image_sized_arrays() -> None:
         tracemalloc.stop()
     # About 12 planes before out= and the renderer's bands (about 7 now).
     assert peak < 9.5 * plane, peak / plane
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (97, 7), (130, 260)])
+@pytest.mark.parametrize("position", [0.0, 0.25, 0.55, 1.0 / 3.0, 1.0])
+def test_untilted_band_coc_has_the_bits_of_a_coc_worked_out_at_every_pixel(
+    shape: tuple[int, int], position: float
+) -> None:
+    from depthfx.effects.miniature import _band_coc, _band_distance, _band_image_coc
+
+    # (0.25 of 2 rows puts the band's centre line exactly on a pixel centre: distance 0.)
+    for half_width, transition, max_radius in ((0.075, 0.3, 12.5), (0.0, 1e-3, 3.0)):
+        options = {"half_width": half_width, "transition": transition, "max_radius": max_radius}
+        for angle in (0.0, 10.0):
+            distance = _band_distance(shape, position=position, angle=angle)
+            expected = _band_coc(distance, **options)
+            result = _band_image_coc(shape, position=position, angle=angle, **options)
+            assert result.shape == shape and result.dtype == np.float32
+            assert result.tobytes() == expected.tobytes()
+
+
+def test_the_contrast_curve_looks_up_the_table_entry_nearest_the_root() -> None:
+    from depthfx.effects.miniature import _apply_curve, _contrast_curve
+
+    table = _contrast_curve(1.3)
+    values = np.array([[0.0, 1e-12, 0.25, 0.5, 0.999999, 1.0, 1.5, 3e38]], np.float32)
+    roots = np.sqrt(np.minimum(values, np.float32(1.0)))
+    index = (roots * np.float32(table.size - 1) + np.float32(0.5)).astype(np.uint16)
+    assert index.max() == table.size - 1  # the last entry is reached, none beyond
+    result = _apply_curve(values.copy(), table)
+    assert result.tobytes() == np.take(table, index, mode="clip").tobytes()
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 4), (1, 2, 4), (2, 1, 4), (1, 1, 3)])
+def test_a_photo_of_one_row_or_column_is_graded(shape: tuple[int, int, int]) -> None:
+    image = np.full(shape, 0.5, np.float32)
+    result = Miniature().apply(image, None)
+    assert result.shape == shape
+    assert not np.array_equal(result[:, :, :3], image[:, :, :3])  # graded
+    np.testing.assert_array_equal(result[:, :, 3:], image[:, :, 3:])
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("cached_pixels", [1, 500, 10**9])
+def test_grading_has_the_same_bits_however_a_chunk_is_finished(
+    monkeypatch: pytest.MonkeyPatch, channels: int, cached_pixels: int
+) -> None:
+    # After the colour matrix (on whole chunks), each chunk is finished in parts that stay
+    # in the cache; a part of one row or the whole chunk must give the same pixels.
+    from depthfx.effects import miniature as module
+
+    image = np.random.default_rng(8).random((150, 97, channels), dtype=np.float32) * 1.2
+    options = {"saturation": 1.6, "contrast": 1.3, "vignette": 0.4}
+    expected = image.copy()
+    module._grade(expected[:, :, :3], **options, in_place=True)
+    monkeypatch.setattr(module, "_CACHED_PIXELS", cached_pixels)
+    graded = image.copy()
+    module._grade(graded[:, :, :3], **options, in_place=True)
+    assert graded.tobytes() == expected.tobytes()

@@ -4,7 +4,8 @@ Run: ``python benchmarks/command_speed.py [--sizes 3,12,24] [--rounds 3] [--only
 
 For each size, a JPEG photo (the Fujifilm MPO's left frame resized, or a synthetic one
 without ``../shared/data``) and a 16-bit PNG depth map of the same size are written to a
-temporary folder. Each round runs, as separate processes and interleaved:
+temporary folder. Each round runs, as separate processes and interleaved (in an order
+rotated from round to round):
 
 - the yardstick, ``python -c "import cv2; a = cv2.imread(photo); cv2.imwrite(out, a)"``;
 - ``depthfx bokeh|fog|miniature|layers`` on the photo (with ``--depth`` where used);
@@ -146,9 +147,14 @@ def main() -> None:
                 if name == "codec" or not only or name in only
             }
             timings = {name: Timing() for name in todo}
-            for _ in range(args.rounds):  # interleaved: each round runs every command once
-                for name, command in todo.items():
-                    wall, peak = run_once(command, folder)
+            names = list(todo)
+            for round_index in range(args.rounds):
+                # Interleaved: each round runs every command once, in an order rotated from
+                # round to round. A process's first touch of memory costs more when the one
+                # before it freed less, so a fixed order would always charge the same command.
+                shift = round_index % len(names)
+                for name in names[shift:] + names[:shift]:
+                    wall, peak = run_once(todo[name], folder)
                     timings[name].walls.append(wall)
                     timings[name].peaks_mb.append(peak)
             report(size_mp, timings)

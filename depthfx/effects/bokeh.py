@@ -338,17 +338,33 @@ class Bokeh(Params):
         return render_bokeh(image, depth_map, choice, self, progress=progress, out=out)
 
 
-def render_bokeh(
-    image: np.ndarray,
-    depth: DepthMap,
-    focus: FocusChoice,
-    options: Bokeh,
-    *,
-    progress: Progress | None = None,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """:func:`bokeh` after the focus is chosen (the CLI reports the focus in between)."""
-    target = checked_out(out, as_float_image(image))
+@dataclass(frozen=True)
+class BlurPlan:
+    """How much each pixel is blurred: all a lens blur needs of the depth map.
+
+    Attributes
+    ----------
+    coc : ndarray float32 (H, W)
+        Signed circle-of-confusion radius in pixels (negative in front of the focus).
+    far_coc, far_share : ndarray float32 (H, W) or None
+        Pixels split along matted depth edges: the far side's radius and share
+        (see :func:`depthfx.matte.edge_matte`); None where the matte found no edge.
+    noise : float
+        The photo's noise level that grain in blurred areas matches; 0 for no grain.
+    """
+
+    coc: np.ndarray
+    far_coc: np.ndarray | None
+    far_share: np.ndarray | None
+    noise: float
+
+
+def plan_bokeh(image: np.ndarray, depth: DepthMap, focus: FocusChoice, options: Bokeh) -> BlurPlan:
+    """The blur of each pixel for ``focus`` (after :func:`choose_focus`).
+
+    Once planned, the depth map is not needed: the ``depthfx bokeh`` command lets its memory
+    go to the render.
+    """
 
     def coc_of(values: np.ndarray | None = None) -> np.ndarray:
         return circle_of_confusion(
@@ -376,23 +392,52 @@ def render_bokeh(
     grain = options.grain > 0 and float(np.abs(coc).max(initial=0.0)) >= 0.5
     # Measured on the photo before the render may write over it.
     noise = estimate_noise(split_alpha(image)[0], np.abs(coc) < 0.5) if grain else 0.0
+    return BlurPlan(coc=coc, far_coc=far_coc, far_share=far_share, noise=noise)
+
+
+def render_planned(
+    image: np.ndarray,
+    plan: BlurPlan,
+    options: Bokeh,
+    *,
+    progress: Progress | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """The lens blur of ``image`` as ``plan`` says, with ``options``' aperture, highlights
+    and grain (``out`` as in :func:`bokeh`)."""
+    target = checked_out(out, as_float_image(image))
     result = render_defocus(
         image,
-        coc,
+        plan.coc,
         aperture=options.aperture(),
         highlight_threshold=options.highlight_threshold if options.highlight_gain > 0 else None,
         highlight_gain=options.highlight_gain,
-        far_coc=far_coc,
-        far_share=far_share,
+        far_coc=plan.far_coc,
+        far_share=plan.far_share,
         progress=progress,
         out=target,
     )
-    if grain and noise > 0:
-        grained = _grain(result, coc, noise, amount=options.grain)
+    if options.grain > 0 and plan.noise > 0:
+        grained = _grain(result, plan.coc, plan.noise, amount=options.grain)
         if target is None:
             return grained
         np.copyto(target, grained)
     return result
+
+
+def render_bokeh(
+    image: np.ndarray,
+    depth: DepthMap,
+    focus: FocusChoice,
+    options: Bokeh,
+    *,
+    progress: Progress | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`bokeh` after the focus is chosen (the CLI reports the focus in between)."""
+    checked_out(out, as_float_image(image))
+    plan = plan_bokeh(image, depth, focus, options)
+    return render_planned(image, plan, options, progress=progress, out=out)
 
 
 def add_matching_grain(

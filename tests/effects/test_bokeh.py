@@ -293,3 +293,26 @@ def test_rendering_in_place_holds_few_image_sized_arrays() -> None:
         tracemalloc.stop()
     # About 15 planes before out= and the renderer's bands (about 8 now).
     assert peak < 11 * plane, peak / plane
+
+
+def test_a_planned_render_is_the_render_and_the_plan_lets_the_depth_go() -> None:
+    import gc
+    import weakref
+
+    from depthfx.effects.bokeh import choose_focus, plan_bokeh, render_planned
+
+    rng = np.random.default_rng(11)
+    image = (0.2 + 0.6 * rng.random((90, 130, 3))).astype(np.float32)
+    nearness = np.full((90, 130), 0.2, np.float32)
+    nearness[20:70, 30:90] = 0.9  # a near block with fine noise for the grain to match
+    depth = DepthMap(nearness)
+    options = Bokeh(focus=(60, 45), strength=3.0, grain=1.0)
+    expected = options.apply(image, depth)
+    choice = choose_focus(image, depth, options.focus)
+    plan = plan_bokeh(image, depth, choice, options)
+    assert plan.noise > 0 and plan.coc.shape == nearness.shape
+    gone = weakref.ref(nearness)
+    del depth, nearness
+    gc.collect()
+    assert gone() is None  # nothing in the plan holds the depth map
+    assert np.array_equal(render_planned(image, plan, options), expected)

@@ -52,7 +52,7 @@ def test_plain_conversion_gives_typers_values_and_refusals(kind: type) -> None:
 
 
 @pytest.mark.parametrize("command", ["fog", "bokeh", "miniature", "layers"])
-def test_an_effect_command_on_a_jpeg_imports_neither_pydantic_nor_pillow(
+def test_an_effect_command_on_a_jpeg_imports_no_pydantic_pillow_or_numpy_ma(
     scene,  # type: ignore[no-untyped-def]
     command: str,
 ) -> None:
@@ -66,10 +66,10 @@ def test_an_effect_command_on_a_jpeg_imports_neither_pydantic_nor_pillow(
         "import sys\nfrom depthfx.cli import app\n"
         f"try:\n    app({arguments!r})\n"
         "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('pydantic' in sys.modules, 'PIL' in sys.modules)"
+        "print('pydantic' in sys.modules, 'PIL' in sys.modules, 'numpy.ma' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split()[-2:] == ["False", "False"], done.stdout + done.stderr
+    assert done.stdout.split()[-3:] == ["False", "False", "False"], done.stdout + done.stderr
     assert output.is_file()
 
 

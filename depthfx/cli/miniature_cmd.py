@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .._parallel import opencv_threads
 from ..depth.source import load_photo
 from ..depthmap import DepthMap
 from ..effects.miniature import Miniature
@@ -67,6 +68,9 @@ def miniature_command(
         # Rendered over the pixels this command owns (only the photo's metadata is used
         # after this): no second full-size image.
         pixels = photo.rgba()
-        result = options.apply(pixels, depth_map, progress=progress, out=pixels)
+        # The render runs OpenCV calls on depthfx's own workers; OpenCV's pool would only
+        # spin beside them.
+        with opencv_threads(1):
+            result = options.apply(pixels, depth_map, progress=progress, out=pixels)
     written = write_image(output, result, like=photo, inputs=(image, *request.inputs()))
     typer.echo(f"wrote {written}")

@@ -78,3 +78,16 @@ def test_effect_commands_do_not_import_batch_export_or_downloads(command: str) -
     assert f"depthfx.cli.{command}_cmd" in loaded
     heavy = {"depthfx.batch", "depthfx.export", "depthfx.depth.models.download", "dask"}
     assert not heavy & loaded, sorted(heavy & loaded)
+
+
+@pytest.mark.parametrize("command", ["bokeh", "miniature"])
+def test_a_blur_command_leaves_opencvs_thread_count_as_it_was(scene, command: str) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+
+    folder, photo, depth = scene
+    before = cv2.getNumThreads()
+    result = CliRunner().invoke(
+        app, [command, str(photo), "--depth", str(depth), "-o", str(folder / f"{command}.png")]
+    )
+    assert result.exit_code == 0, result.output
+    assert cv2.getNumThreads() == before

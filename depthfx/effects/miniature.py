@@ -231,9 +231,9 @@ def _band_image_coc(
     column_coc = _band_coc(
         column, half_width=half_width, transition=transition, max_radius=max_radius
     )
-    coc_radius = np.empty(shape, np.float32)
-    coc_radius[...] = column_coc.reshape(height, 1)
-    return coc_radius
+    # A read-only view of that column across the width: the renderer reads the CoC tile by
+    # tile, so no image-sized plane (53 MB at 12 MP) is ever made.
+    return np.broadcast_to(column_coc.reshape(height, 1), shape)
 
 
 def _band_coc(

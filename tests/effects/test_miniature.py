@@ -272,6 +272,8 @@ def test_untilted_band_coc_has_the_bits_of_a_coc_worked_out_at_every_pixel(
             result = _band_image_coc(shape, position=position, angle=angle, **options)
             assert result.shape == shape and result.dtype == np.float32
             assert result.tobytes() == expected.tobytes()
+            if angle == 0.0 and shape[1] > 1:
+                assert result.strides[1] == 0  # one column seen across: no image-sized plane
 
 
 def test_the_contrast_curve_looks_up_the_table_entry_nearest_the_root() -> None:

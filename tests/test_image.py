@@ -16,6 +16,7 @@ from depthfx.errors import InputError, ParameterError
 from depthfx.image import (
     Photo,
     as_float_image,
+    checked_out,
     encode_srgb8,
     linear_to_srgb,
     read_image,
@@ -358,3 +359,39 @@ def test_writing_a_large_image_makes_no_full_size_temporaries(
     image = (_smooth_codes(height, width, channels, 255) / 255).astype(np.float32)
     peak = _traced_peak(lambda: write_image(tmp_path / f"o{suffix}", image, bit_depth=bit_depth))
     assert peak < most * height * width, f"{peak / (height * width):.1f} bytes a pixel"
+
+
+# --------------------------------------------------------------------------- out= checks
+
+
+def test_checked_out_passes_none_and_fitting_arrays_through() -> None:
+    image = np.zeros((4, 6, 3), np.float32)
+    assert checked_out(None, image) is None
+    assert checked_out(image, image) is image
+    other = np.empty_like(image)
+    assert checked_out(other, image) is other
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (np.zeros((4, 6, 4), np.float32), "shape"),
+        (np.zeros((4, 6, 3), np.float16), "float32"),
+        ("pixels", "str"),
+    ],
+)
+def test_checked_out_refuses_misfits_by_name(out: object, message: str) -> None:
+    image = np.zeros((4, 6, 3), np.float32)
+    with pytest.raises(ParameterError, match=rf"out must .*{message}"):
+        checked_out(out, image)  # type: ignore[arg-type]
+
+
+def test_checked_out_refuses_read_only_and_partly_overlapping_arrays() -> None:
+    image = np.zeros((4, 6, 3), np.float32)
+    frozen = image.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ParameterError, match="writeable"):
+        checked_out(frozen, image)
+    storage = np.zeros((5, 6, 3), np.float32)
+    with pytest.raises(ParameterError, match="overlaps"):
+        checked_out(storage[1:], storage[:4])

@@ -28,11 +28,17 @@ import numpy as np
 from .._parallel import JobGroup
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
-from ..image import as_float_image, join_alpha, linear_to_srgb, split_alpha, srgb_to_linear
+from ..image import (
+    as_float_image,
+    checked_out,
+    join_alpha,
+    linear_to_srgb,
+    split_alpha,
+    srgb_to_linear,
+)
 from ..matte import edge_matte
 from ..params import Params, option
 from ..render.defocus import render_defocus
-from ..render.defocus.target import checked_out
 from ..render.kernels import SHAPES, Aperture
 from ..stats import percentiles, sample_step
 from .focus import FOCUS_HELP, FocusChoice, FocusSpec, choose_focus, parse_focus

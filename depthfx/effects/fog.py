@@ -30,7 +30,7 @@ from ..colors import COLOR_HELP, parse_color
 from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..filters import guided_filter
-from ..image import as_float_image, split_alpha
+from ..image import as_float_image, checked_out, split_alpha
 from ..matte import correction_step, nearness_correction, trusted_nearness
 from ..params import Params, option
 from ..stats import extremes, percentiles, sample_step
@@ -298,7 +298,9 @@ def _render_fog(
     """:func:`fog` with checked options (:meth:`Fog.apply` passes them)."""
     fog_color = parse_fog_color(color)
     array = as_float_image(image)
-    result = _result_array(array, out)
+    result = checked_out(out, array)
+    if result is None:
+        result = np.empty(array.shape, np.float32)
     depth_map = as_depthmap(depth)
     if visibility is not None and not depth_map.is_metric:
         raise ParameterError(
@@ -432,22 +434,6 @@ def _render_fog(
         np.copyto(out_alpha, alpha)
     report("done", 1.0)
     return result
-
-
-def _result_array(image: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """``out`` checked to receive the result for ``image`` (a float image), or a new array."""
-    if out is None:
-        return np.empty(image.shape, np.float32)
-    if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != image.shape:
-        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
-        raise ParameterError(f"out must be a float32 array of shape {image.shape}, got {got}")
-    if not out.flags.writeable:
-        raise ParameterError("out must be writeable")
-    # Bands read the rows they write, so the image itself is fine, but not a shifted view.
-    same = out.__array_interface__["data"][0] == image.__array_interface__["data"][0]
-    if np.may_share_memory(out, image) and not (same and out.strides == image.strides):
-        raise ParameterError("out must be the image itself or not overlap it")
-    return out
 
 
 def _koschmieder_blend(

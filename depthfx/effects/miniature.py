@@ -29,6 +29,7 @@ from ..depthmap import DepthMap, as_depthmap
 from ..errors import ParameterError
 from ..image import (
     as_float_image,
+    checked_out,
     join_alpha,
     linear_to_srgb,
     split_alpha,
@@ -36,7 +37,6 @@ from ..image import (
 )
 from ..params import Params, option
 from ..render.defocus import render_defocus
-from ..render.defocus.target import checked_out
 from ..stats import median, percentiles, sample_step
 
 NAME = "miniature"

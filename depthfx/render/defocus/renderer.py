@@ -21,7 +21,7 @@ import numpy as np
 
 from ..._parallel import ThreadScratch, row_bands, run_all
 from ...errors import ParameterError
-from ...image import as_float_image, split_alpha
+from ...image import as_float_image, checked_out, split_alpha
 from ...stats import extremes
 from ..kernels import Aperture, aperture_kernel
 from .highlights import Highlights
@@ -44,7 +44,6 @@ from .resample import (
 from .sides import TILE, FineColour, LevelOne, Side, layer_box, side_pyramid, tile_position_ranges
 from .solid import fill_solid_interior
 from .source_rows import Rows, SourceRows
-from .target import checked_out
 
 ProgressCallback = Callable[[str, float], None]
 

@@ -492,10 +492,13 @@ def estimate_noise(rgb: np.ndarray, mask: np.ndarray) -> float:
 __all__ = [
     "MAX_STRENGTH",
     "NAME",
+    "BlurPlan",
     "Bokeh",
     "add_matching_grain",
     "bokeh",
     "circle_of_confusion",
     "estimate_noise",
+    "plan_bokeh",
     "render_bokeh",
+    "render_planned",
 ]

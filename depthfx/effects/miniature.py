@@ -224,7 +224,7 @@ def _band_image_coc(
             distance, half_width=half_width, transition=transition, max_radius=max_radius
         )
     # An untilted band's distance is the same along each row (each row's, exactly; the
-    # columns add 0): the CoC of one column, copied across, has the same values for a
+    # columns add 0): the CoC of one column, seen across, has the same values for a
     # fraction of the work and without an image-sized plane of distances.
     # (Laid out as one row: one chunk of work, not one per 64 rows.)
     column = _band_distance((height, 1), position=position, angle=angle).reshape(1, height)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..._parallel import row_bands, run_all
+from .pixels import packed_pixels
 
 # Rows per band of the compressing passes.
 _BAND_ROWS = 64
@@ -44,7 +45,7 @@ class Highlights:
         spread = cv2.merge([factor, factor, factor])
         # OpenCV reads a tile of a photo in place when each row's pixels are packed.
         return cv2.multiply(
-            rgb if _packed_rows(rgb) else np.ascontiguousarray(rgb), spread, dst=spread
+            rgb if packed_pixels(rgb) else np.ascontiguousarray(rgb), spread, dst=spread
         )
 
     def compress(self, premultiplied: np.ndarray, alpha: np.ndarray) -> None:
@@ -84,9 +85,4 @@ _LUMA_WEIGHTS = np.array([[0.2126, 0.7152, 0.0722]], np.float32)
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
     """Rec. 709 luminance of linear RGB (OpenCV's SIMD transform)."""
-    return cv2.transform(rgb if _packed_rows(rgb) else np.ascontiguousarray(rgb), _LUMA_WEIGHTS)
-
-
-def _packed_rows(rgb: np.ndarray) -> bool:
-    """Float32 pixels of 3 channels packed within each row (what ``cv::Mat`` can view)."""
-    return rgb.dtype == np.float32 and rgb.strides[1:] == (12, 4)
+    return cv2.transform(rgb if packed_pixels(rgb) else np.ascontiguousarray(rgb), _LUMA_WEIGHTS)

@@ -14,7 +14,12 @@ def scaled(colour: np.ndarray, plane: np.ndarray, out: np.ndarray | None = None)
     """
     if out is None:
         out = np.empty(colour.shape, np.float32)
-    if colour.shape[2] == 3 and plane.dtype == np.float32 and _packed(colour) and _packed(out):
+    if (
+        colour.shape[2] == 3
+        and plane.dtype == np.float32
+        and packed_pixels(colour)
+        and packed_pixels(out)
+    ):
         # OpenCV's SIMD per-pixel product with a 3-channel copy of the plane: faster still
         # on tiles whose pixels are packed (any row stride), and the same IEEE products.
         cv2.multiply(colour, cv2.merge([plane, plane, plane]), dst=out)
@@ -24,7 +29,7 @@ def scaled(colour: np.ndarray, plane: np.ndarray, out: np.ndarray | None = None)
     return out
 
 
-def _packed(array: np.ndarray) -> bool:
+def packed_pixels(array: np.ndarray) -> bool:
     """Float32 pixels and channels packed within each row (what ``cv::Mat`` can view)."""
     return (
         array.dtype == np.float32
